@@ -1,0 +1,1 @@
+"""HyFlex Live server: a real-time hybrid classroom service."""
