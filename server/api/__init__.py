@@ -1,0 +1,1 @@
+"""HTTP adapter: FastAPI routes, dependencies and error mapping."""

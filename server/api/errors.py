@@ -1,0 +1,55 @@
+"""One place maps domain errors (and stray database conflicts) to HTTP answers."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+
+from server.auth.tokens import InvalidToken
+from server.domain.errors import (
+    BadInput,
+    Conflict,
+    DomainError,
+    InvalidState,
+    NotFound,
+    NotPermitted,
+)
+
+STATUS_BY_ERROR: dict[type[DomainError], int] = {
+    InvalidToken: 401,
+    NotPermitted: 403,
+    NotFound: 404,
+    Conflict: 409,
+    InvalidState: 409,
+    BadInput: 422,
+}
+
+
+def status_for(exc: DomainError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 400
+
+
+def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, InvalidToken) else None
+    return JSONResponse(error_body(exc.code, exc.message), status_for(exc), headers=headers)
+
+
+async def _integrity_error(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        error_body("conflict", "that clashes with an existing record (duplicate name or code?)"),
+        409,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)

@@ -1,0 +1,70 @@
+"""Sign-in for staff (password) and for students (join link), and who am I."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter
+from sqlmodel import col, select
+
+from server.api.deps import DB, Caller, SvcDep
+from server.api.schemas import JoinIn, LoginIn, TokenOut, UserOut
+from server.auth.passwords import verify_password
+from server.auth.tokens import InvalidToken
+from server.db.models import Enrolment, LiveSession, SessionStatus, User
+from server.domain.errors import InvalidState
+from server.domain.roles import Role
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+@router.post("/login", response_model=TokenOut)
+async def login(body: LoginIn, db: DB, svc: SvcDep) -> TokenOut:
+    user = (await db.exec(select(User).where(col(User.email) == body.email.lower()))).first()
+    ok = verify_password(body.password, user.password_hash if user else None)
+    if user is None or not ok or not user.is_active or user.id is None:
+        raise InvalidToken("wrong e-mail or password")
+    ttl = svc.settings.access_token_minutes * 60
+    token = svc.signer.issue(
+        user_id=user.id, role=user.role, typ="access", now=time.time(), ttl_seconds=ttl
+    )
+    return TokenOut(access_token=token, expires_in=ttl, user=UserOut.model_validate(user))
+
+
+@router.post("/join", response_model=TokenOut)
+async def join(body: JoinIn, db: DB, svc: SvcDep) -> TokenOut:
+    """Exchange a student's join link for an access token bound to that one session."""
+    now = time.time()
+    claims = svc.signer.verify(body.token, typ="join", now=now)
+    user = await db.get(User, claims.user_id)
+    live = await db.get(LiveSession, claims.session_id) if claims.session_id else None
+    if user is None or user.id is None or live is None or not user.is_active:
+        raise InvalidToken("this join link no longer matches a student and session")
+    enrolled = (
+        await db.exec(
+            select(Enrolment).where(
+                col(Enrolment.course_id) == live.course_id, col(Enrolment.student_id) == user.id
+            )
+        )
+    ).first()
+    if enrolled is None or user.role != Role.STUDENT:
+        raise InvalidToken("this join link's student is not enrolled in the course")
+    if live.status == SessionStatus.ENDED:
+        raise InvalidState("this session has ended; catch up on the recording instead")
+    ttl = min(svc.settings.access_token_minutes * 60, claims.expires_at - int(now))
+    token = svc.signer.issue(
+        user_id=user.id,
+        role=user.role,
+        typ="access",
+        now=now,
+        ttl_seconds=max(ttl, 60),
+        session_id=live.id,
+    )
+    return TokenOut(
+        access_token=token, expires_in=ttl, user=UserOut.model_validate(user), session_id=live.id
+    )
+
+
+@router.get("/me", response_model=UserOut)
+async def me(who: Caller, db: DB) -> UserOut:
+    return UserOut.model_validate(await db.get(User, who.user_id))

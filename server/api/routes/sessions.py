@@ -1,0 +1,127 @@
+"""Live sessions: schedule, start, end, list, and students' join links."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request, status
+from sqlmodel import col, select
+
+from server.api.deps import DB, Caller, Services, SvcDep
+from server.api.schemas import JoinLinkOut, SessionIn, SessionOut
+from server.db.models import Course, Enrolment, LiveSession, SessionStatus, User
+from server.domain.errors import InvalidState, NotFound
+from server.domain.roles import Role
+from server.services.access import (
+    require_course_owner,
+    require_role,
+    session_filter,
+    visible_course,
+    visible_session,
+)
+from server.services.lifecycle import notify_status
+
+router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+
+
+@router.get("", response_model=list[SessionOut])
+async def list_sessions(who: Caller, db: DB) -> list[LiveSession]:
+    query = select(LiveSession).where(session_filter(who)).order_by(col(LiveSession.id))
+    return list(await db.exec(query))
+
+
+@router.post("", response_model=SessionOut, status_code=status.HTTP_201_CREATED)
+async def create_session(body: SessionIn, who: Caller, db: DB) -> LiveSession:
+    require_role(who, {Role.ADMIN, Role.TEACHER}, "schedule sessions")
+    course = await visible_course(db, who, body.course_id)
+    require_course_owner(who, course, "schedule sessions")
+    live = LiveSession(course_id=body.course_id, title=body.title, scheduled_at=body.scheduled_at)
+    db.add(live)
+    await db.commit()
+    return live
+
+
+@router.get("/{session_id}", response_model=SessionOut)
+async def get_session(session_id: int, who: Caller, db: DB) -> LiveSession:
+    return await visible_session(db, who, session_id)
+
+
+async def _owned(db: DB, who: Caller, session_id: int, action: str) -> LiveSession:
+    live = await visible_session(db, who, session_id)
+    course = await db.get(Course, live.course_id)
+    if course is None:
+        raise NotFound(f"session {session_id} not found")
+    require_course_owner(who, course, action)
+    return live
+
+
+@router.post("/{session_id}/start", response_model=SessionOut)
+async def start_session(session_id: int, who: Caller, db: DB, request: Request) -> LiveSession:
+    live = await _owned(db, who, session_id, "start the session")
+    if live.status != SessionStatus.SCHEDULED:
+        raise InvalidState(f"the session is {live.status.value}, not scheduled")
+    live.status = SessionStatus.LIVE
+    live.started_at = datetime.now(UTC)
+    db.add(live)
+    await db.commit()
+    await notify_status(request.app, live, who)
+    return live
+
+
+@router.post("/{session_id}/end", response_model=SessionOut)
+async def end_session(session_id: int, who: Caller, db: DB, request: Request) -> LiveSession:
+    live = await _owned(db, who, session_id, "end the session")
+    if live.status != SessionStatus.LIVE:
+        raise InvalidState(f"the session is {live.status.value}, not live")
+    live.status = SessionStatus.ENDED
+    live.ended_at = datetime.now(UTC)
+    db.add(live)
+    await db.commit()
+    await notify_status(request.app, live, who)
+    return live
+
+
+@router.post("/{session_id}/join-links", response_model=list[JoinLinkOut])
+async def join_links(session_id: int, who: Caller, db: DB, svc: SvcDep) -> list[JoinLinkOut]:
+    """Signed, expiring links, one per enrolled student (a facilitator: their site's only)."""
+    require_role(who, {Role.ADMIN, Role.TEACHER, Role.FACILITATOR}, "hand out join links")
+    live = await visible_session(db, who, session_id)
+    if who.role == Role.TEACHER:
+        course = await visible_course(db, who, live.course_id)
+        require_course_owner(who, course, "hand out join links")
+    if live.status == SessionStatus.ENDED:
+        raise InvalidState("the session has ended")
+    query = (
+        select(Enrolment, User)
+        .where(col(Enrolment.course_id) == live.course_id)
+        .where(col(Enrolment.student_id) == col(User.id))
+        .order_by(col(User.id))
+    )
+    if who.role == Role.FACILITATOR:
+        query = query.where(col(Enrolment.site_id) == who.home_site_id)
+    return [
+        make_join_link(svc, live_id=session_id, student=user, site_id=enrolment.site_id)
+        for enrolment, user in await db.exec(query)
+    ]
+
+
+def make_join_link(
+    svc: Services, *, live_id: int, student: User, site_id: int | None
+) -> JoinLinkOut:
+    assert student.id is not None
+    token = svc.signer.issue(
+        user_id=student.id,
+        role=Role.STUDENT,
+        typ="join",
+        now=time.time(),
+        ttl_seconds=svc.settings.join_link_hours * 3600,
+        session_id=live_id,
+    )
+    return JoinLinkOut(
+        student_id=student.id,
+        display_name=student.display_name,
+        site_id=site_id,
+        url=f"{svc.settings.public_url.rstrip('/')}/join#{token}",
+        token=token,
+    )

@@ -1,0 +1,54 @@
+"""People: staff and students."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from sqlmodel import col, select
+
+from server.api.deps import DB, Caller
+from server.api.schemas import UserIn, UserOut
+from server.auth.passwords import hash_password
+from server.db.models import Site, User
+from server.domain.errors import BadInput, Conflict, NotFound
+from server.domain.roles import Role
+from server.services.access import require_role, user_filter
+
+router = APIRouter(prefix="/api/users", tags=["users"])
+
+
+@router.get("", response_model=list[UserOut])
+async def list_users(who: Caller, db: DB) -> list[User]:
+    require_role(who, {Role.ADMIN, Role.TEACHER, Role.FACILITATOR}, "list users")
+    return list(await db.exec(select(User).where(user_filter(who)).order_by(col(User.id))))
+
+
+@router.post("", response_model=UserOut, status_code=status.HTTP_201_CREATED)
+async def create_user(body: UserIn, who: Caller, db: DB) -> User:
+    require_role(who, {Role.ADMIN}, "create users")
+    email = body.email.lower()
+    if (await db.exec(select(User).where(col(User.email) == email))).first() is not None:
+        raise Conflict(f"a user with e-mail {email} exists")
+    if body.home_site_id is not None and await db.get(Site, body.home_site_id) is None:
+        raise NotFound(f"site {body.home_site_id} not found")
+    if body.role == Role.FACILITATOR and body.home_site_id is None:
+        raise BadInput("a facilitator needs a home_site_id (the site they look after)")
+    if body.role != Role.STUDENT and body.password is None:
+        raise BadInput("staff sign in with a password: give one of at least 10 characters")
+    user = User(
+        email=email,
+        display_name=body.display_name,
+        role=body.role,
+        home_site_id=body.home_site_id,
+        password_hash=hash_password(body.password) if body.password else None,
+    )
+    db.add(user)
+    await db.commit()
+    return user
+
+
+@router.get("/{user_id}", response_model=UserOut)
+async def get_user(user_id: int, who: Caller, db: DB) -> User:
+    user = (await db.exec(select(User).where(col(User.id) == user_id, user_filter(who)))).first()
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    return user

@@ -1,0 +1,149 @@
+"""Request and response bodies of the REST API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from server.db.models import SessionStatus
+from server.domain.roles import Role
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class LoginIn(In):
+    email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class JoinIn(In):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+
+
+class UserOut(Out):
+    id: int
+    email: str
+    display_name: str
+    role: Role
+    home_site_id: int | None
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    user: UserOut
+    session_id: int | None = None
+
+
+class SchoolIn(In):
+    name: Name
+    code: Code
+
+
+class SchoolOut(Out):
+    id: int
+    consortium_id: int
+    name: str
+    code: str
+
+
+class SiteIn(In):
+    school_id: int = Field(gt=0)
+    name: Name
+    code: Code
+
+
+class SiteOut(Out):
+    id: int
+    school_id: int
+    name: str
+    code: str
+
+
+class UserIn(In):
+    email: EmailStr
+    display_name: Name
+    role: Role
+    password: Annotated[str, StringConstraints(min_length=10, max_length=256)] | None = None
+    home_site_id: int | None = Field(default=None, gt=0)
+
+
+class CourseIn(In):
+    code: Code
+    title: Name
+    teacher_id: int = Field(gt=0)
+    site_ids: list[Annotated[int, Field(gt=0)]] = Field(default_factory=list, max_length=200)
+
+
+class CourseOut(Out):
+    id: int
+    code: str
+    title: str
+    teacher_id: int
+    site_ids: list[int] = Field(default_factory=list)
+
+
+class CourseSiteIn(In):
+    site_id: int = Field(gt=0)
+
+
+class EnrolmentIn(In):
+    student_id: int = Field(gt=0)
+    site_id: int | None = Field(default=None, gt=0)
+
+
+class EnrolmentOut(Out):
+    id: int
+    course_id: int
+    student_id: int
+    site_id: int | None
+
+
+class SessionIn(In):
+    course_id: int = Field(gt=0)
+    title: Name
+    scheduled_at: datetime | None = None
+
+
+class SessionOut(Out):
+    id: int
+    course_id: int
+    title: str
+    status: SessionStatus
+    scheduled_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+
+
+class JoinLinkOut(BaseModel):
+    student_id: int
+    display_name: str
+    site_id: int | None
+    url: str
+    token: str
+
+
+class RowError(BaseModel):
+    line: int
+    reason: str
+
+
+class RosterReport(BaseModel):
+    imported: bool
+    rows: int
+    users_created: int = 0
+    users_updated: int = 0
+    enrolments: int = 0
+    errors: list[RowError] = Field(default_factory=list)

@@ -1,0 +1,59 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from server.api.body_limit import BodyLimitMiddleware
+from server.api.deps import Services
+from server.api.errors import install_error_handlers
+from server.api.routes import auth, courses, org, roster, sessions, users
+from server.auth.tokens import TokenSigner
+from server.db.engine import make_engine, make_sessionmaker
+from server.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    engine = make_engine(settings.resolved_database_url)
+    services = Services(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        signer=TokenSigner(settings.resolve_secret()),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for hook in list(app.state.startup_hooks):
+            await hook()
+        try:
+            yield
+        finally:
+            for hook in reversed(list(app.state.shutdown_hooks)):
+                await hook()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="HyFlex Live",
+        version="0.1.0",
+        summary="Real-time hybrid classroom service for course-sharing consortia of schools",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.state.startup_hooks = []
+    app.state.shutdown_hooks = []
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+    for module in (auth, org, users, courses, sessions, roster):
+        app.include_router(module.router)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, Any]:
+        return {"ok": True}
+
+    return app

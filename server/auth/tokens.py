@@ -1,0 +1,85 @@
+"""Signed, expiring tokens (JWT, HS256): staff access tokens and student join links.
+
+Claims: ``sub`` (user id), ``role``, ``typ`` (``access`` or ``join``), ``sid`` (the one session a
+join link or a student's session token is bound to), ``iat``, ``exp``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import jwt
+
+from server.domain.errors import DomainError
+from server.domain.roles import Role
+
+ALGORITHM = "HS256"
+TokenType = Literal["access", "join"]
+
+
+class InvalidToken(DomainError):
+    """The token is malformed, forged, expired or of the wrong kind."""
+
+    code = "invalid_token"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    user_id: int
+    role: Role
+    typ: TokenType
+    session_id: int | None
+    expires_at: int
+
+
+class TokenSigner:
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def issue(
+        self,
+        *,
+        user_id: int,
+        role: Role,
+        typ: TokenType,
+        now: float,
+        ttl_seconds: int,
+        session_id: int | None = None,
+    ) -> str:
+        claims: dict[str, object] = {
+            "sub": str(user_id),
+            "role": role.value,
+            "typ": typ,
+            "iat": int(now),
+            "exp": int(now) + ttl_seconds,
+        }
+        if session_id is not None:
+            claims["sid"] = session_id
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def verify(self, token: str, *, typ: TokenType, now: float) -> TokenClaims:
+        if not token or len(token) > 4096:
+            raise InvalidToken("missing or oversized token")
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                options={"require": ["sub", "role", "typ", "exp"], "verify_exp": False},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(f"invalid token: {exc}") from None
+        if claims.get("typ") != typ:
+            raise InvalidToken(f"expected a {typ} token")
+        exp = claims["exp"]
+        if not isinstance(exp, int) or exp <= now:
+            raise InvalidToken("token expired")
+        try:
+            user_id = int(claims["sub"])
+            role = Role(claims["role"])
+            sid = claims.get("sid")
+            session_id = int(sid) if sid is not None else None
+        except (TypeError, ValueError):
+            raise InvalidToken("invalid token claims") from None
+        return TokenClaims(user_id, role, typ, session_id, exp)

@@ -1,0 +1,1 @@
+"""Application services: the domain's rules applied to stored data (thin, async)."""

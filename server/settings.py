@@ -1,0 +1,78 @@
+"""Service settings, read from environment variables prefixed ``HYFLEX_``."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev"})
+
+
+class InsecureSettings(RuntimeError):
+    """Raised at start-up when production mode lacks a real secret key."""
+
+
+class Settings(BaseSettings):
+    """Every setting has a default that works on one machine with nothing installed."""
+
+    model_config = SettingsConfigDict(env_prefix="HYFLEX_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    redis_url: str | None = None
+    secret_key: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    access_token_minutes: int = Field(default=12 * 60, ge=1, le=7 * 24 * 60)
+    join_link_hours: int = Field(default=24, ge=1, le=24 * 30)
+    ice_servers: list[dict[str, Any]] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_csv_rows: int = Field(default=20_000, ge=1)
+    ws_max_message_bytes: int = Field(default=16_384, ge=256)
+    ws_rate_per_second: float = Field(default=20.0, gt=0)
+    ws_rate_burst: int = Field(default=40, ge=1)
+    ws_send_queue: int = Field(default=256, ge=8)
+    ws_heartbeat_seconds: float = Field(default=20.0, gt=0)
+    staff_update_hz: float = Field(default=5.0, gt=0, le=50)
+
+    @field_validator("ice_servers", mode="before")
+    @classmethod
+    def _parse_ice(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else []
+        return value
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'hyflex.db').as_posix()}"
+
+    def resolve_secret(self) -> str:
+        """The signing key. Development keeps a generated one in the data folder."""
+        if self.secret_key and self.secret_key not in DEFAULT_SECRETS:
+            if self.env == "production" and len(self.secret_key) < 32:
+                raise InsecureSettings("HYFLEX_SECRET_KEY must be at least 32 characters")
+            return self.secret_key
+        if self.env == "production":
+            raise InsecureSettings(
+                "HYFLEX_SECRET_KEY is missing or a default; production refuses to start without "
+                "a real secret (generate one with: python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))')"
+            )
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
