@@ -1,0 +1,293 @@
+"""Every REST route x every kind of caller, each answer asserted.
+
+Callers: anonymous; an admin; the course's teacher and another teacher; the facilitator of a
+site offering the course and one of a site that does not; an enrolled student, a student not
+enrolled, and the enrolled student signed in through a join link (bound to one session).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from server.db.models import LiveSession, SessionStatus, Site, User
+from server.domain.roles import Role
+from tests.api.world import ACTORS, World, build_world
+
+STAFF_OK = {"admin": 200, "teacher": 200, "teacher2": 200, "fac": 200, "fac2": 200}
+STUDENTS_403 = {"student": 403, "student2": 403, "joined": 403}
+OWNER_ONLY = {"teacher2": 404, "fac": 403, "fac2": 404, "student": 403, "student2": 404}
+
+
+@dataclass
+class Case:
+    method: str
+    path: str  # the route's template, to check the matrix covers every route
+    url: Callable[[World, str], str]
+    expect: dict[str, int]
+    body: Callable[[World, str], dict[str, Any]] | None = None
+    files: bool = False
+
+
+def fixed(url: str) -> Callable[[World, str], str]:
+    return lambda _w, _a: url
+
+
+CASES = [
+    Case("GET", "/healthz", fixed("/healthz"), dict.fromkeys(ACTORS, 200)),
+    Case(
+        "POST",
+        "/api/auth/login",
+        fixed("/api/auth/login"),
+        dict.fromkeys(ACTORS, 200),
+        body=lambda w, a: {"email": "teacher@demo.hyflex", "password": "hyflex-demo-2026"},
+    ),
+    Case(
+        "POST",
+        "/api/auth/join",
+        fixed("/api/auth/join"),
+        dict.fromkeys(ACTORS, 200),
+        body=lambda w, a: {"token": w.tokens["link"]},
+    ),
+    Case("GET", "/api/auth/me", fixed("/api/auth/me"), {"anon": 401, **dict.fromkeys(ACTORS[1:], 200)}),
+    Case("GET", "/api/schools", fixed("/api/schools"), {"anon": 401, **STAFF_OK, **STUDENTS_403}),
+    Case(
+        "POST",
+        "/api/schools",
+        fixed("/api/schools"),
+        {"anon": 401, "admin": 201, **dict.fromkeys(ACTORS[2:], 403)},
+        body=lambda w, a: {"name": f"School {a}", "code": f"s-{a}"},
+    ),
+    Case(
+        "GET",
+        "/api/schools/{school_id}",
+        lambda w, a: f"/api/schools/{w.demo.sites[0].school_id}",
+        {"anon": 401, **STAFF_OK, **STUDENTS_403},
+    ),
+    Case("GET", "/api/sites", fixed("/api/sites"), {"anon": 401, **STAFF_OK, **STUDENTS_403}),
+    Case(
+        "POST",
+        "/api/sites",
+        fixed("/api/sites"),
+        {"anon": 401, "admin": 201, **dict.fromkeys(ACTORS[2:], 403)},
+        body=lambda w, a: {"school_id": w.demo.sites[0].school_id, "name": f"R {a}", "code": f"r-{a}"},
+    ),
+    Case(
+        "GET",
+        "/api/sites/{site_id}",
+        lambda w, a: f"/api/sites/{w.ids['site']}",
+        {"anon": 401, **STAFF_OK, "fac2": 404, **STUDENTS_403},
+    ),
+    Case(
+        "GET",
+        "/api/users",
+        fixed("/api/users"),
+        {"anon": 401, **STAFF_OK, **STUDENTS_403},
+    ),
+    Case(
+        "POST",
+        "/api/users",
+        fixed("/api/users"),
+        {"anon": 401, "admin": 201, **dict.fromkeys(ACTORS[2:], 403)},
+        body=lambda w, a: {"email": f"new-{a}@demo.hyflex", "display_name": "New", "role": "student"},
+    ),
+    Case(
+        "GET",
+        "/api/users/{user_id}",
+        lambda w, a: f"/api/users/{w.ids['student']}",
+        {
+            "anon": 401,
+            "admin": 200,
+            "teacher": 200,
+            "teacher2": 404,
+            "fac": 200,
+            "fac2": 404,
+            "student": 200,
+            "student2": 404,
+            "joined": 200,
+        },
+    ),
+    Case("GET", "/api/courses", fixed("/api/courses"), {"anon": 401, **dict.fromkeys(ACTORS[1:], 200)}),
+    Case(
+        "POST",
+        "/api/courses",
+        fixed("/api/courses"),
+        {"anon": 401, "admin": 201, "teacher": 201, "teacher2": 201, "fac": 403, "fac2": 403,
+         **STUDENTS_403},
+        body=lambda w, a: {
+            "code": f"C-{a}",
+            "title": "New course",
+            "teacher_id": w.ids.get(a, w.ids["teacher"]) if a.startswith("teacher") else w.ids["teacher"],
+        },
+    ),
+    Case(
+        "GET",
+        "/api/courses/{course_id}",
+        lambda w, a: f"/api/courses/{w.ids['course']}",
+        {"anon": 401, "admin": 200, "teacher": 200, "teacher2": 404, "fac": 200, "fac2": 404,
+         "student": 200, "student2": 404, "joined": 200},
+    ),
+    Case(
+        "POST",
+        "/api/courses/{course_id}/sites",
+        lambda w, a: f"/api/courses/{w.ids['course']}/sites",
+        {"anon": 401, "admin": 200, "teacher": 200, **OWNER_ONLY, "joined": 403},
+        body=lambda w, a: {"site_id": w.ids[f"offer_site_{a}"]},
+    ),
+    Case(
+        "GET",
+        "/api/courses/{course_id}/enrolments",
+        lambda w, a: f"/api/courses/{w.ids['course']}/enrolments",
+        {"anon": 401, "admin": 200, "teacher": 200, "teacher2": 404, "fac": 200, "fac2": 404,
+         **STUDENTS_403},
+    ),
+    Case(
+        "POST",
+        "/api/courses/{course_id}/enrolments",
+        lambda w, a: f"/api/courses/{w.ids['course']}/enrolments",
+        {"anon": 401, "admin": 201, "teacher": 201, **OWNER_ONLY, "joined": 403},
+        body=lambda w, a: {"student_id": w.ids[f"new_student_{a}"]},
+    ),
+    Case("GET", "/api/sessions", fixed("/api/sessions"), {"anon": 401, **dict.fromkeys(ACTORS[1:], 200)}),
+    Case(
+        "POST",
+        "/api/sessions",
+        fixed("/api/sessions"),
+        {"anon": 401, "admin": 201, "teacher": 201, "teacher2": 404, "fac": 403, "fac2": 403,
+         **STUDENTS_403},
+        body=lambda w, a: {"course_id": w.ids["course"], "title": f"Lesson by {a}"},
+    ),
+    Case(
+        "GET",
+        "/api/sessions/{session_id}",
+        lambda w, a: f"/api/sessions/{w.ids['session']}",
+        {"anon": 401, "admin": 200, "teacher": 200, "teacher2": 404, "fac": 200, "fac2": 404,
+         "student": 200, "student2": 404, "joined": 200},
+    ),
+    Case(
+        "POST",
+        "/api/sessions/{session_id}/start",
+        lambda w, a: f"/api/sessions/{w.ids[f'scheduled_{a}']}/start",
+        {"anon": 401, "admin": 200, "teacher": 200, **OWNER_ONLY, "joined": 404},
+    ),
+    Case(
+        "POST",
+        "/api/sessions/{session_id}/end",
+        lambda w, a: f"/api/sessions/{w.ids[f'live_{a}']}/end",
+        {"anon": 401, "admin": 200, "teacher": 200, **OWNER_ONLY, "joined": 404},
+    ),
+    Case(
+        "POST",
+        "/api/sessions/{session_id}/join-links",
+        lambda w, a: f"/api/sessions/{w.ids['session']}/join-links",
+        {"anon": 401, "admin": 200, "teacher": 200, "teacher2": 404, "fac": 200, "fac2": 404,
+         **STUDENTS_403},
+    ),
+    Case(
+        "POST",
+        "/api/roster/import",
+        fixed("/api/roster/import?dry_run=true"),
+        {"anon": 401, "admin": 200, **dict.fromkeys(ACTORS[2:], 403)},
+        files=True,
+    ),
+]
+
+ROSTER = (
+    b"sourcedId,role,givenName,familyName,email,orgSourcedIds\n"
+    b"u-1,student,Ann,Lee,ann@demo.hyflex,north-a\n"
+)
+
+
+async def _prepare(world: World) -> None:
+    svc = world.app.state.services
+    async with svc.sessions() as db:
+        rows: dict[str, Any] = {}
+        for actor in ACTORS:
+            rows[f"scheduled_{actor}"] = LiveSession(course_id=world.ids["course"], title="s")
+            rows[f"live_{actor}"] = LiveSession(
+                course_id=world.ids["course"], title="l", status=SessionStatus.LIVE
+            )
+            rows[f"offer_site_{actor}"] = Site(
+                school_id=world.demo.sites[0].school_id, name=f"Offer {actor}", code=f"o-{actor}"
+            )
+            rows[f"new_student_{actor}"] = User(
+                email=f"enrol-{actor}@demo.hyflex", display_name="E", role=Role.STUDENT
+            )
+        for row in rows.values():
+            db.add(row)
+        await db.commit()
+        for key, row in rows.items():
+            world.ids[key] = row.id
+    world.tokens["link"] = await world.join_link(world.ids["student"], world.ids["session"])
+
+
+def test_matrix_covers_every_route() -> None:
+    from server.app import create_app
+    from server.settings import Settings
+
+    app = create_app(Settings(database_url="sqlite+aiosqlite://", secret_key="x" * 40))
+    routes = {
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+    }
+    assert len(routes) >= 20
+    covered = {(case.method, case.path) for case in CASES}
+    assert routes - covered == set(), "routes missing from the permission matrix"
+    assert covered - routes == set(), "matrix names routes that do not exist"
+    for case in CASES:
+        assert set(case.expect) == set(ACTORS), f"{case.method} {case.path}: not every caller"
+
+
+async def test_permission_matrix(app_and_client: Any) -> None:
+    app, client = app_and_client
+    world = await build_world(app, client)
+    await _prepare(world)
+    failures: list[str] = []
+    for case in CASES:
+        for actor in ACTORS:
+            kwargs: dict[str, Any] = {}
+            if case.body is not None:
+                kwargs["json"] = case.body(world, actor)
+            if case.files:
+                kwargs["files"] = {"file": ("users.csv", io.BytesIO(ROSTER), "text/csv")}
+            resp = await world.call(actor, case.method, case.url(world, actor), **kwargs)
+            want = case.expect[actor]
+            if resp.status_code != want:
+                failures.append(
+                    f"{case.method} {case.path} as {actor}: {resp.status_code} != {want} "
+                    f"({resp.text[:120]})"
+                )
+            elif resp.status_code >= 400:
+                assert "error" in resp.json(), f"{case.path} as {actor}: no error body"
+    assert failures == [], "\n".join(failures)
+
+
+@pytest.mark.parametrize("actor", ["teacher", "fac", "student", "joined"])
+async def test_lists_are_scoped(app_and_client: Any, actor: str) -> None:
+    """Lists answer 200 to many callers: check they hold only what is in scope."""
+    app, client = app_and_client
+    world = await build_world(app, client)
+    await _prepare(world)
+    sessions = (await world.call(actor, "GET", "/api/sessions")).json()
+    session_ids = {s["id"] for s in sessions}
+    if actor == "joined":
+        assert session_ids == {world.ids["session"]}
+    else:
+        assert world.ids["session"] in session_ids
+    other = (await world.call("teacher2", "GET", "/api/sessions")).json()
+    assert other == []
+    assert (await world.call("student2", "GET", "/api/courses")).json() == []
+    if actor == "fac":
+        sites = (await world.call(actor, "GET", "/api/sites")).json()
+        assert [s["id"] for s in sites] == [world.ids["site"]]
+        enrolments = (
+            await world.call(actor, "GET", f"/api/courses/{world.ids['course']}/enrolments")
+        ).json()
+        assert enrolments and {e["site_id"] for e in enrolments} == {world.ids["site"]}
+        users = (await world.call(actor, "GET", "/api/users")).json()
+        assert {u["home_site_id"] for u in users} == {world.ids["site"]}
