@@ -1,0 +1,177 @@
+"""Every use of aiortc's private names lives here (aiortc is pinned to 1.16.0 exactly).
+
+aiortc has no public API to receive *encoded* frames, to ask a publisher for a keyframe, to
+learn that a subscriber asked us for one, or to cap a publisher's bitrate. The relay needs all
+four, so it reaches into these private names:
+
+- ``RTCRtpReceiver._RTCRtpReceiver__decoder_queue``: the receiver puts ``(codec, JitterFrame)``
+  here for its decoder thread; we swap in a tap before the thread starts (``track`` event).
+- ``RTCRtpReceiver._send_rtcp_pli(ssrc)``: sends a Picture Loss Indication to the publisher.
+  aiortc also calls it itself on packet loss, so wrapping it tells us about a publisher gap.
+- ``RTCRtpReceiver._send_rtcp(packet)``: every RTCP packet the receiver sends (REMB included).
+- ``RTCRtpSender._send_keyframe()``: called when a subscriber sends PLI/FIR; a no-op for
+  pre-encoded input, so we hook it to forward the request to the publisher.
+
+``check_private_api()`` verifies them; tests/streaming/test_private_api.py fails loudly if an
+aiortc upgrade renames any of them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from importlib import metadata
+from typing import Any
+
+from aiortc.rtcrtpreceiver import RTCRtpReceiver
+from aiortc.rtcrtpsender import RTCRtpSender
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_remb_fci
+
+logger = logging.getLogger(__name__)
+
+PINNED_AIORTC = "1.16.0"
+DECODER_QUEUE_ATTR = "_RTCRtpReceiver__decoder_queue"
+
+# (owner, attribute, text that must appear in the owner's source for our use to hold)
+_SOURCE_FACTS: tuple[tuple[Callable[..., Any], str], ...] = (
+    (RTCRtpReceiver._handle_rtp_packet, "self.__decoder_queue.put((codec, encoded_frame))"),
+    (RTCRtpReceiver._handle_rtp_packet, "await self._send_rtcp_pli(packet.ssrc)"),
+    (RTCRtpReceiver.receive, "self.__decoder_queue,"),
+    (RTCRtpReceiver._send_rtcp_pli, "await self._send_rtcp(packet)"),
+    (RTCRtpSender._handle_rtcp_packet, "self._send_keyframe()"),
+    (RTCRtpSender._next_encoded_frame, "self.__encoder.pack(data)"),
+)
+
+
+def check_private_api() -> list[str]:
+    """Return a list of problems (empty when aiortc still has what the relay relies on)."""
+    problems: list[str] = []
+    version = metadata.version("aiortc")
+    if version != PINNED_AIORTC:
+        problems.append(f"aiortc {version} installed, relay was verified with {PINNED_AIORTC}")
+    for owner, name in (
+        (RTCRtpReceiver, "_send_rtcp_pli"),
+        (RTCRtpReceiver, "_send_rtcp"),
+        (RTCRtpReceiver, "_handle_rtp_packet"),
+        (RTCRtpSender, "_send_keyframe"),
+        (RTCRtpSender, "_handle_rtcp_packet"),
+    ):
+        if not callable(getattr(owner, name, None)):
+            problems.append(f"{owner.__name__}.{name} is gone")
+    init_src = inspect.getsource(RTCRtpReceiver.__init__)
+    for text in (
+        "self.__decoder_queue: queue.Queue = queue.Queue()",
+        "self.__decoder_thread: Optional[threading.Thread] = None",
+        "self.__rtcp_ssrc: Optional[int] = None",
+    ):
+        if text not in init_src:
+            problems.append(f"RTCRtpReceiver.__init__ no longer contains {text!r}")
+    for func, text in _SOURCE_FACTS:
+        try:
+            src = inspect.getsource(func)
+        except (OSError, TypeError):
+            problems.append(f"cannot read source of {func.__qualname__}")
+            continue
+        if text not in src:
+            problems.append(f"{func.__qualname__} no longer contains {text!r}")
+    return problems
+
+
+class PacketTap:
+    """Stands in for the receiver's decoder queue.
+
+    ``put`` runs on the event loop (from ``_handle_rtp_packet``) and hands each encoded frame
+    to ``on_frame`` without decoding. aiortc's decoder thread still starts and blocks in
+    ``get`` until the receiver stops and puts the ``None`` sentinel: then ``get`` returns
+    ``None``, the thread ends the remote track and exits, and ``on_end`` runs.
+    """
+
+    def __init__(self, on_frame: Callable[[Any, Any], None], on_end: Callable[[], None]) -> None:
+        self._on_frame = on_frame
+        self._on_end = on_end
+        self._stopped = threading.Event()
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        if item is None:
+            if not self._stopped.is_set():
+                self._stopped.set()
+                self._on_end()
+            return
+        if self._stopped.is_set():
+            return
+        codec, frame = item
+        try:
+            self._on_frame(codec, frame)
+        except Exception:  # a relay bug must never kill the receiver's RTP path
+            logger.exception("relay tap failed on a frame")
+
+    def get(self, block: bool = True, timeout: float | None = None) -> None:
+        self._stopped.wait()
+        return None
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped.is_set()
+
+
+def install_tap(receiver: RTCRtpReceiver, tap: PacketTap) -> None:
+    """Swap the receiver's decoder queue for ``tap``; call from a plain ``track`` handler."""
+    if getattr(receiver, "_RTCRtpReceiver__decoder_thread", None) is not None:
+        raise RuntimeError("decoder thread already started: install the tap in on('track')")
+    if not hasattr(receiver, DECODER_QUEUE_ATTR):
+        raise RuntimeError(f"aiortc changed: {DECODER_QUEUE_ATTR} missing")
+    setattr(receiver, DECODER_QUEUE_ATTR, tap)
+
+
+async def send_pli(receiver: RTCRtpReceiver, ssrc: int) -> None:
+    """Ask the publisher for a keyframe (bypasses our loss hook)."""
+    original = getattr(receiver, "_relay_original_pli", None) or receiver._send_rtcp_pli
+    await original(ssrc)
+
+
+def hook_loss(receiver: RTCRtpReceiver, on_loss: Callable[[], None]) -> None:
+    """Call ``on_loss`` whenever aiortc itself sends a PLI (it lost picture data)."""
+    original = receiver._send_rtcp_pli
+    receiver._relay_original_pli = original  # type: ignore[attr-defined]
+
+    async def pli_on_loss(media_ssrc: int) -> None:
+        on_loss()
+        await original(media_ssrc)
+
+    receiver._send_rtcp_pli = pli_on_loss  # type: ignore[method-assign]
+
+
+def hook_remb_cap(receiver: RTCRtpReceiver, cap_bps: Callable[[], int | None]) -> None:
+    """Clamp every REMB the receiver sends to ``cap_bps()`` (None = no cap)."""
+    original: Callable[[Any], Awaitable[None]] = receiver._send_rtcp
+
+    async def send_capped(packet: Any) -> None:
+        cap = cap_bps()
+        if cap is not None and isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            try:
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+                if bitrate > cap:
+                    packet.fci = pack_remb_fci(cap, ssrcs)
+            except ValueError:
+                pass
+        await original(packet)
+
+    receiver._send_rtcp = send_capped  # type: ignore[method-assign]
+
+
+async def send_remb(receiver: RTCRtpReceiver, bitrate: int, ssrcs: list[int]) -> None:
+    """Send a REMB (Receiver Estimated Maximum Bitrate) for ``ssrcs`` to the publisher."""
+    rtcp_ssrc = getattr(receiver, "_RTCRtpReceiver__rtcp_ssrc", None)
+    if rtcp_ssrc is None or not ssrcs:
+        return
+    packet = RtcpPsfbPacket(
+        fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(bitrate, ssrcs)
+    )
+    await receiver._send_rtcp(packet)
+
+
+def hook_keyframe_request(sender: RTCRtpSender, on_request: Callable[[], None]) -> None:
+    """Call ``on_request`` when the subscriber sends PLI/FIR for this sender."""
+    sender._send_keyframe = on_request  # type: ignore[method-assign]

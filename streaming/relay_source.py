@@ -1,0 +1,151 @@
+"""One published track inside the relay: fans encoded units out to its sinks.
+
+A sink is a subscriber's forwarding track or the recorder. The source knows nothing about
+SDP or peer connections; it is fed by the receive-side tap and asks the publisher for a
+keyframe through a callback, at most once per ``keyframe_interval`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from streaming.media_packets import MediaUnit, TrackLabel
+
+logger = logging.getLogger(__name__)
+
+KEYFRAME_REQUEST_INTERVAL = 0.5  # seconds between two PLIs to one publisher
+FREEZE_GAP = 0.5  # a video gap longer than this counts as a freeze
+
+
+@dataclass(frozen=True, slots=True)
+class SourceKey:
+    publisher_id: str
+    label: TrackLabel
+
+
+class Sink(Protocol):
+    def on_unit(self, source: RelaySource, unit: MediaUnit) -> None: ...
+
+    def on_gap(self, source: RelaySource) -> None: ...
+
+
+class RelaySource:
+    """Fan-out point of one published track (camera, microphone or screen)."""
+
+    def __init__(
+        self,
+        key: SourceKey,
+        codec_name: str,
+        clock_rate: int,
+        request_keyframe: Callable[[], Coroutine[Any, Any, None]] | None,
+        keyframe_interval: float = KEYFRAME_REQUEST_INTERVAL,
+    ) -> None:
+        self.key = key
+        self.kind = key.label.kind
+        self.codec_name = codec_name
+        self.clock_rate = clock_rate
+        self._send_request = request_keyframe
+        self._interval = keyframe_interval
+        self._sinks: set[Sink] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._pending: asyncio.TimerHandle | None = None
+        self._last_request = -1e9
+        self._wanted_at = 0.0
+        self.ended = False
+        # counters for stats
+        self.units = 0
+        self.bytes = 0
+        self.keyframes = 0
+        self.gaps = 0
+        self.freezes = 0
+        self.keyframe_requests = 0
+        self.started_at = time.monotonic()
+        self.last_arrival: float | None = None
+        self.last_keyframe_at: float | None = None
+        self.dimensions: tuple[int, int] | None = None
+
+    @property
+    def sinks(self) -> frozenset[Sink]:
+        return frozenset(self._sinks)
+
+    @property
+    def task_count(self) -> int:
+        return len(self._tasks) + (1 if self._pending is not None else 0)
+
+    def attach(self, sink: Sink) -> None:
+        self._sinks.add(sink)
+
+    def detach(self, sink: Sink) -> None:
+        self._sinks.discard(sink)
+
+    def push(self, unit: MediaUnit) -> None:
+        """Called by the receive tap, on the event loop, for every complete frame."""
+        if self.ended:
+            return
+        last = self.last_arrival
+        if self.kind == "video" and last is not None and unit.arrival - last > FREEZE_GAP:
+            self.freezes += 1
+        self.units += 1
+        self.bytes += len(unit.data)
+        self.last_arrival = unit.arrival
+        if unit.keyframe and self.kind == "video":
+            self.keyframes += 1
+            self.last_keyframe_at = unit.arrival
+        for sink in tuple(self._sinks):
+            sink.on_unit(self, unit)
+
+    def mark_gap(self) -> None:
+        """The publisher's stream lost data: every sink waits for the next keyframe."""
+        if self.kind != "video":
+            return
+        self.gaps += 1
+        for sink in tuple(self._sinks):
+            sink.on_gap(self)
+
+    def request_keyframe(self) -> None:
+        """Ask the publisher for a keyframe, rate-limited; a late request is deferred."""
+        if self.kind != "video" or self.ended or self._send_request is None:
+            return
+        now = time.monotonic()
+        wait = self._last_request + self._interval - now
+        if wait <= 0:
+            self._fire()
+        elif self._pending is None:
+            self._wanted_at = now
+            self._pending = asyncio.get_running_loop().call_later(wait, self._deferred)
+
+    def _deferred(self) -> None:
+        self._pending = None
+        # a keyframe that arrived after the deferred request was made already serves it
+        if self.last_keyframe_at is not None and self.last_keyframe_at >= self._wanted_at:
+            return
+        self._fire()
+
+    def _fire(self) -> None:
+        if self._send_request is None or self.ended:
+            return
+        self._last_request = time.monotonic()
+        self.keyframe_requests += 1
+        task = asyncio.get_running_loop().create_task(self._send_request())
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.warning("keyframe request failed: %r", task.exception())
+
+    def end(self) -> None:
+        """The publisher left: stop sending requests; sinks stay attached to the key."""
+        self.ended = True
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
+        for task in tuple(self._tasks):
+            task.cancel()
+        self._sinks.clear()
