@@ -24,7 +24,7 @@ def _ts(**kw: Any) -> Any:
 
 def _enum(enum_cls: type[StrEnum], default: Any = None) -> Any:
     """A string column that loads as the enum (no database-side enum type to migrate)."""
-    column = Column(
+    column: Column[Any] = Column(
         SAEnum(
             enum_cls,
             native_enum=False,
