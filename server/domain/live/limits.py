@@ -1,0 +1,35 @@
+"""Size and rate limits of a live session, with defaults (all in one place)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_REACTIONS = frozenset({"thumbs_up", "thumbs_down", "clap", "heart", "laugh", "surprised"})
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Every bound the live session enforces. Pass your own to ``LiveSession(limits=...)``."""
+
+    min_options: int = 2
+    max_options: int = 10
+    max_option_length: int = 200
+    max_prompt_length: int = 500
+    max_text_answer_length: int = 280
+    """Upper bound for a short-text answer (a poll may set a smaller one)."""
+    max_polls: int = 200
+    max_questions: int = 200
+    max_checks: int = 200
+    max_qna_items: int = 1000
+    max_qna_per_user: int = 50
+    max_qna_text_length: int = 500
+    max_on_stage: int = 4
+    max_text_groups: int = 20
+    """How many distinct short-text answers a results view lists (most frequent first)."""
+    max_abs_number: float = 1e12
+    """Numeric answers and bounds must lie within +/- this."""
+    max_position_seconds: float = 24 * 3600.0
+    """Latest lesson-clock position of a prepared embedded question."""
+    reactions: frozenset[str] = field(default=DEFAULT_REACTIONS)
+    reaction_cooldown_seconds: float = 1.0
+    """A participant's next reaction within this many seconds is refused (Conflict)."""

@@ -1,0 +1,254 @@
+"""``LiveSession``: the event-sourced aggregate of one live lesson.
+
+``handle`` checks the actor against the roster, lets the concern's ``decide`` build events
+(raising a DomainError, with nothing changed, if the command is refused), applies them and
+returns them. ``apply`` is the only place state changes, so ``replay`` of the returned events
+(for instance after a JSON round trip through the event log) rebuilds the same state.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.domain.errors import BadInput, NotPermitted
+from server.domain.events import Event
+from server.domain.live import checks, hands, polls, presence, qna, questions, reactions
+from server.domain.live.answers import REMOTE, SiteFilter
+from server.domain.live.commands import Command, Leave, SendReaction
+from server.domain.live.context import Context, SessionStatus
+from server.domain.live.event_types import EVENT_TYPES
+from server.domain.live.limits import Limits
+from server.domain.live.roster import Roster
+from server.domain.roles import Actor, Role
+
+
+@dataclass(slots=True)
+class SessionState:
+    """Everything ``apply`` builds; equal states mean equal sessions (used by replay tests)."""
+
+    presence: presence.PresenceBook = field(default_factory=presence.PresenceBook)
+    polls: polls.PollBook = field(default_factory=polls.PollBook)
+    questions: questions.QuestionBook = field(default_factory=questions.QuestionBook)
+    qna: qna.QnaBook = field(default_factory=qna.QnaBook)
+    hands: hands.HandBook = field(default_factory=hands.HandBook)
+    reactions: reactions.ReactionBook = field(default_factory=reactions.ReactionBook)
+    checks: checks.CheckBook = field(default_factory=checks.CheckBook)
+
+
+class LiveSession:
+    def __init__(self, session_id: int, roster: Roster, limits: Limits | None = None) -> None:
+        self.session_id = session_id
+        self.roster = roster
+        self.limits = limits if limits is not None else Limits()
+        self.state = SessionState()
+
+    @classmethod
+    def replay(
+        cls, session_id: int, roster: Roster, events: Iterable[Event], limits: Limits | None = None
+    ) -> LiveSession:
+        session = cls(session_id, roster, limits)
+        for event in events:
+            session.apply(event)
+        return session
+
+    # --- lifecycle facts ---
+
+    @property
+    def status(self) -> SessionStatus:
+        return self.state.presence.status
+
+    @property
+    def started_at(self) -> float | None:
+        return self.state.presence.started_at
+
+    @property
+    def ended_at(self) -> float | None:
+        return self.state.presence.ended_at
+
+    def lesson_clock(self, now: float) -> float:
+        """Seconds since the session started (0 before; frozen at the end)."""
+        start = self.started_at
+        if start is None:
+            return 0.0
+        end = self.ended_at if self.ended_at is not None else now
+        return max(0.0, end - start)
+
+    # --- commands ---
+
+    def handle(self, actor: Actor, command: Command, now: float) -> list[Event]:
+        if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
+            raise BadInput("now must be a finite number of seconds")
+        known = self.roster.verify(actor)
+        ctx = Context(known, float(now), self.status, self.started_at, self.limits, self.roster)
+        events = self._decide(ctx, command)
+        for event in events:
+            self.apply(event)
+        return events
+
+    def _decide(self, ctx: Context, command: Command) -> list[Event]:
+        s = self.state
+        if isinstance(command, Leave):
+            ctx.require_not_ended()
+            if not s.presence.is_present(ctx.actor.user_id):
+                return []
+            site = s.presence.site_of(ctx.actor.user_id)
+            cleanup = s.hands.on_leave(ctx, ctx.actor.user_id, site)
+            return cleanup + presence.decide(ctx, s.presence, command)
+        if isinstance(command, presence.PresenceCommand):
+            return presence.decide(ctx, s.presence, command)
+        if isinstance(command, polls.PollCommand):
+            return polls.decide(ctx, s.polls, command)
+        if isinstance(command, questions.QuestionCommand):
+            return questions.decide(ctx, s.questions, s.presence, command)
+        if isinstance(command, qna.QnaCommand):
+            return qna.decide(ctx, s.qna, command)
+        if isinstance(command, hands.HandCommand):
+            return hands.decide(ctx, s.hands, s.presence, command)
+        if isinstance(command, SendReaction):
+            return reactions.decide(ctx, s.reactions, command)
+        if isinstance(command, checks.CheckCommand):
+            return checks.decide(ctx, s.checks, command)
+        raise BadInput(f"unknown command {type(command).__name__}")
+
+    # --- events ---
+
+    def apply(self, event: Event) -> None:
+        if event.type not in EVENT_TYPES:
+            raise BadInput(f"unknown event type {event.type!r}")
+        s = self.state
+        prefix = event.type.split(".", 1)[0]
+        if prefix in ("session", "presence"):
+            s.presence.apply(event)
+            if event.type == "session.ended":
+                s.polls.close_all()
+                s.questions.close_all()
+                s.checks.close_all()
+                s.hands.clear_all()
+        elif prefix == "poll":
+            s.polls.apply(event)
+        elif prefix == "question":
+            s.questions.apply(event)
+        elif prefix == "qna":
+            s.qna.apply(event)
+        elif prefix in ("hand", "stage"):
+            s.hands.apply(event)
+        elif prefix == "reaction":
+            s.reactions.apply(event)
+        else:
+            s.checks.apply(event)
+
+    # --- queries ---
+
+    def known_sites(self) -> list[int | None]:
+        """Sites of the roster's students (None = remote), for per-site rows with no answer."""
+        sites = {a.site_id for a in self.roster if a.role == Role.STUDENT}
+        return sorted(sites, key=lambda s: (s is None, s or 0))
+
+    def _scope(self, actor: Actor, what: str) -> tuple[Actor, SiteFilter]:
+        """The verified actor and the site filter their staff role allows (students refused)."""
+        known = self.roster.verify(actor)
+        if known.leads_session:
+            return known, None
+        if known.role == Role.FACILITATOR:
+            return known, known.site_id
+        raise NotPermitted(f"students may not see {what}")
+
+    def snapshot_for(self, actor: Actor) -> dict[str, Any]:
+        """What ``actor`` may see right now (JSON-safe)."""
+        me = self.roster.verify(actor)
+        s = self.state
+        people = s.presence.counts()
+        if me.is_staff:
+            people["users"] = [
+                {"user_id": u, "site_id": s.presence.site_of(u), "role": s.presence.roles[u]}
+                for u in s.presence.present_users()
+                if me.leads_session or s.presence.site_of(u) == me.site_id
+            ]
+        return {
+            "session_id": self.session_id,
+            "status": self.status.value,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "me": {"user_id": me.user_id, "role": me.role.value, "site_id": me.site_id},
+            "presence": people,
+            "polls": [s.polls.view_for(me, p, self.limits)
+                      for _, p in sorted(s.polls.polls.items())],
+            "questions": s.questions.views_for(me, self.limits),
+            "qna": s.qna.views_for(me),
+            "hands": s.hands.view(),
+            "checks": s.checks.views_for(me),
+            "reactions": s.reactions.view(),
+        }
+
+    def poll_results(self, poll_id: int, site_id: SiteFilter = None) -> dict[str, Any]:
+        """Totals and per-site rows. ``site_id``: None = all, an int = one site,
+        "remote" = students at home."""
+        return self.state.polls.results(poll_id, site_id, self.known_sites(), self.limits)
+
+    def poll_results_for(self, actor: Actor, poll_id: int) -> dict[str, Any]:
+        """Leaders: everything; facilitator: their site; student: totals once revealed."""
+        known = self.roster.verify(actor)
+        poll = self.state.polls.get(poll_id)
+        if known.role == Role.STUDENT:
+            if poll.status != polls.REVEALED:
+                raise NotPermitted("the results are not revealed yet")
+            full = self.poll_results(poll_id)
+            return {k: v for k, v in full.items() if k != "sites"}
+        _, site = self._scope(known, "poll results")
+        return self.poll_results(poll_id, site)
+
+    def poll_answers(self, poll_id: int, site_id: SiteFilter = None) -> list[dict[str, Any]]:
+        return self.state.polls.answers(poll_id, site_id)
+
+    def poll_answers_for(self, actor: Actor, poll_id: int) -> list[dict[str, Any]]:
+        """Who answered what: leaders all, facilitators their site; never for anonymous polls."""
+        _, site = self._scope(actor, "other students' answers")
+        return self.poll_answers(poll_id, site)
+
+    def question_results(self, question_id: int, site_id: SiteFilter = None) -> dict[str, Any]:
+        return self.state.questions.results(question_id, site_id, self.known_sites(), self.limits)
+
+    def question_results_for(self, actor: Actor, question_id: int) -> dict[str, Any]:
+        """Staff only, scoped to the facilitator's site; includes per-student ``answers``."""
+        _, site = self._scope(actor, "other students' answers")
+        out = self.question_results(question_id, site)
+        out["answers"] = self.state.questions.answers(question_id, site)
+        return out
+
+    def catch_up_questions(self, actor: Actor) -> list[dict[str, Any]]:
+        """Shown questions by lesson-clock position, with the actor's own answer (``mine``)."""
+        known = self.roster.verify(actor)
+        return self.state.questions.catch_up(known.user_id)
+
+    def due_questions(self, now: float) -> list[int]:
+        """Prepared questions whose planned position has come (for a gateway ticker)."""
+        return self.state.questions.due(self.lesson_clock(now))
+
+    def check_results(self, check_id: int, site_id: SiteFilter = None) -> dict[str, Any]:
+        return self.state.checks.results(check_id, site_id, self.known_sites())
+
+    def check_results_for(self, actor: Actor, check_id: int) -> dict[str, Any]:
+        _, site = self._scope(actor, "yes/no counts")
+        return self.check_results(check_id, site)
+
+    def attendance(self, now: float) -> dict[str, Any]:
+        """Seconds inside the live window per student and per site."""
+        return self.state.presence.attendance(now)
+
+    def attendance_for(self, actor: Actor, now: float) -> dict[str, Any]:
+        """Leaders: all; facilitator: their site's rows; students refused."""
+        _, site = self._scope(actor, "attendance")
+        report = self.attendance(now)
+        if site is None:
+            return report
+        return {
+            "session_seconds": report["session_seconds"],
+            "students": [r for r in report["students"] if r["site_id"] == site],
+            "sites": [r for r in report["sites"] if r["site_id"] == site],
+        }
+
+
+__all__ = ["REMOTE", "LiveSession", "SessionState"]
