@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer, RTCPeerConnection
 from aiortc.sdp import candidate_from_sdp
 
 from server.domain.errors import BadInput, Conflict, NotFound
@@ -68,7 +68,11 @@ class MediaRoom:
         max_subscribers: int = 500,
     ) -> None:
         self.session_id = session_id
-        self._config = RTCConfiguration(iceServers=list(ice_servers))
+        # max-bundle: aiortc 1.16 with the default "balanced" policy leaves the 2nd and later
+        # m-lines of one kind on an unbundled transport that never connects.
+        self._config = RTCConfiguration(
+            iceServers=list(ice_servers), bundlePolicy=RTCBundlePolicy.MAX_BUNDLE
+        )
         self.video_codec = VideoCodec(video_codec)
         self._queue_units = queue_units
         self._slides_interval = slides_interval
