@@ -20,6 +20,10 @@ class RelayHub:
         return tuple(self._sources.values())
 
     @property
+    def source_count(self) -> int:
+        return len(self._sources)
+
+    @property
     def sink_count(self) -> int:
         return len(self._bindings)
 

@@ -77,6 +77,10 @@ class RelaySource:
     def task_count(self) -> int:
         return len(self._tasks) + (1 if self._pending is not None else 0)
 
+    @property
+    def has_deferred_request(self) -> bool:
+        return self._pending is not None
+
     def attach(self, sink: Sink) -> None:
         self._sinks.add(sink)
 

@@ -1,0 +1,38 @@
+"""The relay relies on private aiortc names; fail loudly and clearly if they change."""
+
+from __future__ import annotations
+
+from aiortc import RTCPeerConnection
+
+from streaming import aiortc_private
+
+
+def test_aiortc_private_names_the_relay_relies_on_still_exist() -> None:
+    problems = aiortc_private.check_private_api()
+    assert not problems, (
+        "aiortc changed under the encoded relay (streaming/aiortc_private.py); "
+        "re-verify the receive tap, PLI and keyframe hooks before upgrading:\n- "
+        + "\n- ".join(problems)
+    )
+
+
+async def test_a_real_receiver_and_sender_expose_the_hooked_attributes() -> None:
+    pc = RTCPeerConnection()
+    try:
+        transceiver = pc.addTransceiver("video", direction="recvonly")
+        receiver, sender = transceiver.receiver, transceiver.sender
+        assert hasattr(receiver, aiortc_private.DECODER_QUEUE_ATTR), (
+            f"RTCRtpReceiver has no {aiortc_private.DECODER_QUEUE_ATTR}: the relay cannot tap "
+            "encoded frames"
+        )
+        assert getattr(receiver, "_RTCRtpReceiver__decoder_thread", "missing") is None, (
+            "RTCRtpReceiver._RTCRtpReceiver__decoder_thread changed"
+        )
+        assert hasattr(receiver, "_RTCRtpReceiver__rtcp_ssrc"), "REMB needs __rtcp_ssrc"
+        assert callable(getattr(receiver, "_send_rtcp_pli", None)), "PLI hook gone"
+        assert callable(getattr(sender, "_send_keyframe", None)), "sender keyframe hook gone"
+        tap = aiortc_private.PacketTap(lambda codec, frame: None, lambda: None)
+        aiortc_private.install_tap(receiver, tap)
+        assert getattr(receiver, aiortc_private.DECODER_QUEUE_ATTR) is tap
+    finally:
+        await pc.close()
