@@ -13,7 +13,7 @@ import pytest
 
 from server.domain.errors import DomainError
 from server.domain.events import Audience, Event
-from server.domain.live import LiveSession, Limits, Roster
+from server.domain.live import Limits, LiveSession, Roster
 from server.domain.live.commands import Command, Join, StartSession
 from server.domain.roles import Actor, Role
 

@@ -154,7 +154,7 @@ def test_closed_poll_refuses_answers_and_reveal_needs_close(h: Harness) -> None:
 def test_unknown_poll_and_bad_ids(h: Harness) -> None:
     h.start()
     h.refuse(STU_A1, AnswerPoll(42, pick(0)), T0 + 1, NotFound)
-    h.refuse(STU_A1, AnswerPoll(True, pick(0)), T0 + 1, BadInput)  # type: ignore[arg-type]
+    h.refuse(STU_A1, AnswerPoll(True, pick(0)), T0 + 1, BadInput)  # bool is not an id
     h.refuse(TEACHER, ClosePoll("1"), T0 + 1, BadInput)  # type: ignore[arg-type]
     with pytest.raises(NotFound):
         h.session.poll_results(3)
