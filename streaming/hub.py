@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from streaming.relay_source import RelaySource, Sink, SourceKey
 
 
 class RelayHub:
     """Sources by key and sinks bound to keys; a republished track reaches existing sinks."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_change: Callable[[], None] | None = None) -> None:
+        self._on_change = on_change
         self._sources: dict[SourceKey, RelaySource] = {}
         self._bindings: dict[Sink, SourceKey] = {}
 
@@ -42,10 +45,16 @@ class RelayHub:
             sink.on_gap(source)
         if waiting:
             source.request_keyframe()
+        self._changed()
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change()
 
     def remove_source(self, source: RelaySource) -> None:
         if self._sources.get(source.key) is source:
             del self._sources[source.key]
+            self._changed()
         source.end()
 
     def bind(self, sink: Sink, key: SourceKey | None) -> None:

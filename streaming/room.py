@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,7 +78,8 @@ class MediaRoom:
         self._slides_interval = slides_interval
         self._negotiation_timeout = negotiation_timeout
         self._max_subscribers = max_subscribers
-        self.hub = RelayHub()
+        self._changed = asyncio.Event()
+        self.hub = RelayHub(on_change=self._notify)
         self._publishers: dict[str, PublisherLeg] = {}
         self._subscribers: dict[str, SubscriberLeg] = {}
         self._stage: str | None = None
@@ -318,6 +319,17 @@ class MediaRoom:
     def subscribers(self) -> dict[str, SubscriberLeg]:
         return dict(self._subscribers)
 
+    async def wait_until(self, predicate: Callable[[], bool], within: float) -> None:
+        """Wait (at most ``within`` seconds) until ``predicate()`` holds after a room change:
+        a leg opened or dropped, a published track appeared or ended."""
+        async with asyncio.timeout(within):
+            while not predicate():
+                await self._changed.wait()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
     async def stats(self) -> RoomStats:
         counts = self.live_counts()
         return await collect_stats(
@@ -372,11 +384,13 @@ class MediaRoom:
         if self._publishers.get(participant_id) is leg:
             del self._publishers[participant_id]
         await leg.close()
+        self._notify()
 
     async def _drop_subscriber(self, participant_id: str, leg: SubscriberLeg) -> None:
         if self._subscribers.get(participant_id) is leg:
             del self._subscribers[participant_id]
         await leg.close()
+        self._notify()
 
     def _ensure_ticker(self) -> None:
         if self._ticker is None and not self._closed:

@@ -54,7 +54,7 @@ def config() -> RTCConfiguration:
 
 
 @dataclass
-class TestPublisher:
+class PeerPublisher:
     pc: RTCPeerConnection
     tracks: dict[str, Any]
 
@@ -75,7 +75,7 @@ async def start_publisher(
     allowed: Sequence[str] = ("microphone", "camera", "screen"),
     video_mime: str | None = None,
     max_bitrate_bps: int | None = None,
-) -> TestPublisher:
+) -> PeerPublisher:
     pc = RTCPeerConnection(config())
     tracks: dict[str, Any] = {}
     for label in labels:
@@ -94,7 +94,7 @@ async def start_publisher(
         await pc.close()
         raise
     await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
-    return TestPublisher(pc, tracks)
+    return PeerPublisher(pc, tracks)
 
 
 @dataclass
@@ -104,17 +104,17 @@ class SlotCounter:
     sizes: set[tuple[int, int]] = field(default_factory=set)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def wait_frames(self, count: int, timeout: float = 15.0) -> None:
+    async def wait_frames(self, count: int, within: float = 15.0) -> None:
         async def loop() -> None:
             while self.frames < count:
                 self.changed.clear()
                 await self.changed.wait()
 
-        await asyncio.wait_for(loop(), timeout)
+        await asyncio.wait_for(loop(), within)
 
 
 @dataclass
-class TestSubscriber:
+class PeerSubscriber:
     pc: RTCPeerConnection
     slots: dict[str, SlotCounter]  # by slot name, as the relay named them (offer order)
     tasks: list[asyncio.Task[None]]
@@ -148,7 +148,7 @@ async def start_subscriber(
     participant_id: str,
     publisher_ids: Sequence[str],
     **options: Any,
-) -> TestSubscriber:
+) -> PeerSubscriber:
     offer = await room.subscribe(participant_id, publisher_ids, **options)
     leg = room.subscribers[participant_id]
     names = [slot.name for slot in leg.slots.values()]
@@ -167,7 +167,7 @@ async def start_subscriber(
     await pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
     await pc.setLocalDescription(await pc.createAnswer())
     await room.accept_answer(participant_id, pc.localDescription.sdp)
-    return TestSubscriber(pc, slots, tasks)
+    return PeerSubscriber(pc, slots, tasks)
 
 
 def time_base_ms() -> fractions.Fraction:

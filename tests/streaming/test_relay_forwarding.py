@@ -106,3 +106,57 @@ async def test_peer_count_returns_to_zero_after_participants_leave(room: MediaRo
     counts = room.live_counts()
     assert counts.peer_connections == 0 and counts.sources == 0 and counts.sinks == 0
     await asyncio.wait_for(room.close(), 10)
+
+
+async def test_audio_slides_mode_gets_audio_and_screen_keyframes_only() -> None:
+    room = MediaRoom("slides", slides_interval=0.5)
+    publisher = await start_publisher(room, "teacher", labels=("microphone", "camera", "screen"))
+    sub = await start_subscriber(room, "rural", ["teacher"], mode="audio_slides", stage=False)
+    try:
+        await sub.slots["teacher/screen"].wait_frames(3)
+        await sub.slots["teacher/microphone"].wait_frames(25)
+        assert sub.slots["teacher/camera"].frames == 0
+        assert sub.slots["teacher/screen"].sizes == {(WIDTH, HEIGHT)}
+        leg = room.subscribers["rural"]
+        screen_track = next(t for t, s in leg.slots.items() if s.name == "teacher/screen")
+        screen_source = next(s for s in room.hub.sources if s.key.label == "screen")
+        assert screen_track.policy == "keyframes_only"
+        assert screen_source.units > 3 * screen_track.sent  # most screen frames were skipped
+        stats = await room.stats()
+        slot_stats = {s.slot: s for s in stats.subscribers}
+        assert slot_stats["teacher/camera"].frames_sent == 0
+        assert slot_stats["teacher/screen"].policy == "keyframes_only"
+    finally:
+        await sub.close()
+        await publisher.close()
+        await room.close()
+    assert room.live_counts().peer_connections == 0
+
+
+async def test_stats_snapshot_reports_rates_loss_and_round_trip(room: MediaRoom) -> None:
+    publisher = await start_publisher(room, "teacher")
+    sub = await start_subscriber(room, "s1", ["teacher"], stage=False)
+    try:
+        await sub.slots["teacher/camera"].wait_frames(5)
+
+        async def until_rtt() -> None:
+            while True:
+                stats = await room.stats()
+                cam = next(s for s in stats.subscribers if s.slot == "teacher/camera")
+                if cam.round_trip_time is not None:
+                    return
+                await asyncio.sleep(0.2)
+
+        await asyncio.wait_for(until_rtt(), 10)  # RTCP RR arrive every 0.5-1.5 s
+        stats = await room.stats()
+        cam_out = next(s for s in stats.subscribers if s.slot == "teacher/camera")
+        cam_in = next(p for p in stats.publishers if p.label == "camera")
+        assert cam_out.round_trip_time is not None and 0 <= cam_out.round_trip_time < 1
+        assert cam_out.packets_sent > 0 and cam_out.packets_lost == 0
+        assert cam_out.source == "teacher/camera" and not cam_out.waiting_for_keyframe
+        assert cam_in.packets_received > 0 and cam_in.packets_lost == 0
+        assert cam_in.seconds_since_last_frame is not None and cam_in.seconds_since_last_frame < 1
+        assert stats.peer_connections == 2
+    finally:
+        await sub.close()
+        await publisher.close()

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection
 from relay_test_peers import PatternVideoTrack, config, start_publisher, start_subscriber
 
 from server.domain.errors import BadInput, NotFound, NotPermitted
@@ -19,14 +18,6 @@ async def offer_with(kinds: list[str]) -> tuple[RTCPeerConnection, str]:
         pc.addTransceiver(kind, direction="sendonly")
     await pc.setLocalDescription(await pc.createOffer())
     return pc, pc.localDescription.sdp
-
-
-async def wait_until(predicate: object, timeout: float) -> None:
-    async def loop() -> None:
-        while not predicate():  # type: ignore[operator]
-            await asyncio.sleep(0.05)
-
-    await asyncio.wait_for(loop(), timeout)
 
 
 @pytest.mark.parametrize(
@@ -106,7 +97,7 @@ async def test_subscriber_that_never_answers_is_cleaned_up() -> None:
     try:
         await room.subscribe("ghost", ["teacher"])
         assert room.live_counts().peer_connections == 1
-        await wait_until(lambda: room.live_counts().peer_connections == 0, 5)
+        await room.wait_until(lambda: room.live_counts().peer_connections == 0, 5)
         assert "ghost" not in room.subscribers
     finally:
         await room.close()
@@ -122,7 +113,7 @@ async def test_publisher_that_vanishes_after_its_offer_is_cleaned_up() -> None:
         await room.publish("teacher", pc.localDescription.sdp, ["camera"])
         await pc.close()  # gone before it ever set our answer
         started = time.monotonic()
-        await wait_until(lambda: room.live_counts().peer_connections == 0, 6)
+        await room.wait_until(lambda: room.live_counts().peer_connections == 0, 6)
         assert time.monotonic() - started < 6
         assert room.hub.source_count == 0
     finally:
@@ -135,8 +126,8 @@ async def test_publisher_dropping_mid_stream_releases_its_sources(room: MediaRoo
     try:
         await sub.slots["teacher/camera"].wait_frames(3)
         await publisher.close()  # sends RTCP BYE; the relay's receivers stop
-        await wait_until(lambda: room.hub.source_count == 0, 10)
-        await wait_until(lambda: "teacher" not in room.publishers, 10)
+        await room.wait_until(lambda: room.hub.source_count == 0, 10)
+        await room.wait_until(lambda: "teacher" not in room.publishers, 10)
         assert "s1" in room.subscribers  # the subscriber keeps its slots for a republish
         again = await start_publisher(room, "teacher")
         try:
