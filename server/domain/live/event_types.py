@@ -1,4 +1,41 @@
-"""Every event type a live session emits (and accepts in ``apply``)."""
+"""Every event type a live session emits (and accepts in ``apply``), with its audience and
+``data`` keys. Every event also carries ``at`` (the command's ``now``). Audiences:
+E = everyone, L = leaders, U = the acting user only, T = tally audience (``site_staff(site)``
+for a site, ``leaders`` for remote students, site None).
+
+session.started   E  by
+session.ended     E  by                    (implies: open polls/questions/checks closed,
+                                            presence stints closed, hand queue and stage empty)
+presence.joined   E  user_id, site_id, role
+presence.left     E  user_id, site_id, seconds
+poll.opened       E  poll_id, anonymous, spec{public}, by
+poll.key          L  poll_id, correct                      (only when the poll has a key)
+poll.answered     U  poll_id, user_id, site_id, value, replaced
+poll.tally        T  poll_id, site_id, answered, correct, counts | mean/median/min/max | texts
+poll.closed       E  poll_id, by
+poll.revealed     E  poll_id, by, correct, results{answered, correct, counts|...}
+question.prepared L  question_id, position, spec{public + correct}, by
+question.shown    E  question_id, clock, spec{public}
+question.closed   E  question_id, by
+question.answered U  question_id, user_id, site_id, value, correct, catch_up, latency
+question.tally    T  question_id, site_id, answered, correct, counts | ... | texts
+qna.asked         E  qna_id, user_id, site_id, text
+qna.voted         U  qna_id, user_id
+qna.unvoted       U  qna_id, user_id
+qna.votes         E  qna_id, votes
+qna.answered      E  qna_id, by
+qna.hidden        E  qna_id, by
+hand.raised       E  kind, user_id, site_id, by
+hand.lowered      E  kind, user_id, site_id, by, reason ("lowered"|"dismissed"|"on_stage"|"left")
+hand.cleared      E  by
+stage.joined      E  kind, user_id, site_id, by
+stage.left        E  kind, user_id, site_id, by, reason ("returned"|"left")
+reaction.sent     E  user_id, site_id, reaction
+check.opened      E  check_id, prompt, by
+check.answered    U  check_id, user_id, site_id, yes, replaced
+check.tally       T  check_id, site_id, yes, no
+check.closed      E  check_id, by
+"""
 
 from __future__ import annotations
 

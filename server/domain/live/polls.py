@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from server.domain.errors import Conflict, InvalidState, NotFound, NotPermitted
+from server.domain.errors import BadInput, Conflict, InvalidState, NotFound, NotPermitted
 from server.domain.events import EVERYONE, LEADERS, Event, to_user
 from server.domain.live.answers import (
     SiteFilter,
@@ -180,13 +180,15 @@ def decide(ctx: Context, book: PollBook, command: PollCommand) -> list[Event]:
 def _open(ctx: Context, book: PollBook, command: OpenPoll) -> list[Event]:
     ctx.require_leader("open polls")
     ctx.require_live()
+    if not isinstance(command.anonymous, bool):
+        raise BadInput("anonymous must be true or false")
     if len(book.polls) >= ctx.limits.max_polls:
         raise Conflict(f"this session already has {ctx.limits.max_polls} polls")
     spec = build_spec(command.spec, ctx.limits)
     poll_id = max(book.polls, default=0) + 1
     data = {
         "poll_id": poll_id,
-        "anonymous": bool(command.anonymous),
+        "anonymous": command.anonymous,
         "spec": spec.public_data(),
         "by": ctx.actor.user_id,
     }

@@ -81,6 +81,8 @@ class LiveSession:
     def handle(self, actor: Actor, command: Command, now: float) -> list[Event]:
         if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
             raise BadInput("now must be a finite number of seconds")
+        if not isinstance(actor, Actor):
+            raise NotPermitted("no actor")
         known = self.roster.verify(actor)
         ctx = Context(known, float(now), self.status, self.started_at, self.limits, self.roster)
         events = self._decide(ctx, command)

@@ -24,6 +24,7 @@ from .conftest import (
     EVERYBODY,
     FAC_A,
     FAC_B,
+    OUTSIDER,
     REMOTE_STU,
     STU_A1,
     STU_A2,
@@ -337,3 +338,18 @@ def test_many_students_replay() -> None:
         h.do(student, AnswerPoll(poll_id, pick(step % 3)), T0 + 20 + step)
     assert h.session.poll_results(poll_id)["total"]["answered"] == 5
     check_replay(h)
+
+
+def test_hostile_command_fields(h: Harness) -> None:
+    h.start()
+    h.refuse(TEACHER, OpenPoll("not a spec"), T0 + 1, BadInput)  # type: ignore[arg-type]
+    h.refuse(TEACHER, OpenPoll(COLOURS, anonymous="yes"), T0 + 1, BadInput)  # type: ignore[arg-type]
+    bad_options = PromptSpec("single", "?", ("a", 3))  # type: ignore[arg-type]
+    h.refuse(TEACHER, OpenPoll(bad_options), T0 + 1, BadInput)
+    bad_key = PromptSpec("single", "?", ("a", "b"), correct=1)  # type: ignore[arg-type]
+    h.refuse(TEACHER, OpenPoll(bad_key), T0 + 1, BadInput)
+    poll_id = open_poll(h)
+    h.refuse(STU_A1, AnswerPoll(poll_id, "0"), T0 + 20, BadInput)  # type: ignore[arg-type]
+    h.refuse(STU_A1, AnswerPoll(poll_id, Answer(choices="0")), T0 + 20, BadInput)  # type: ignore[arg-type]
+    with pytest.raises(NotPermitted):
+        h.session.poll_results_for(OUTSIDER, poll_id)

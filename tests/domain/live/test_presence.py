@@ -159,3 +159,14 @@ def test_presence_counts_in_snapshot(h: Harness) -> None:
     assert {u["user_id"] for u in fac} == {11, 101, 102}
     lead = h.session.snapshot_for(TEACHER)["presence"]["users"]
     assert len(lead) == 6
+
+
+def test_outsider_sees_nothing(h: Harness) -> None:
+    h.start()
+    with pytest.raises(NotPermitted):
+        h.session.snapshot_for(OUTSIDER)
+    with pytest.raises(NotPermitted):
+        h.session.catch_up_questions(OUTSIDER)
+    with pytest.raises(NotPermitted):
+        h.session.attendance_for(OUTSIDER, T0)
+    h.refuse(None, Join(), T0, NotPermitted)  # type: ignore[arg-type]
