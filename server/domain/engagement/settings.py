@@ -47,12 +47,12 @@ class EngagementSettings:
     # --- attention telemetry -------------------------------------------------------------------
     hidden_weight: float = 0.7
     """Disengaged evidence while the lesson tab is hidden (smoothing absorbs short flicks)."""
-    blurred_weight: float = 0.35
-    """Disengaged evidence while the lesson window is visible but not focused."""
+    blurred_weight: float = 0.4
+    """Disengaged evidence while the lesson window is visible but not focused (+ idle = enter)."""
     idle_s: float = 60.0
     """Reported idle time (no keyboard/mouse/touch) at or above this counts as idle."""
-    idle_weight: float = 0.3
-    """Disengaged evidence while idle (alone it stays below the enter threshold: watching is ok)."""
+    idle_weight: float = 0.2
+    """Disengaged evidence while idle (alone it stays below the leave threshold: watching is ok)."""
     attention_stale_s: float = 20.0
     """Attention telemetry older than this is ignored (the client went quiet: no evidence)."""
     face_presence_enabled: bool = False
