@@ -191,6 +191,8 @@ def test_numeric_with_bounds(h: Harness) -> None:
                       correct=Answer(number=9.81), tolerance=0.2)
     poll_id = open_poll(h, spec)
     h.refuse(STU_A1, AnswerPoll(poll_id, Answer(number=25)), T0 + 20, BadInput)
+    h.refuse(STU_A1, AnswerPoll(poll_id, Answer(number=-1)), T0 + 20, BadInput)
+    h.refuse(STU_A1, AnswerPoll(poll_id, Answer()), T0 + 20, BadInput)
     h.refuse(STU_A1, AnswerPoll(poll_id, Answer(number=float("nan"))), T0 + 20, BadInput)
     h.refuse(STU_A1, AnswerPoll(poll_id, pick(1)), T0 + 20, BadInput)
     h.do(STU_A1, AnswerPoll(poll_id, Answer(number=9.7)), T0 + 20)
@@ -234,6 +236,10 @@ def test_short_text_limit_and_grouping(h: Harness) -> None:
         PromptSpec("text", "zero", max_length=0),
         PromptSpec("single", "min on choice", ("a", "b"), min_value=1),
         PromptSpec("single", "x" * 501, ("a", "b")),
+        PromptSpec("single", "options not a list", "ab"),  # type: ignore[arg-type]
+        PromptSpec("text", "length not int", max_length="9"),  # type: ignore[arg-type]
+        PromptSpec("single", "length on choice", ("a", "b"), max_length=9),
+        PromptSpec("numeric", "bad min", min_value="1"),  # type: ignore[arg-type]
     ],
 )
 def test_invalid_specs(h: Harness, spec: PromptSpec) -> None:

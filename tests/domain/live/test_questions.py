@@ -7,6 +7,7 @@ import pytest
 
 from server.domain.errors import BadInput, Conflict, InvalidState, NotFound, NotPermitted
 from server.domain.events import EVERYONE, LEADERS, to_site_staff, to_user
+from server.domain.live import Limits
 from server.domain.live.commands import (
     Answer,
     AnswerQuestion,
@@ -31,6 +32,7 @@ from .conftest import (
     T0,
     TEACHER,
     Harness,
+    check_replay,
     of_type,
 )
 
@@ -248,3 +250,13 @@ def test_end_closes_open_questions(h: Harness) -> None:
 def test_students_cannot_answer_before_the_session(h: Harness) -> None:
     prepare(h, 10)
     h.refuse(STU_A1, AnswerQuestion(1, pick(1)), T0 - 5, NotFound)
+
+
+def test_question_limit() -> None:
+    h = Harness(Limits(max_questions=2))
+    prepare(h, 10)
+    h.start()
+    h.do(TEACHER, LaunchQuestion(Q), T0 + 5)
+    h.refuse(TEACHER, LaunchQuestion(Q), T0 + 6, Conflict)
+    h.refuse(TEACHER, PrepareQuestion(Q, 50), T0 + 6, Conflict)
+    check_replay(h)

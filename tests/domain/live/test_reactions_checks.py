@@ -135,3 +135,11 @@ def test_end_closes_checks(h: Harness) -> None:
     cid = open_check(h)
     h.do(TEACHER, EndSession(), T0 + 20)
     assert h.session.check_results(cid)["status"] == "closed"
+
+
+def test_check_limit() -> None:
+    h = Harness(Limits(max_checks=1))
+    h.start()
+    open_check(h)
+    h.refuse(TEACHER, OpenCheck("again?"), T0 + 11, Conflict)
+    check_replay(h)
