@@ -31,8 +31,8 @@ from server.domain.engagement.signals import (
 from server.domain.errors import NotFound, NotPermitted
 from server.domain.roles import Actor, Role
 
-SERVER_ONLY = (AnswerResult, PollMissed)
-CLIENT_ONLY = (Attention, FacePresence)
+SERVER_ONLY = AnswerResult | PollMissed
+CLIENT_ONLY = Attention | FacePresence
 
 
 def authorise(

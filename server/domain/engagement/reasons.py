@@ -15,7 +15,7 @@ SITE_PHRASES: dict[str, str] = {
     "tab_hidden": "{n} with the lesson tab hidden",
     "window_blurred": "{n} with the lesson window not focused",
     "idle": "{n} idle",
-    "missed_polls": "{n} missed polls in a row",
+    "missed_polls": "{n} missing polls",
     "no_input": "{n} with no input during the activity",
     "face_absent": "{n} away from the camera",
     "media_loss": "{n} with packet loss",

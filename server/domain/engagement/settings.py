@@ -47,8 +47,8 @@ class EngagementSettings:
     # --- attention telemetry -------------------------------------------------------------------
     hidden_weight: float = 0.7
     """Disengaged evidence while the lesson tab is hidden (smoothing absorbs short flicks)."""
-    blurred_weight: float = 0.4
-    """Disengaged evidence while the lesson window is visible but not focused (+ idle = enter)."""
+    blurred_weight: float = 0.45
+    """Disengaged evidence while the lesson window is visible but not focused (+ idle > enter)."""
     idle_s: float = 60.0
     """Reported idle time (no keyboard/mouse/touch) at or above this counts as idle."""
     idle_weight: float = 0.2

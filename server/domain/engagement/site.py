@@ -2,9 +2,10 @@
 
 Shares use the Wilson score lower bound, so a small room needs a clearer majority than a large
 one, and below ``min_students`` nothing is judged at all (2 confused of 2 is not an alert).
-Denominators: confused and disengaged count against the students who can be labelled
-(engaged + confused + disengaged); connection trouble counts against every student whose state
-is known (all but unknown).
+The denominator is every student whose state is known (all but unknown). Students with
+connection trouble stay in it on purpose: when most of a room is frozen, the few still
+labelled must not make "2 of 3 confused" look like a majority (conservative: fewer false
+alerts).
 """
 
 from __future__ import annotations
@@ -81,16 +82,7 @@ class SiteTally:
     def share(self, state: StudentState) -> tuple[int, int]:
         """(k, n): students in ``state`` and the denominator its share is judged against."""
         m = self.members
-        k = len(m[state])
-        if state is StudentState.CONNECTION_TROUBLE:
-            n = self.total - len(m[StudentState.UNKNOWN])
-        else:
-            n = (
-                len(m[StudentState.ENGAGED])
-                + len(m[StudentState.CONFUSED])
-                + len(m[StudentState.DISENGAGED])
-            )
-        return k, n
+        return len(m[state]), self.total - len(m[StudentState.UNKNOWN])
 
     def help_active(self, now: float, s: EngagementSettings) -> bool:
         return self.help_at is not None and now - self.help_at < s.help_expiry_s

@@ -17,6 +17,7 @@ from server.domain.engagement import (
     EngagementSettings,
     MediaStats,
     Output,
+    RateLimited,
     Signal,
     SitePulse,
     StudentState,
@@ -46,6 +47,7 @@ class Room:
     settings: EngagementSettings = field(default_factory=EngagementSettings)
     now: float = 0.0
     outputs: list[Output] = field(default_factory=list)
+    rejected: int = 0
 
     def __post_init__(self) -> None:
         self.engine = EngagementEngine(self.settings, self.sites)
@@ -75,7 +77,9 @@ class Room:
     def as_student(self, uid: int, signal: Signal) -> list[Output]:
         return self.send(signal, self.actors[uid])
 
-    def answer(self, uid: int, question: str, group: str, correct: bool, secs: float = 10.0) -> None:
+    def answer(
+        self, uid: int, question: str, group: str, correct: bool, secs: float = 10.0
+    ) -> None:
         self.send(AnswerResult(uid, question, group, correct, secs), None)
 
     def advance(self, seconds: int, each_second: Callable[[int], None] | None = None) -> None:
@@ -90,7 +94,10 @@ class Room:
                     continue
                 self.send(MediaStats(uid, b.loss, 40.0, b.no_media_s, 0, "server"), None)
                 if b.telemetry:
-                    self.as_student(uid, Attention(uid, b.visible, b.focused, b.idle_s))
+                    try:
+                        self.as_student(uid, Attention(uid, b.visible, b.focused, b.idle_s))
+                    except RateLimited:
+                        self.rejected += 1
             self.outputs.extend(self.engine.tick(self.now))
 
     # --- reading the outputs ---------------------------------------------------------------

@@ -213,7 +213,7 @@ def test_face_presence_is_only_presence_and_only_when_enabled() -> None:
     settings = EngagementSettings(face_presence_enabled=True)
     room, uid = one_student(settings)
     b = room.behaviour[uid]
-    b.focused = False  # window not focused: 0.4, below the enter threshold
+    b.focused = False  # window not focused: 0.45, below the enter threshold
 
     def absent(second: int) -> None:
         if second % 2 == 0:

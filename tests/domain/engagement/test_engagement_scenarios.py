@@ -40,8 +40,10 @@ def test_four_of_ten_wrong_twice_and_confused_gives_exactly_one_alert_with_reaso
     assert "at Site A confused" in alert.text
     assert "pressed confused" in alert.text
     assert "wrong answers on fractions (Q4, Q5)" in alert.text
-    assert any(r.startswith("3 pressed confused") or r.startswith("4 pressed confused")
-               for r in alert.reasons)
+    assert any(
+        r.startswith("3 pressed confused") or r.startswith("4 pressed confused")
+        for r in alert.reasons
+    )
     for uid in confused:
         assert StudentState.CONFUSED in room.states_seen(uid)
         reasons = [r.code for r in room.changes(uid)[-1].reasons]
