@@ -63,6 +63,7 @@ class ForwardTrack(MediaStreamTrack):
         self.first_unit_at: float | None = None
         self.last_sent_at: float | None = None
         self.bound_at = time.monotonic()
+        self.delays: deque[float] = deque(maxlen=256)  # seconds from relay arrival to send
 
     # ----- policy -----------------------------------------------------------------------
     @property
@@ -143,6 +144,7 @@ class ForwardTrack(MediaStreamTrack):
         if self.first_unit_at is None:
             self.first_unit_at = now
         self.last_sent_at = now
+        self.delays.append(now - unit.arrival)
         return unit.to_packet(pts)
 
     def _map_pts(self, unit: MediaUnit) -> int:

@@ -71,7 +71,8 @@ class RelayHub:
         if source is not None:
             source.attach(sink)
             sink.on_gap(source)
-            source.request_keyframe()
+            if not source.replay_recent(sink):
+                source.request_keyframe()
 
     def binding(self, sink: Sink) -> SourceKey | None:
         return self._bindings.get(sink)

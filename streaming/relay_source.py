@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 KEYFRAME_REQUEST_INTERVAL = 0.5  # seconds between two PLIs to one publisher
 FREEZE_GAP = 0.5  # a video gap longer than this counts as a freeze
+GOP_CACHE_FRAMES = 15  # keep the latest keyframe + deltas for this long (0.5 s at 30 fps)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class RelaySource:
         self._send_request = request_keyframe
         self._interval = keyframe_interval
         self._sinks: set[Sink] = set()
+        self._gop: list[MediaUnit] = []  # latest keyframe and what followed, while short
         self._tasks: set[asyncio.Task[None]] = set()
         self._pending: asyncio.TimerHandle | None = None
         self._last_request = -1e9
@@ -97,9 +99,15 @@ class RelaySource:
         self.units += 1
         self.bytes += len(unit.data)
         self.last_arrival = unit.arrival
-        if unit.keyframe and self.kind == "video":
-            self.keyframes += 1
-            self.last_keyframe_at = unit.arrival
+        if self.kind == "video":
+            if unit.keyframe:
+                self.keyframes += 1
+                self.last_keyframe_at = unit.arrival
+                self._gop = [unit]
+            elif self._gop and len(self._gop) < GOP_CACHE_FRAMES:
+                self._gop.append(unit)
+            else:
+                self._gop = []
         for sink in tuple(self._sinks):
             sink.on_unit(self, unit)
 
@@ -108,8 +116,22 @@ class RelaySource:
         if self.kind != "video":
             return
         self.gaps += 1
+        self._gop = []
         for sink in tuple(self._sinks):
             sink.on_gap(self)
+
+    def replay_recent(self, sink: Sink) -> bool:
+        """Start a new sink from the cached recent keyframe, if any (no PLI needed).
+
+        A keyframe that arrived less than ``GOP_CACHE_FRAMES`` frames ago is exactly the
+        window in which a new PLI would be rate-limited; replaying it and the frames after
+        it lets a late joiner start at once.
+        """
+        if self.kind != "video" or not self._gop:
+            return False
+        for unit in tuple(self._gop):
+            sink.on_unit(self, unit)
+        return True
 
     def request_keyframe(self) -> None:
         """Ask the publisher for a keyframe, rate-limited; a late request is deferred."""
@@ -153,3 +175,4 @@ class RelaySource:
         for task in tuple(self._tasks):
             task.cancel()
         self._sinks.clear()
+        self._gop = []

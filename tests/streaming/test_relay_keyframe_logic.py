@@ -155,3 +155,26 @@ def test_keyframes_only_policy_forwards_only_keyframes() -> None:
     assert len(track._queue) == 0
     track.stop()
     hub.close()
+
+
+async def test_joiner_soon_after_a_keyframe_starts_from_the_cache_without_pli() -> None:
+    requests = Requests()
+    hub = RelayHub()
+    source = make_source(requests)
+    hub.add_source(source)
+    source.push(unit(0, True, 0.0))
+    source.push(unit(3000, False, 0.033))
+    track = ForwardTrack("video", "teacher/camera")
+    hub.bind(track, source.key)
+    assert source.keyframe_requests == 0  # served from the cache
+    first = await asyncio.wait_for(track.recv(), 1)
+    second = await asyncio.wait_for(track.recv(), 1)
+    assert bytes(first) == KEY and second.pts - first.pts == 3000
+    for i in range(2, 20):  # the cache only covers a short window after the keyframe
+        source.push(unit(i * 3000, False, i / 30))
+    late = ForwardTrack("video", "teacher/camera")
+    hub.bind(late, source.key)
+    assert source.keyframe_requests == 1 and late.waiting_for_keyframe
+    track.stop()
+    late.stop()
+    hub.close()
