@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from engagement_harness import TEACHER, Room
 
 from server.domain.engagement import (
+    Alert,
     AlertHandled,
     AlertKind,
     ConfusedPressed,
@@ -17,6 +17,8 @@ from server.domain.engagement import (
 from server.domain.engagement.site import wilson_lower
 from server.domain.errors import BadInput, NotFound, NotPermitted
 from server.domain.roles import Actor, Role
+
+from .engagement_harness import TEACHER, Room
 
 SITES: dict[int | None, str] = {1: "Site A", 2: "Site B"}
 
@@ -159,7 +161,7 @@ def test_site_needs_help_alerts_once_and_expires() -> None:
     room = Room(SITES, {1: 5, 2: 5})
     room.advance(10)
     out = room.send(SiteNeedsHelp(2), room.facilitators[2])
-    [alert] = [o for o in out if o.__class__.__name__ == "Alert"]
+    [alert] = [o for o in out if isinstance(o, Alert)]
     assert alert.text == "Site B asks for help" and alert.state is AlertKind.HELP
     room.advance(10)
     room.send(SiteNeedsHelp(2), room.facilitators[2])

@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 
 import pytest
-from engagement_harness import TEACHER, Room
 
 from server.domain.engagement import (
     ActivityChanged,
@@ -21,6 +20,8 @@ from server.domain.engagement import (
     SiteNeedsHelp,
     StudentState,
 )
+
+from .engagement_harness import TEACHER, Room
 
 SITES: dict[int | None, str] = {1: "North", 2: "East", 3: "South", 4: "West"}
 GROUPS = ("fractions", "decimals", "ratios")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from engagement_harness import TEACHER, Room
 
 from server.domain.engagement import (
     ActivityChanged,
@@ -16,6 +15,8 @@ from server.domain.engagement import (
     PollMissed,
     StudentState,
 )
+
+from .engagement_harness import TEACHER, Room
 
 SITES: dict[int | None, str] = {1: "Site A"}
 

@@ -6,7 +6,6 @@ import json
 import math
 
 import pytest
-from engagement_harness import TEACHER, Room
 
 from server.domain.engagement import (
     ActivityChanged,
@@ -26,6 +25,8 @@ from server.domain.engagement import (
 from server.domain.errors import BadInput, NotFound, NotPermitted
 from server.domain.roles import Actor, Role
 
+from .engagement_harness import TEACHER, Room
+
 SITES: dict[int | None, str] = {1: "Site A", 2: "Site B"}
 
 
@@ -33,7 +34,7 @@ SITES: dict[int | None, str] = {1: "Site A", 2: "Site B"}
     "make",
     [
         lambda: Attention(0, True, True),
-        lambda: Attention(True, True, True),  # type: ignore[arg-type]
+        lambda: Attention(True, True, True),
         lambda: Attention(5, "yes", True),  # type: ignore[arg-type]
         lambda: Attention(5, True, True, idle_s=-1),
         lambda: Attention(5, True, True, idle_s=math.nan),

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import random
 
-from engagement_harness import Room
-
 from server.domain.engagement import (
     ActivityChanged,
     AlertKind,
@@ -15,6 +13,8 @@ from server.domain.engagement import (
     PollMissed,
     StudentState,
 )
+
+from .engagement_harness import Room
 
 SITES: dict[int | None, str] = {1: "Site A", 2: "Site B"}
 

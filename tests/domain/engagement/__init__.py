@@ -1,0 +1,1 @@
+"""Tests of the pure engagement engine (virtual clock, no event loop)."""
