@@ -125,7 +125,14 @@ async def relay_main(mode: str) -> None:
                         await baseline_pcs.pop(msg["pid"]).close()
                     await send(writer, {"ok": True})
                 elif op == "latency":
-                    await send(writer, {"delays_ms": relay_delays(room)})
+                    delays = relay_delays(room)
+                    await send(
+                        writer,
+                        {
+                            "p50": percentile(delays, 50) if delays else None,
+                            "p95": percentile(delays, 95) if delays else None,
+                        },
+                    )
             except Exception as exc:
                 await send(writer, {"error": repr(exc)})
 
@@ -350,11 +357,11 @@ async def run_case(
             result.update(await subs[0].read(120))
         if mode == "ours":
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            delays = (await request(reader, writer, {"op": "latency"}))["delays_ms"]
+            latency = await request(reader, writer, {"op": "latency"})
             writer.close()
-            if delays:
-                result["relay_queue_ms_p50"] = round(percentile(delays, 50), 2)
-                result["relay_queue_ms_p95"] = round(percentile(delays, 95), 2)
+            if latency["p50"] is not None:
+                result["relay_queue_ms_p50"] = round(latency["p50"], 2)
+                result["relay_queue_ms_p95"] = round(latency["p95"], 2)
         return result
     finally:
         for sub in subs:

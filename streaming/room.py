@@ -192,6 +192,13 @@ class MediaRoom:
         self._ensure_ticker()
         return offer
 
+    def subscription_slots(self, participant_id: str) -> list[str]:
+        """Slot names in m-line order (slot i is mid "i"): ``publisher/label`` or ``stage:label``."""
+        leg = self._subscribers.get(participant_id)
+        if leg is None:
+            raise NotFound(f"{participant_id} is not subscribed")
+        return [slot.name for slot in leg.slots.values()]
+
     async def accept_answer(self, participant_id: str, answer_sdp: str) -> None:
         leg = self._subscribers.get(participant_id)
         if leg is None:

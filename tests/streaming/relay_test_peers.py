@@ -150,8 +150,7 @@ async def start_subscriber(
     **options: Any,
 ) -> PeerSubscriber:
     offer = await room.subscribe(participant_id, publisher_ids, **options)
-    leg = room.subscribers[participant_id]
-    names = [slot.name for slot in leg.slots.values()]
+    names = room.subscription_slots(participant_id)
     pc = RTCPeerConnection(config())
     slots: dict[str, SlotCounter] = {}
     tasks: list[asyncio.Task[None]] = []
