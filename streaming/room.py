@@ -193,7 +193,7 @@ class MediaRoom:
         return offer
 
     def subscription_slots(self, participant_id: str) -> list[str]:
-        """Slot names in m-line order (slot i is mid "i"): ``publisher/label`` or ``stage:label``."""
+        """Slot names in m-line order (slot i is mid "i"): ``pub/label`` or ``stage:label``."""
         leg = self._subscribers.get(participant_id)
         if leg is None:
             raise NotFound(f"{participant_id} is not subscribed")
