@@ -92,8 +92,7 @@ class EngagementEngine:
         if tracker is not None:
             if tracker.site_id == site_id:
                 return
-            self._tallies[tracker.site_id].move(user_id, tracker.state, StudentState.UNKNOWN)
-            self._tallies[tracker.site_id].remove(user_id, StudentState.UNKNOWN)
+            self._tallies[tracker.site_id].remove(user_id, tracker.state)
             tracker.site_id = site_id
             tally.add(user_id, tracker.state)
         else:

@@ -233,3 +233,16 @@ def test_clock_running_backwards_is_clamped() -> None:
     assert out == []
     room.advance(60)
     assert room.engine.student_state(uid) is StudentState.CONFUSED
+
+
+def test_moving_a_student_between_sites_keeps_tallies_consistent() -> None:
+    room = Room({1: "Site A", 2: "Site B"}, {1: 3, 2: 3})
+    room.advance(10)
+    uid = room.students_at(1)[0]
+    room.engine.register_student(uid, 1, room.now)  # same site: no-op
+    room.engine.register_student(uid, 2, room.now)  # joins from the other room
+    a, b = room.engine.site_pulse(1), room.engine.site_pulse(2)
+    assert sum(n for _, n in a.counts) == 2 and sum(n for _, n in b.counts) == 4
+    assert b.count(StudentState.ENGAGED) == 4
+    room.engine.unregister_student(uid)
+    assert sum(n for _, n in room.engine.site_pulse(2).counts) == 3
