@@ -14,6 +14,7 @@ from server.api.errors import install_error_handlers
 from server.api.routes import auth, courses, org, roster, sessions, users
 from server.auth.tokens import TokenSigner
 from server.db.engine import make_engine, make_sessionmaker
+from server.realtime import gateway
 from server.settings import Settings
 
 
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (auth, org, users, courses, sessions, roster):
         app.include_router(module.router)
+    gateway.install(app, services)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, Any]:

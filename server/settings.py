@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     ws_rate_burst: int = Field(default=40, ge=1)
     ws_send_queue: int = Field(default=256, ge=8)
     ws_heartbeat_seconds: float = Field(default=20.0, gt=0)
+    ws_replay_limit: int = Field(default=10_000, ge=100)
+    ws_hello_timeout_seconds: float = Field(default=10.0, gt=0)
     staff_update_hz: float = Field(default=5.0, gt=0, le=50)
 
     @field_validator("ice_servers", mode="before")

@@ -1,0 +1,100 @@
+"""The per-session event log in the database: gap-free ``seq``, batched appends, replay."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server.db.models import SessionEvent
+from server.domain.events import Audience, Event
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    seq: int
+    event: Event
+    actor_id: int | None
+    client_msg_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    event: Event
+    actor_id: int | None
+    client_msg_id: str | None
+
+
+class EventLog:
+    """Append and read one session's events. One writer per session (the session runtime)
+    assigns ``seq``; the unique (session_id, seq) constraint guards against a second one."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def last_seq(self, session_id: int) -> int:
+        async with self._sessions() as db:
+            value = (
+                await db.exec(
+                    select(func.max(SessionEvent.seq)).where(
+                        col(SessionEvent.session_id) == session_id
+                    )
+                )
+            ).one()
+        return int(value or 0)
+
+    async def append(
+        self, session_id: int, first_seq: int, batch: Sequence[PendingEvent]
+    ) -> list[LoggedEvent]:
+        """Store ``batch`` in one transaction with seq first_seq, first_seq+1, ..."""
+        rows = [
+            SessionEvent(
+                session_id=session_id,
+                seq=first_seq + i,
+                type=p.event.type,
+                data=p.event.data,
+                audience=p.event.audience.as_dict(),
+                at=p.event.at,
+                actor_id=p.actor_id,
+                client_msg_id=p.client_msg_id,
+            )
+            for i, p in enumerate(batch)
+        ]
+        async with self._sessions() as db:
+            db.add_all(rows)
+            await db.commit()
+        return [
+            LoggedEvent(first_seq + i, p.event, p.actor_id, p.client_msg_id)
+            for i, p in enumerate(batch)
+        ]
+
+    async def read_since(
+        self, session_id: int, after_seq: int = 0, limit: int | None = None
+    ) -> list[LoggedEvent]:
+        query = (
+            select(SessionEvent)
+            .where(col(SessionEvent.session_id) == session_id, col(SessionEvent.seq) > after_seq)
+            .order_by(col(SessionEvent.seq))
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        async with self._sessions() as db:
+            rows = list(await db.exec(query))
+        return [
+            LoggedEvent(
+                seq=row.seq,
+                event=Event(
+                    type=row.type,
+                    data=row.data,
+                    audience=Audience.from_dict(row.audience),
+                    at=row.at,
+                ),
+                actor_id=row.actor_id,
+                client_msg_id=row.client_msg_id,
+            )
+            for row in rows
+        ]

@@ -1,0 +1,223 @@
+"""The websocket endpoint ``/ws/sessions/{id}``: sign-in, resume, commands, fan-out.
+
+A thin adapter: it authenticates, turns frames into domain commands (``protocol``), hands them
+to the session's runtime and writes the runtime's frames back. Bad input gets a typed error
+frame and the connection goes on; abuse (floods, a bad hello) closes it with a clear code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from server.api.deps import Services, load_principal
+from server.auth.tokens import InvalidToken
+from server.domain.engagement.ratelimit import RateLimited, TokenBuckets
+from server.domain.errors import BadInput, DomainError, NotFound
+from server.domain.live.commands import Join, Leave
+from server.domain.roles import Actor
+from server.realtime import protocol
+from server.realtime.engine import RealtimeEngine
+from server.realtime.hub import Connection
+from server.realtime.runtime import SessionRuntime
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+CLOSE_BAD_HELLO = 4400
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_NOT_FOUND = 4404
+CLOSE_TOO_SLOW = 4408
+CLOSE_FLOOD = 4429
+CLOSE_TOO_BIG = 1009
+FLOOD_STRIKES = 50  # rate-limited messages in a row before the connection is closed
+
+# Extra message families (media signalling, engagement telemetry) register here by prefix.
+Handler = Callable[["Session", protocol.ClientMessage], Awaitable[None]]
+EXTRA_HANDLERS: dict[str, Handler] = {}
+
+
+class Session:
+    """One open websocket of one participant, in one session."""
+
+    def __init__(self, ws: WebSocket, runtime: SessionRuntime, conn: Connection) -> None:
+        self.ws = ws
+        self.runtime = runtime
+        self.conn = conn
+
+    @property
+    def actor(self) -> Actor:
+        return self.conn.actor
+
+    def send(self, frame: str) -> None:
+        """Queue a reply for this connection only (not bounded: replies are small and few)."""
+        self.conn.push_unbounded((frame,))
+
+    def error(self, exc: DomainError, msg_id: str | None = None) -> None:
+        self.send(protocol.error_frame(exc.code, exc.message, msg_id))
+
+
+def _engine(ws: WebSocket) -> RealtimeEngine:
+    engine: RealtimeEngine = ws.app.state.realtime
+    return engine
+
+
+async def _hello(ws: WebSocket, svc: Services, session_id: int) -> tuple[protocol.Hello, Actor]:
+    """The first frame must be a hello with a valid token of someone in this session."""
+    settings = svc.settings
+    message = await asyncio.wait_for(ws.receive(), settings.ws_hello_timeout_seconds)
+    text = message.get("text")
+    if text is None:
+        raise BadInput("the first message must be a hello text frame")
+    hello = protocol.to_hello(protocol.parse(text))
+    async with svc.sessions() as db:
+        who = await load_principal(db, svc.signer, hello.token, time.time())
+    if who.session_scope is not None and who.session_scope != session_id:
+        raise NotFound(f"session {session_id} not found")
+    engine = _engine(ws)
+    runtime = await engine.runtime(session_id)
+    actor = runtime.roster.get(who.user_id)
+    if actor is None:  # enrolled since the session loaded? read the roster again
+        _, roster = await engine.load_roster(session_id)
+        actor = roster.get(who.user_id)
+        if actor is not None:
+            runtime.roster.add(actor)
+    if actor is None or actor.role != who.role:
+        raise NotFound(f"session {session_id} not found")
+    return hello, Actor(actor.user_id, actor.role, actor.site_id, who.display_name)
+
+
+@router.websocket("/ws/sessions/{session_id}")
+async def session_socket(ws: WebSocket, session_id: int) -> None:
+    svc: Services = ws.app.state.services
+    await ws.accept()
+    try:
+        hello, actor = await _hello(ws, svc, session_id)
+    except (TimeoutError, WebSocketDisconnect):
+        await _close(ws, CLOSE_BAD_HELLO, "no hello")
+        return
+    except InvalidToken as exc:
+        await _close(ws, CLOSE_UNAUTHORIZED, exc.message)
+        return
+    except NotFound as exc:
+        await _close(ws, CLOSE_NOT_FOUND, exc.message)
+        return
+    except DomainError as exc:
+        await _close(ws, CLOSE_BAD_HELLO, exc.message)
+        return
+    runtime = await _engine(ws).runtime(session_id)
+    conn = Connection(actor, svc.settings.ws_send_queue)
+    await runtime.attach(conn, hello.last_seq)
+    session = Session(ws, runtime, conn)
+    writer = asyncio.create_task(_write(ws, conn), name=f"ws-writer-{actor.user_id}")
+    try:
+        await _submit_quietly(runtime, actor, Join())
+        reader = asyncio.create_task(_read(session, svc), name=f"ws-reader-{actor.user_id}")
+        done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (reader, writer):
+            if task not in done:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await task
+    finally:
+        runtime.detach(conn)
+        if runtime.hub.user_connections(actor.user_id) == 0:
+            await _submit_quietly(runtime, actor, Leave())
+        await _close(ws, 1000, "bye")
+
+
+async def _submit_quietly(runtime: SessionRuntime, actor: Actor, command: Any) -> None:
+    """Presence changes: an ended session refuses them, which is fine."""
+    await runtime.submit(actor, None, command)
+
+
+async def _write(ws: WebSocket, conn: Connection) -> None:
+    while True:
+        await conn.wake.wait()
+        conn.wake.clear()
+        while conn.queue:
+            if conn.overflowed:
+                break
+            await ws.send_text(conn.queue.popleft())
+        if conn.overflowed:
+            await _close(ws, CLOSE_TOO_SLOW, "too far behind: reconnect and resume")
+            return
+
+
+async def _read(session: Session, svc: Services) -> None:
+    settings = svc.settings
+    limits = TokenBuckets(settings.ws_rate_per_second, settings.ws_rate_burst, "message")
+    strikes = 0
+    while True:
+        message = await session.ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        text = message.get("text")
+        if text is None:
+            session.error(BadInput("binary frames are not accepted; send JSON text"))
+            continue
+        if len(text) > settings.ws_max_message_bytes:
+            await _close(session.ws, CLOSE_TOO_BIG, "message too big")
+            return
+        try:
+            limits.take(0, time.monotonic())
+            strikes = 0
+        except RateLimited as exc:
+            strikes += 1
+            if strikes >= FLOOD_STRIKES:
+                await _close(session.ws, CLOSE_FLOOD, "too many messages")
+                return
+            session.error(exc)
+            continue
+        await _dispatch(session, text)
+
+
+async def _dispatch(session: Session, text: str) -> None:
+    msg_id: str | None = None
+    try:
+        message = protocol.parse(text)
+        msg_id = message.id
+        if message.type == "ping":
+            session.send(protocol.encode({"type": "pong", "id": msg_id, "t": time.time()}))
+            return
+        if message.type == "hello":
+            raise BadInput("already signed in")
+        prefix = message.type.split(".", 1)[0]
+        handler = EXTRA_HANDLERS.get(prefix)
+        if handler is not None and message.type not in protocol.COMMANDS:
+            await handler(session, message)
+            return
+        command = protocol.to_command(message)
+    except DomainError as exc:
+        session.error(exc, msg_id)
+        return
+    outcome = await session.runtime.submit(session.actor, msg_id, command)
+    if outcome.error is not None:
+        session.error(outcome.error, msg_id)
+    else:
+        session.send(protocol.ack_frame(msg_id, outcome.seq))
+
+
+async def _close(ws: WebSocket, code: int, reason: str) -> None:
+    if (
+        ws.application_state == WebSocketState.CONNECTED
+        and ws.client_state == WebSocketState.CONNECTED
+    ):
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await ws.close(code, reason[:120])
+
+
+def install(app: Any, services: Services) -> RealtimeEngine:
+    engine = RealtimeEngine(services)
+    app.state.realtime = engine
+    app.state.status_listener = engine
+    app.state.shutdown_hooks.append(engine.close)
+    app.include_router(router)
+    return engine

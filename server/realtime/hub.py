@@ -1,0 +1,111 @@
+"""Fan-out of encoded frames to the connections of one session, per audience.
+
+Each broadcast is encoded once by the caller; the hub only appends the same ``str`` to the
+queue of every connection whose participant is in the audience. A connection's queue is
+bounded: a client that falls too far behind is marked ``overflowed`` and its writer closes it;
+the client reconnects and resumes from the last ``seq`` it saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Iterable
+from typing import TypeVar
+
+from server.domain.events import Audience
+from server.domain.roles import Actor, Role
+
+K = TypeVar("K")
+
+
+class Connection:
+    """One participant's websocket, as the hub sees it: a bounded queue of frames to send."""
+
+    __slots__ = ("actor", "limit", "overflowed", "queue", "wake")
+
+    def __init__(self, actor: Actor, limit: int) -> None:
+        self.actor = actor
+        self.limit = limit
+        self.queue: deque[str] = deque()
+        self.wake = asyncio.Event()
+        self.overflowed = False
+
+    def push(self, frame: str) -> None:
+        if self.overflowed:
+            return
+        if len(self.queue) >= self.limit:
+            self.overflowed = True
+            self.queue.clear()
+        else:
+            self.queue.append(frame)
+        self.wake.set()
+
+    def push_unbounded(self, frames: Iterable[str]) -> None:
+        """Replay on resume: what was missed is queued whole, whatever the live bound."""
+        self.queue.extend(frames)
+        self.wake.set()
+
+
+def _discard(index: dict[K, set[Connection]], key: K, conn: Connection) -> None:
+    members = index.get(key)
+    if members is not None:
+        members.discard(conn)
+        if not members:
+            del index[key]
+
+
+class SessionHub:
+    def __init__(self) -> None:
+        self._all: set[Connection] = set()
+        self._leaders: set[Connection] = set()
+        self._by_user: dict[int, set[Connection]] = {}
+        self._by_site: dict[int | None, set[Connection]] = {}
+        self._facilitators_by_site: dict[int | None, set[Connection]] = {}
+
+    def __len__(self) -> int:
+        return len(self._all)
+
+    def connections(self) -> frozenset[Connection]:
+        return frozenset(self._all)
+
+    def user_connections(self, user_id: int) -> int:
+        return len(self._by_user.get(user_id, ()))
+
+    def add(self, conn: Connection) -> None:
+        actor = conn.actor
+        self._all.add(conn)
+        self._by_user.setdefault(actor.user_id, set()).add(conn)
+        if actor.leads_session:
+            self._leaders.add(conn)
+        else:
+            self._by_site.setdefault(actor.site_id, set()).add(conn)
+            if actor.role == Role.FACILITATOR:
+                self._facilitators_by_site.setdefault(actor.site_id, set()).add(conn)
+
+    def remove(self, conn: Connection) -> None:
+        actor = conn.actor
+        self._all.discard(conn)
+        self._leaders.discard(conn)
+        _discard(self._by_user, actor.user_id, conn)
+        _discard(self._by_site, actor.site_id, conn)
+        _discard(self._facilitators_by_site, actor.site_id, conn)
+
+    def targets(self, audience: Audience) -> Iterable[Connection]:
+        """The connections an audience reaches (leaders are in every audience but ``user``)."""
+        kind = audience.kind
+        if kind == "everyone":
+            return self._all
+        if kind == "user":
+            return self._by_user.get(audience.target or 0, ())
+        if kind == "leaders":
+            return self._leaders
+        index = self._by_site if kind == "site" else self._facilitators_by_site
+        return (*self._leaders, *index.get(audience.target, ()))
+
+    def publish(self, frame: str, audience: Audience) -> int:
+        count = 0
+        for conn in self.targets(audience):
+            conn.push(frame)
+            count += 1
+        return count

@@ -1,0 +1,258 @@
+"""One live session in memory: its domain aggregate, its hub, and the single writer that
+turns commands into durable, sequenced, fanned-out events.
+
+Commands are queued; the writer takes what is waiting (up to ``MAX_BATCH``), runs each through
+the domain, stores the resulting events in one transaction, and only then publishes them and
+acknowledges the commands: an ack means the answer is durable. Derived aggregates (tallies) are
+not logged: the latest one per key is kept and flushed to staff at a bounded rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.domain.errors import DomainError, InvalidState
+from server.domain.events import Audience, Event
+from server.domain.live import DERIVED_EVENT_TYPES, LiveSession, Roster
+from server.domain.roles import Actor
+from server.realtime import protocol
+from server.realtime.event_log import EventLog, LoggedEvent, PendingEvent
+from server.realtime.hub import Connection, SessionHub
+
+log = logging.getLogger(__name__)
+MAX_BATCH = 256
+StatusCallback = Callable[[int, str, float], Awaitable[None]]
+Observer = Callable[["SessionRuntime", LoggedEvent], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    seq: int | None = None
+    error: DomainError | None = None
+
+
+@dataclass
+class _Job:
+    actor: Actor
+    msg_id: str | None
+    command: Any
+    done: asyncio.Future[Outcome] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class SessionRuntime:
+    def __init__(
+        self,
+        session_id: int,
+        live: LiveSession,
+        event_log: EventLog,
+        last_seq: int,
+        *,
+        tally_hz: float,
+        replay_limit: int,
+        on_status: StatusCallback | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.session_id = session_id
+        self.live = live
+        self.hub = SessionHub()
+        self.last_seq = last_seq
+        self._log = event_log
+        self._clock = clock
+        self._on_status = on_status
+        self._tally_interval = 1.0 / tally_hz
+        self._replay_limit = replay_limit
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self._lock = asyncio.Lock()
+        self._done: dict[tuple[int, str], int | None] = {}
+        self._tallies: dict[tuple[Any, ...], Event] = {}
+        self._tally_wake = asyncio.Event()
+        # Called (synchronously, in order) with every stored event after it is published:
+        # the engagement bridge and the media layer listen here.
+        self.observers: list[Observer] = []
+        self.extensions: dict[str, Any] = {}
+        self.close_hooks: list[Callable[[], Awaitable[None]]] = []
+        self._tasks = [
+            asyncio.create_task(self._write_loop(), name=f"session-{session_id}-writer"),
+            asyncio.create_task(self._tally_loop(), name=f"session-{session_id}-tallies"),
+        ]
+
+    @property
+    def roster(self) -> Roster:
+        return self.live.roster
+
+    def remember(self, logged: LoggedEvent) -> None:
+        """Note a logged command id (on load from the log) so a retried message is not re-run."""
+        if logged.client_msg_id is not None and logged.actor_id is not None:
+            self._done[(logged.actor_id, logged.client_msg_id)] = logged.seq
+
+    async def submit(self, actor: Actor, msg_id: str | None, command: Any) -> Outcome:
+        job = _Job(actor, msg_id, command)
+        await self._queue.put(job)
+        return await job.done
+
+    async def attach(self, conn: Connection, last_seq: int | None) -> None:
+        """Welcome a connection, replay what it missed after ``last_seq``, then go live.
+        Holding the writer's lock makes the hand-over from replay to live gap-free."""
+        async with self._lock:
+            welcome: dict[str, Any] = {
+                "type": "welcome",
+                "protocol": protocol.PROTOCOL_VERSION,
+                "session_id": self.session_id,
+                "last_seq": self.last_seq,
+                "lesson_clock": self.live.lesson_clock(self._clock()),
+                "snapshot": self.live.snapshot_for(conn.actor),
+            }
+            missed: list[LoggedEvent] = []
+            if last_seq is not None and last_seq < self.last_seq:
+                missed = await self._log.read_since(
+                    self.session_id, max(0, last_seq), limit=self._replay_limit + 1
+                )
+                welcome["replay_truncated"] = len(missed) > self._replay_limit
+                missed = missed[: self._replay_limit]
+            frames = [protocol.encode(welcome)]
+            frames += [
+                protocol.event_frame(e.seq, e.event.type, e.event.data, e.event.at)
+                for e in missed
+                if e.event.audience.includes(conn.actor)
+            ]
+            conn.push_unbounded(frames)
+            self.hub.add(conn)
+
+    def detach(self, conn: Connection) -> None:
+        self.hub.remove(conn)
+
+    def publish(self, type_: str, data: dict[str, Any], audience: Audience, at: float) -> None:
+        """Send a frame that is not logged (no seq): live aggregates, pulses, media signalling."""
+        self.hub.publish(protocol.event_frame(None, type_, data, at), audience)
+
+    async def close(self) -> None:
+        for hook in self.close_hooks:
+            try:
+                await hook()
+            except Exception:
+                log.exception("session %s: close hook failed", self.session_id)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        while not self._queue.empty():
+            job = self._queue.get_nowait()
+            if not job.done.done():
+                job.done.set_result(Outcome(error=InvalidState("the server is shutting down")))
+
+    # --- the single writer ---
+
+    async def _write_loop(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            async with self._lock:
+                await self._process(batch)
+
+    async def _process(self, batch: list[_Job]) -> None:
+        now = self._clock()
+        pending: list[PendingEvent] = []
+        placed: list[tuple[_Job, int | None, DomainError | None]] = []
+        in_batch: dict[tuple[int, str], int | None] = {}
+        statuses: list[tuple[str, float]] = []
+        for job in batch:
+            key = (job.actor.user_id, job.msg_id) if job.msg_id is not None else None
+            if key is not None and (key in self._done or key in in_batch):
+                seq = self._done[key] if key in self._done else in_batch[key]
+                job.done.set_result(Outcome(seq=seq))
+                continue
+            try:
+                events = self.live.handle(job.actor, job.command, now)
+            except DomainError as exc:
+                placed.append((job, None, exc))
+                continue
+            logged = [e for e in events if e.type not in DERIVED_EVENT_TYPES]
+            for event in events:
+                if event.type in DERIVED_EVENT_TYPES:
+                    self._coalesce(event)
+                elif event.type in ("session.started", "session.ended"):
+                    statuses.append((event.type.split(".")[1], event.at))
+            index = len(pending) if logged else None
+            for i, event in enumerate(logged):
+                pending.append(
+                    PendingEvent(event, job.actor.user_id, job.msg_id if i == 0 else None)
+                )
+            if key is not None:
+                in_batch[key] = None if index is None else self.last_seq + 1 + index
+            placed.append((job, index, None))
+        if pending:
+            try:
+                stored = await self._log.append(self.session_id, self.last_seq + 1, pending)
+            except Exception:
+                log.exception("session %s: storing %d events failed", self.session_id, len(pending))
+                await self._recover(placed)
+                return
+            first = self.last_seq + 1
+            self.last_seq += len(stored)
+            for item in stored:
+                frame = protocol.event_frame(
+                    item.seq, item.event.type, item.event.data, item.event.at
+                )
+                self.hub.publish(frame, item.event.audience)
+            for item in stored:
+                for observer in self.observers:
+                    try:
+                        observer(self, item)
+                    except Exception:
+                        log.exception("session %s: observer failed", self.session_id)
+        else:
+            first = self.last_seq + 1
+        for job, index, error in placed:
+            if error is not None:
+                job.done.set_result(Outcome(error=error))
+                continue
+            seq = None if index is None else first + index
+            if job.msg_id is not None:
+                self._done[(job.actor.user_id, job.msg_id)] = seq
+            job.done.set_result(Outcome(seq=seq))
+        if self._tallies:
+            self._tally_wake.set()
+        for status, at in statuses:
+            if self._on_status is not None:
+                await self._on_status(self.session_id, status, at)
+
+    async def _recover(self, placed: list[tuple[_Job, int | None, DomainError | None]]) -> None:
+        """The store refused a batch: rebuild state from the log, tell the senders to retry."""
+        events = await self._log.read_since(self.session_id, 0)
+        self.live = LiveSession.replay(
+            self.session_id, self.live.roster, [e.event for e in events], self.live.limits
+        )
+        self.last_seq = events[-1].seq if events else 0
+        self._done.clear()
+        for item in events:
+            self.remember(item)
+        retry = InvalidState("not stored: please retry")
+        for job, _, error in placed:
+            job.done.set_result(Outcome(error=error or retry))
+
+    # --- coalesced aggregates ---
+
+    def _coalesce(self, event: Event) -> None:
+        ids = tuple(sorted((k, v) for k, v in event.data.items() if k.endswith("_id")))
+        self._tallies[(event.type, event.audience, ids)] = event
+
+    async def _tally_loop(self) -> None:
+        """At most ``tally_hz`` flushes a second, each sending only the latest of each key."""
+        while True:
+            await self._tally_wake.wait()
+            self._tally_wake.clear()
+            tallies, self._tallies = self._tallies, {}
+            for event in tallies.values():
+                frame = protocol.event_frame(None, event.type, event.data, event.at)
+                self.hub.publish(frame, event.audience)
+            await asyncio.sleep(self._tally_interval)  # the rate bound, not synchronisation
