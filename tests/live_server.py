@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import socket
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +76,9 @@ class WsClient:
     last_seq: int = 0
     _counter: int = 0
     welcome: Frame = field(default_factory=dict)
+    # ids must be unique per user and session (they are idempotency keys): like a real client,
+    # every connection draws a random prefix
+    _prefix: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
 
     @classmethod
     async def open(
@@ -114,13 +118,17 @@ class WsClient:
                 frame["_seen"] = True
                 return frame
 
-    async def send(self, type_: str, data: dict[str, Any] | None = None, msg_id: str | None = None) -> str:
+    async def send(
+        self, type_: str, data: dict[str, Any] | None = None, msg_id: str | None = None
+    ) -> str:
         self._counter += 1
-        msg_id = msg_id or f"m{self._counter}"
+        msg_id = msg_id or f"{self._prefix}-{self._counter}"
         await self.ws.send(json.dumps({"type": type_, "id": msg_id, "data": data or {}}))
         return msg_id
 
-    async def call(self, type_: str, data: dict[str, Any] | None = None, msg_id: str | None = None) -> Frame:
+    async def call(
+        self, type_: str, data: dict[str, Any] | None = None, msg_id: str | None = None
+    ) -> Frame:
         """Send a command; the ack or error with its id."""
         mid = await self.send(type_, data, msg_id)
         return await self.wait_for(

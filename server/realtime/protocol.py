@@ -4,6 +4,10 @@ Client -> server, one JSON object per text frame::
 
     {"type": "<name>", "id": "<idempotency key, optional>", "data": {...}}
 
+``id`` is an idempotency key: unique per user and session (a UUID, say). A message resent
+with the same id, even from another connection or after a server restart, is carried out once
+and acknowledged with the same ``seq``.
+
 The first message must be ``hello`` (``{"token": str, "last_seq": int | null}``). Command
 names map to the live-session domain's command dataclasses (``COMMANDS``); their ``data`` is
 the dataclass's fields, type-checked by msgspec. ``ping`` gets ``pong``.
