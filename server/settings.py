@@ -11,6 +11,8 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from server.domain.engagement.settings import EngagementSettings
+
 DEFAULT_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev"})
 
 
@@ -21,7 +23,9 @@ class InsecureSettings(RuntimeError):
 class Settings(BaseSettings):
     """Every setting has a default that works on one machine with nothing installed."""
 
-    model_config = SettingsConfigDict(env_prefix="HYFLEX_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="HYFLEX_", env_file=".env", extra="ignore", env_nested_delimiter="__"
+    )
 
     env: Literal["development", "production"] = "development"
     data_dir: Path = Path("data")
@@ -44,6 +48,10 @@ class Settings(BaseSettings):
     ws_replay_limit: int = Field(default=10_000, ge=100)
     ws_hello_timeout_seconds: float = Field(default=10.0, gt=0)
     staff_update_hz: float = Field(default=5.0, gt=0, le=50)
+    # Engagement thresholds, field by field as documented in EngagementSettings (docs/privacy.md),
+    # e.g. HYFLEX_ENGAGEMENT__CONFUSED_EXPIRY_S=300, HYFLEX_ENGAGEMENT__TIMELINE_RETENTION_DAYS=180,
+    # HYFLEX_ENGAGEMENT__FACE_PRESENCE_ENABLED=false (the default: face presence is refused).
+    engagement: EngagementSettings = Field(default_factory=EngagementSettings)
 
     @field_validator("ice_servers", mode="before")
     @classmethod
