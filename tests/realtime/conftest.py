@@ -30,7 +30,11 @@ class Class:
         signer = self.server.app.state.services.signer
         return str(
             signer.issue(
-                user_id=user_id, role=role, typ="access", now=time.time(), ttl_seconds=3600,
+                user_id=user_id,
+                role=role,
+                typ="access",
+                now=time.time(),
+                ttl_seconds=3600,
                 session_id=scope,
             )
         )

@@ -66,8 +66,11 @@ class CheckBook:
     def views_for(self, actor: Actor) -> list[dict[str, Any]]:
         views = []
         for check in sorted(self.checks.values(), key=lambda c: c.check_id):
-            view: dict[str, Any] = {"check_id": check.check_id, "prompt": check.prompt,
-                                    "status": check.status}
+            view: dict[str, Any] = {
+                "check_id": check.check_id,
+                "prompt": check.prompt,
+                "status": check.status,
+            }
             mine = check.answers.get(actor.user_id)
             view["mine"] = None if mine is None else mine[1]
             if actor.is_staff:
@@ -100,8 +103,11 @@ def decide(ctx: Context, book: CheckBook, command: CheckCommand) -> list[Event]:
             raise Conflict(f"this session already has {ctx.limits.max_checks} checks")
         prompt = clean_text(command.prompt, ctx.limits.max_prompt_length, "the prompt")
         cid = max(book.checks, default=0) + 1
-        return [ctx.event("check.opened", {"check_id": cid, "prompt": prompt, "by": actor.user_id},
-                          EVERYONE)]
+        return [
+            ctx.event(
+                "check.opened", {"check_id": cid, "prompt": prompt, "by": actor.user_id}, EVERYONE
+            )
+        ]
     if isinstance(command, CloseCheck):
         ctx.require_leader("close a yes/no check")
     else:
@@ -110,19 +116,28 @@ def decide(ctx: Context, book: CheckBook, command: CheckCommand) -> list[Event]:
     if check.status != OPEN:
         raise InvalidState("the check is closed")
     if isinstance(command, CloseCheck):
-        return [ctx.event("check.closed", {"check_id": check.check_id, "by": actor.user_id},
-                          EVERYONE)]
+        return [
+            ctx.event("check.closed", {"check_id": check.check_id, "by": actor.user_id}, EVERYONE)
+        ]
     if not isinstance(command.yes, bool):
         raise BadInput("yes must be true or false")
     previous = check.answers.get(actor.user_id)
     if previous == (actor.site_id, command.yes):
         return []
-    data = {"check_id": check.check_id, "user_id": actor.user_id, "site_id": actor.site_id,
-            "yes": command.yes, "replaced": previous is not None}
+    data = {
+        "check_id": check.check_id,
+        "user_id": actor.user_id,
+        "site_id": actor.site_id,
+        "yes": command.yes,
+        "replaced": previous is not None,
+    }
     after = dict(check.answers)
     after[actor.user_id] = (actor.site_id, command.yes)
-    tally = {"check_id": check.check_id, "site_id": actor.site_id,
-             **_counts(yes for s, yes in after.values() if s == actor.site_id)}
+    tally = {
+        "check_id": check.check_id,
+        "site_id": actor.site_id,
+        **_counts(yes for s, yes in after.values() if s == actor.site_id),
+    }
     return [
         ctx.event("check.answered", data, to_user(actor.user_id)),
         ctx.event("check.tally", tally, tally_audience(actor.site_id)),

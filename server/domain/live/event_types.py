@@ -1,13 +1,17 @@
 """Every event type a live session emits (and accepts in ``apply``), with its audience and
 ``data`` keys. Every event also carries ``at`` (the command's ``now``). Audiences:
 E = everyone, L = leaders, U = the acting user only, T = tally audience (``site_staff(site)``
-for a site, ``leaders`` for remote students, site None).
+for a site, ``leaders`` for remote students, site None), P = a student's presence goes to the
+T audience of their site, staff presence to everyone. Individual student presence and reactions
+never go to everyone: with thousands of students that would cost N^2 deliveries; everyone gets
+the coalesced ``presence.counts`` and ``reaction.counts`` instead.
 
 session.started   E  by
 session.ended     E  by                    (implies: open polls/questions/checks closed,
                                             presence stints closed, hand queue and stage empty)
-presence.joined   E  user_id, site_id, role
-presence.left     E  user_id, site_id, seconds
+presence.joined   P  user_id, site_id, role
+presence.left     P  user_id, site_id, seconds
+presence.counts   E  present, students, sites[{site_id, present}]   (derived, after join/leave)
 poll.opened       E  poll_id, anonymous, spec{public}, by
 poll.key          L  poll_id, correct                      (only when the poll has a key)
 poll.answered     U  poll_id, user_id, site_id, value, replaced
@@ -30,7 +34,8 @@ hand.lowered      E  kind, user_id, site_id, by, reason ("lowered"|"dismissed"|"
 hand.cleared      E  by
 stage.joined      E  kind, user_id, site_id, by
 stage.left        E  kind, user_id, site_id, by, reason ("returned"|"left")
-reaction.sent     E  user_id, site_id, reaction
+reaction.sent     L  user_id, site_id, reaction
+reaction.counts   E  counts{reaction: n}                             (derived)
 check.opened      E  check_id, prompt, by
 check.answered    U  check_id, user_id, site_id, yes, replaced
 check.tally       T  check_id, site_id, yes, no
@@ -41,15 +46,19 @@ from __future__ import annotations
 
 EVENT_TYPES = frozenset({
     "session.started", "session.ended",
-    "presence.joined", "presence.left",
+    "presence.joined", "presence.left", "presence.counts",
     "poll.opened", "poll.key", "poll.answered", "poll.tally", "poll.closed", "poll.revealed",
     "question.prepared", "question.shown", "question.closed", "question.answered",
     "question.tally",
     "qna.asked", "qna.voted", "qna.unvoted", "qna.votes", "qna.answered", "qna.hidden",
     "hand.raised", "hand.lowered", "hand.cleared", "stage.joined", "stage.left",
-    "reaction.sent",
+    "reaction.sent", "reaction.counts",
     "check.opened", "check.answered", "check.tally", "check.closed",
 })  # fmt: skip
 
-DERIVED_EVENT_TYPES = frozenset({"poll.tally", "question.tally", "qna.votes", "check.tally"})
-"""Notifications of aggregates: kept in the log for the gateway, ignored by ``apply``."""
+DERIVED_EVENT_TYPES = frozenset({
+    "poll.tally", "question.tally", "qna.votes", "check.tally", "presence.counts",
+    "reaction.counts",
+})  # fmt: skip
+"""Notifications of aggregates, ignored by ``apply``: the gateway does not log them but sends
+the latest of each (per type, audience and ids) at a bounded rate."""

@@ -178,8 +178,11 @@ def decide(
     allowed = (
         actor.leads_session
         or (target.kind == USER and target.user_id == actor.user_id)
-        or (target.kind == SITE and actor.role == Role.FACILITATOR
-            and target.site_id == actor.site_id)
+        or (
+            target.kind == SITE
+            and actor.role == Role.FACILITATOR
+            and target.site_id == actor.site_id
+        )
     )
     if not allowed:
         raise NotPermitted("you may only take yourself (or your room) off stage")

@@ -166,8 +166,11 @@ def decide(ctx: Context, book: PollBook, command: PollCommand) -> list[Event]:
             raise InvalidState("the poll is not open")
         return [ctx.event("poll.closed", {"poll_id": poll.poll_id, "by": by}, EVERYONE)]
     if poll.status != CLOSED:
-        raise InvalidState("close the poll before revealing it" if poll.status == OPEN
-                           else "the poll is already revealed")
+        raise InvalidState(
+            "close the poll before revealing it"
+            if poll.status == OPEN
+            else "the poll is already revealed"
+        )
     data = {
         "poll_id": poll.poll_id,
         "by": by,
@@ -223,7 +226,10 @@ def _answer(ctx: Context, book: PollBook, command: AnswerPoll) -> list[Event]:
     sites = {actor.site_id} | ({previous.site_id} if previous is not None else set())
     for site_id in sorted(sites, key=lambda s: (s is None, s or 0)):
         values = [a.value for a in after.values() if a.site_id == site_id]
-        tally = {"poll_id": poll.poll_id, "site_id": site_id,
-                 **summarize(poll.spec, values, ctx.limits)}
+        tally = {
+            "poll_id": poll.poll_id,
+            "site_id": site_id,
+            **summarize(poll.spec, values, ctx.limits),
+        }
         events.append(ctx.event("poll.tally", tally, tally_audience(site_id)))
     return events

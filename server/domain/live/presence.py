@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.domain.errors import InvalidState
-from server.domain.events import EVERYONE, Event
+from server.domain.events import EVERYONE, Audience, Event
 from server.domain.live.commands import EndSession, Join, Leave, StartSession
-from server.domain.live.context import Context, SessionStatus, site_order
-from server.domain.roles import Role
+from server.domain.live.context import Context, SessionStatus, site_order, tally_audience
+from server.domain.roles import Actor, Role
 
 PresenceCommand = StartSession | EndSession | Join | Leave
 
@@ -150,7 +150,7 @@ def decide(ctx: Context, book: PresenceBook, command: PresenceCommand) -> list[E
         if book.is_present(actor.user_id):
             return []
         data = {"user_id": actor.user_id, "site_id": actor.site_id, "role": actor.role.value}
-        return [ctx.event("presence.joined", data, EVERYONE)]
+        return [ctx.event("presence.joined", data, presence_audience(actor))]
     if not book.is_present(actor.user_id):
         return []
     stint = book.stints[actor.user_id][-1]
@@ -159,4 +159,14 @@ def decide(ctx: Context, book: PresenceBook, command: PresenceCommand) -> list[E
         "site_id": stint.site_id,
         "seconds": max(0.0, ctx.now - stint.joined_at),
     }
-    return [ctx.event("presence.left", left, EVERYONE)]
+    return [ctx.event("presence.left", left, presence_audience(actor))]
+
+
+def presence_audience(actor: Actor) -> Audience:
+    """A student's comings and goings interest the staff of their site; staff's, everyone."""
+    return tally_audience(actor.site_id) if actor.role == Role.STUDENT else EVERYONE
+
+
+def counts_event(ctx: Context, book: PresenceBook) -> Event:
+    """The derived head count everyone sees, after a join or leave has been applied."""
+    return ctx.event("presence.counts", book.counts(), EVERYONE)

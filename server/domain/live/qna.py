@@ -92,8 +92,7 @@ def decide(ctx: Context, book: QnaBook, command: QnaCommand) -> list[Event]:
         if mine >= ctx.limits.max_qna_per_user:
             raise Conflict(f"at most {ctx.limits.max_qna_per_user} questions per person")
         qna_id = max(book.items, default=0) + 1
-        data = {"qna_id": qna_id, "user_id": actor.user_id, "site_id": actor.site_id,
-                "text": text}
+        data = {"qna_id": qna_id, "user_id": actor.user_id, "site_id": actor.site_id, "text": text}
         return [ctx.event("qna.asked", data, EVERYONE)]
     item = book.get(command.qna_id, actor)
     if isinstance(command, QnaUpvote | QnaUnvote):

@@ -108,11 +108,15 @@ class QuestionBook:
         }
         if user_id is not None:
             mine = question.answers.get(user_id)
-            view["mine"] = None if mine is None else {
-                "value": value_to_data(mine.value),
-                "correct": mine.correct,
-                "catch_up": mine.catch_up,
-            }
+            view["mine"] = (
+                None
+                if mine is None
+                else {
+                    "value": value_to_data(mine.value),
+                    "correct": mine.correct,
+                    "catch_up": mine.catch_up,
+                }
+            )
         return view
 
     def leader_view(self, question: Question, limits: Limits, site: SiteFilter) -> dict[str, Any]:
@@ -122,7 +126,10 @@ class QuestionBook:
         return view
 
     def results(
-        self, question_id: int, site_id: SiteFilter, known_sites: Iterable[int | None],
+        self,
+        question_id: int,
+        site_id: SiteFilter,
+        known_sites: Iterable[int | None],
         limits: Limits,
     ) -> dict[str, Any]:
         question = self.get(question_id)
@@ -161,8 +168,7 @@ class QuestionBook:
             return [self.leader_view(q, limits, None) for q in ordered]
         shown = [q for q in ordered if q.status != PREPARED]
         if actor.is_staff:
-            return [self.leader_view(q, limits, actor.site_id) | {"correct": None}
-                    for q in shown]
+            return [self.leader_view(q, limits, actor.site_id) | {"correct": None} for q in shown]
         return [self.public_view(q, actor.user_id) for q in shown]
 
     # --- apply ---
@@ -187,7 +193,11 @@ class QuestionBook:
             value = value_from_data(question.spec.kind, data["value"])
             assert value is not None
             question.answers[data["user_id"]] = QuestionAnswer(
-                data["site_id"], value, data["correct"], data["catch_up"], event.at,
+                data["site_id"],
+                value,
+                data["correct"],
+                data["catch_up"],
+                event.at,
                 data["latency"],
             )
 
@@ -214,8 +224,12 @@ def decide(
             raise Conflict(f"this session already has {ctx.limits.max_questions} questions")
         spec = build_spec(command.spec, ctx.limits)
         qid = max(book.questions, default=0) + 1
-        data = {"question_id": qid, "position": position, "spec": spec.full_data(),
-                "by": ctx.actor.user_id}
+        data = {
+            "question_id": qid,
+            "position": position,
+            "spec": spec.full_data(),
+            "by": ctx.actor.user_id,
+        }
         events = [ctx.event("question.prepared", data, LEADERS)]
         if isinstance(command, LaunchQuestion):
             events.append(_shown(ctx, qid, spec))
@@ -278,8 +292,11 @@ def _answer(
     }
     values = [a.value for a in question.answers.values() if a.site_id == actor.site_id]
     values.append(value)
-    tally = {"question_id": question.question_id, "site_id": actor.site_id,
-             **summarize(question.spec, values, ctx.limits)}
+    tally = {
+        "question_id": question.question_id,
+        "site_id": actor.site_id,
+        **summarize(question.spec, values, ctx.limits),
+    }
     return [
         ctx.event("question.answered", data, to_user(actor.user_id)),
         ctx.event("question.tally", tally, tally_audience(actor.site_id)),

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.domain.errors import BadInput, Conflict
-from server.domain.events import EVERYONE, Event
+from server.domain.events import EVERYONE, LEADERS, Event
 from server.domain.live.commands import SendReaction
 from server.domain.live.context import Context
 
@@ -35,4 +35,9 @@ def decide(ctx: Context, book: ReactionBook, command: SendReaction) -> list[Even
     if last is not None and ctx.now - last < ctx.limits.reaction_cooldown_seconds:
         raise Conflict("too many reactions; wait a moment")
     data = {"user_id": actor.user_id, "site_id": actor.site_id, "reaction": command.reaction}
-    return [ctx.event("reaction.sent", data, EVERYONE)]
+    counts = dict(book.counts)
+    counts[command.reaction] = counts.get(command.reaction, 0) + 1
+    return [
+        ctx.event("reaction.sent", data, LEADERS),
+        ctx.event("reaction.counts", {"counts": dict(sorted(counts.items()))}, EVERYONE),
+    ]

@@ -88,6 +88,8 @@ class LiveSession:
         events = self._decide(ctx, command)
         for event in events:
             self.apply(event)
+        if any(e.type in ("presence.joined", "presence.left") for e in events):
+            events.append(presence.counts_event(ctx, self.state.presence))
         return events
 
     def _decide(self, ctx: Context, command: Command) -> list[Event]:
@@ -176,8 +178,9 @@ class LiveSession:
             "ended_at": self.ended_at,
             "me": {"user_id": me.user_id, "role": me.role.value, "site_id": me.site_id},
             "presence": people,
-            "polls": [s.polls.view_for(me, p, self.limits)
-                      for _, p in sorted(s.polls.polls.items())],
+            "polls": [
+                s.polls.view_for(me, p, self.limits) for _, p in sorted(s.polls.polls.items())
+            ],
             "questions": s.questions.views_for(me, self.limits),
             "qna": s.qna.views_for(me),
             "hands": s.hands.view(),

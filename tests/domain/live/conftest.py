@@ -36,8 +36,12 @@ STUDENTS = (STU_A1, STU_A2, STU_B1, STU_B2, REMOTE_STU)
 
 def event_to_json(event: Event) -> str:
     return json.dumps(
-        {"type": event.type, "data": event.data, "audience": event.audience.as_dict(),
-         "at": event.at},
+        {
+            "type": event.type,
+            "data": event.data,
+            "audience": event.audience.as_dict(),
+            "at": event.at,
+        },
         allow_nan=False,
     )
 

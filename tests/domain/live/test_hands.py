@@ -37,13 +37,17 @@ from .conftest import (
 
 
 def queue(h: Harness) -> list[tuple[str, int | None, int | None]]:
-    return [(e["kind"], e["user_id"], e["site_id"])
-            for e in h.session.snapshot_for(TEACHER)["hands"]["queue"]]
+    return [
+        (e["kind"], e["user_id"], e["site_id"])
+        for e in h.session.snapshot_for(TEACHER)["hands"]["queue"]
+    ]
 
 
 def stage(h: Harness) -> list[tuple[str, int | None, int | None]]:
-    return [(e["kind"], e["user_id"], e["site_id"])
-            for e in h.session.snapshot_for(STU_A1)["hands"]["stage"]]
+    return [
+        (e["kind"], e["user_id"], e["site_id"])
+        for e in h.session.snapshot_for(STU_A1)["hands"]["stage"]
+    ]
 
 
 def test_queue_keeps_raise_order_and_repeats_keep_place(h: Harness) -> None:
@@ -146,10 +150,10 @@ def test_leaving_takes_hand_down_and_off_stage(h: Harness) -> None:
     h.do(STU_B1, RaiseHand(), T0 + 11)
     h.do(TEACHER, BringOnStage(user_id=201), T0 + 12)
     events = h.do(STU_A1, Leave(), T0 + 20)
-    assert h.types(events) == ["hand.lowered", "presence.left"]
+    assert h.types(events) == ["hand.lowered", "presence.left", "presence.counts"]
     assert events[0].data["reason"] == "left"
     events = h.do(STU_B1, Leave(), T0 + 21)
-    assert h.types(events) == ["stage.left", "presence.left"]
+    assert h.types(events) == ["stage.left", "presence.left", "presence.counts"]
     assert queue(h) == [] and stage(h) == []
     h.do(STU_A1, Join(), T0 + 30)
     assert queue(h) == []

@@ -112,8 +112,13 @@ def test_answer_event_goes_to_the_student_and_tally_to_site_staff(h: Harness) ->
     events = h.do(STU_A1, AnswerPoll(poll_id, pick(0)), T0 + 21)
     answered, tally = of_type(events, "poll.answered"), of_type(events, "poll.tally")
     assert answered.audience == to_user(101)
-    assert answered.data == {"poll_id": poll_id, "user_id": 101, "site_id": 10, "value": 0,
-                             "replaced": False}
+    assert answered.data == {
+        "poll_id": poll_id,
+        "user_id": 101,
+        "site_id": 10,
+        "value": 0,
+        "replaced": False,
+    }
     assert tally.audience == to_site_staff(10)
     assert tally.data["site_id"] == 10 and tally.data["counts"] == [1, 1, 0]
     assert "user_id" not in tally.data
@@ -163,8 +168,16 @@ def test_unknown_poll_and_bad_ids(h: Harness) -> None:
 
 @pytest.mark.parametrize(
     "answer",
-    [pick(3), pick(-1), pick(0, 1), pick(), Answer(number=1.0), Answer(text="red"),
-     Answer(choices=(True,)), Answer(choices=("0",))],  # type: ignore[arg-type]
+    [
+        pick(3),
+        pick(-1),
+        pick(0, 1),
+        pick(),
+        Answer(number=1.0),
+        Answer(text="red"),
+        Answer(choices=(True,)),
+        Answer(choices=("0",)),
+    ],  # type: ignore[arg-type]
 )
 def test_invalid_single_choice_answers(h: Harness, answer: Answer) -> None:
     h.start()
@@ -187,8 +200,14 @@ def test_multiple_choice(h: Harness) -> None:
 
 def test_numeric_with_bounds(h: Harness) -> None:
     h.start()
-    spec = PromptSpec("numeric", "Estimate g", min_value=0, max_value=20,
-                      correct=Answer(number=9.81), tolerance=0.2)
+    spec = PromptSpec(
+        "numeric",
+        "Estimate g",
+        min_value=0,
+        max_value=20,
+        correct=Answer(number=9.81),
+        tolerance=0.2,
+    )
     poll_id = open_poll(h, spec)
     h.refuse(STU_A1, AnswerPoll(poll_id, Answer(number=25)), T0 + 20, BadInput)
     h.refuse(STU_A1, AnswerPoll(poll_id, Answer(number=-1)), T0 + 20, BadInput)

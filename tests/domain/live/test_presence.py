@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.domain.errors import BadInput, InvalidState, NotPermitted
-from server.domain.events import EVERYONE
+from server.domain.events import EVERYONE, to_site_staff
 from server.domain.live import SessionStatus
 from server.domain.live.commands import EndSession, Join, Leave, QnaAsk, StartSession
 from server.domain.roles import Actor, Role
@@ -79,7 +79,14 @@ def test_roster_add_admits_new_participant(h: Harness) -> None:
     newcomer = Actor(500, Role.STUDENT, site_id=20)
     h.refuse(newcomer, Join(), T0, NotPermitted)
     h.roster.add(newcomer)
-    assert h.types(h.do(newcomer, Join(), T0)) == ["presence.joined"]
+    joined = h.do(newcomer, Join(), T0)
+    assert h.types(joined) == ["presence.joined", "presence.counts"]
+    # a student's presence goes to their site's staff; everyone gets only the head count
+    assert joined[0].audience == to_site_staff(20)
+    assert joined[1].audience == EVERYONE
+    assert joined[1].data["students"] == 1 and joined[1].data["sites"] == [
+        {"site_id": 20, "present": 1}
+    ]
 
 
 def test_roster_rejects_facilitator_without_site(h: Harness) -> None:
@@ -95,7 +102,10 @@ def test_bad_time_is_refused(h: Harness) -> None:
 def test_join_and_leave_are_idempotent(h: Harness) -> None:
     joined = h.do(STU_A1, Join(), T0)
     assert of_type(joined, "presence.joined").data == {
-        "user_id": 101, "site_id": 10, "role": "student"}
+        "user_id": 101,
+        "site_id": 10,
+        "role": "student",
+    }
     assert h.do(STU_A1, Join(), T0 + 1) == []
     left = h.do(STU_A1, Leave(), T0 + 30)
     assert of_type(left, "presence.left").data == {"user_id": 101, "site_id": 10, "seconds": 30}

@@ -36,8 +36,9 @@ from .conftest import (
     of_type,
 )
 
-Q = PromptSpec("single", "Which is a mammal?", ("shark", "whale", "trout"),
-               correct=Answer(choices=(1,)))
+Q = PromptSpec(
+    "single", "Which is a mammal?", ("shark", "whale", "trout"), correct=Answer(choices=(1,))
+)
 NUM = PromptSpec("numeric", "7 x 6?", correct=Answer(number=42))
 
 
@@ -120,8 +121,15 @@ def test_live_answer_correctness_is_private(h: Harness) -> None:
     events = h.do(STU_A1, AnswerQuestion(qid, pick(1)), T0 + 72)
     answered, tally = of_type(events, "question.answered"), of_type(events, "question.tally")
     assert answered.audience == to_user(101)
-    assert answered.data == {"question_id": qid, "user_id": 101, "site_id": 10, "value": 1,
-                             "correct": True, "catch_up": False, "latency": 12}
+    assert answered.data == {
+        "question_id": qid,
+        "user_id": 101,
+        "site_id": 10,
+        "value": 1,
+        "correct": True,
+        "catch_up": False,
+        "latency": 12,
+    }
     assert tally.audience == to_site_staff(10)
     assert tally.data["correct"] == 1 and "user_id" not in tally.data
     h.do(STU_A2, AnswerQuestion(qid, pick(0)), T0 + 75)
@@ -134,8 +142,7 @@ def test_live_answer_correctness_is_private(h: Harness) -> None:
 
 def test_one_answer_per_student(h: Harness) -> None:
     h.start()
-    qid = of_type(h.do(TEACHER, LaunchQuestion(Q), T0 + 10), "question.shown").data[
-        "question_id"]
+    qid = of_type(h.do(TEACHER, LaunchQuestion(Q), T0 + 10), "question.shown").data["question_id"]
     h.do(STU_A1, AnswerQuestion(qid, pick(0)), T0 + 12)
     assert h.do(STU_A1, AnswerQuestion(qid, pick(0)), T0 + 13) == []  # retry
     h.refuse(STU_A1, AnswerQuestion(qid, pick(1)), T0 + 14, Conflict)
@@ -154,8 +161,7 @@ def test_answer_validation_and_unknown(h: Harness) -> None:
 
 def test_closed_question_refuses_students_who_were_there(h: Harness) -> None:
     h.start(join=(TEACHER, STU_A1))
-    qid = of_type(h.do(TEACHER, LaunchQuestion(Q), T0 + 10), "question.shown").data[
-        "question_id"]
+    qid = of_type(h.do(TEACHER, LaunchQuestion(Q), T0 + 10), "question.shown").data["question_id"]
     h.do(TEACHER, CloseQuestion(qid), T0 + 40)
     h.refuse(TEACHER, CloseQuestion(qid), T0 + 41, InvalidState)
     h.refuse(STU_A1, AnswerQuestion(qid, pick(1)), T0 + 50, InvalidState)
@@ -163,8 +169,7 @@ def test_closed_question_refuses_students_who_were_there(h: Harness) -> None:
 
 def test_absent_student_catches_up_during_the_session(h: Harness) -> None:
     h.start(join=(TEACHER, STU_A1))
-    qid = of_type(h.do(TEACHER, LaunchQuestion(Q), T0 + 10), "question.shown").data[
-        "question_id"]
+    qid = of_type(h.do(TEACHER, LaunchQuestion(Q), T0 + 10), "question.shown").data["question_id"]
     h.do(TEACHER, CloseQuestion(qid), T0 + 40)
     h.do(STU_B1, Join(), T0 + 100)  # arrives late: was not there when it was shown
     events = h.do(STU_B1, AnswerQuestion(qid, pick(1)), T0 + 110)
@@ -175,8 +180,7 @@ def test_absent_student_catches_up_during_the_session(h: Harness) -> None:
 def test_student_who_left_before_the_question_may_catch_up(h: Harness) -> None:
     h.start(join=(TEACHER, STU_A1, STU_A2))
     h.do(STU_A2, Leave(), T0 + 5)
-    qid = of_type(h.do(TEACHER, LaunchQuestion(Q), T0 + 10), "question.shown").data[
-        "question_id"]
+    qid = of_type(h.do(TEACHER, LaunchQuestion(Q), T0 + 10), "question.shown").data["question_id"]
     h.do(TEACHER, CloseQuestion(qid), T0 + 40)
     h.do(STU_A2, Join(), T0 + 50)
     events = h.do(STU_A2, AnswerQuestion(qid, pick(0)), T0 + 60)
@@ -208,8 +212,14 @@ def test_catch_up_after_the_session(h: Harness) -> None:
     h.do(STU_A1, AnswerQuestion(second, Answer(number=41)), T0 + 90_001)
     results = h.session.question_results(second)
     assert results["live_answered"] == 0 and results["catch_up_answered"] == 2
-    assert results["total"] == {"answered": 2, "correct": 1, "mean": 41.5, "median": 41.5,
-                                "min": 41, "max": 42}
+    assert results["total"] == {
+        "answered": 2,
+        "correct": 1,
+        "mean": 41.5,
+        "median": 41.5,
+        "min": 41,
+        "max": 42,
+    }
     mine = h.session.catch_up_questions(STU_B2)[0]["mine"]
     assert mine == {"value": 42.0, "correct": True, "catch_up": True}
     h.refuse(STU_B2, AnswerQuestion(skipped, pick(1)), T0 + 90_002, NotFound)
@@ -217,15 +227,17 @@ def test_catch_up_after_the_session(h: Harness) -> None:
 
 def test_question_results_scoped_with_per_student_rows(h: Harness) -> None:
     h.start()
-    qid = of_type(h.do(TEACHER, LaunchQuestion(Q), T0 + 10), "question.shown").data[
-        "question_id"]
+    qid = of_type(h.do(TEACHER, LaunchQuestion(Q), T0 + 10), "question.shown").data["question_id"]
     h.do(STU_A1, AnswerQuestion(qid, pick(1)), T0 + 14)
     h.do(STU_B1, AnswerQuestion(qid, pick(2)), T0 + 20)
     h.do(REMOTE_STU, AnswerQuestion(qid, pick(1)), T0 + 30)
     lead = h.session.question_results_for(TEACHER, qid)
     assert lead["total"]["correct"] == 2 and lead["live_answered"] == 3
     assert {r["user_id"]: r["correct"] for r in lead["answers"]} == {
-        101: True, 201: False, 301: True}
+        101: True,
+        201: False,
+        301: True,
+    }
     assert {r["user_id"]: r["latency"] for r in lead["answers"]} == {101: 4, 201: 10, 301: 20}
     sites = {r["site_id"]: r["correct"] for r in lead["sites"]}
     assert sites == {10: 1, 20: 0, None: 1}

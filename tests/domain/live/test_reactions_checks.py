@@ -32,8 +32,11 @@ from .conftest import (
 
 def test_reaction_broadcast_and_counts(h: Harness) -> None:
     h.start()
-    sent = of_type(h.do(STU_A1, SendReaction("clap"), T0 + 1), "reaction.sent")
-    assert sent.audience == EVERYONE
+    events = h.do(STU_A1, SendReaction("clap"), T0 + 1)
+    sent = of_type(events, "reaction.sent")
+    assert sent.audience == LEADERS  # who reacted: the teacher; counts: everyone
+    counts = of_type(events, "reaction.counts")
+    assert counts.audience == EVERYONE and counts.data == {"counts": {"clap": 1}}
     assert sent.data == {"user_id": 101, "site_id": 10, "reaction": "clap"}
     h.do(STU_B1, SendReaction("clap"), T0 + 1)
     h.do(TEACHER, SendReaction("thumbs_up"), T0 + 1)
@@ -82,8 +85,13 @@ def test_check_answers_are_quiet(h: Harness) -> None:
     events = h.do(STU_A1, AnswerCheck(cid, True), T0 + 11)
     answered, tally = of_type(events, "check.answered"), of_type(events, "check.tally")
     assert answered.audience == to_user(101)
-    assert answered.data == {"check_id": cid, "user_id": 101, "site_id": 10, "yes": True,
-                             "replaced": False}
+    assert answered.data == {
+        "check_id": cid,
+        "user_id": 101,
+        "site_id": 10,
+        "yes": True,
+        "replaced": False,
+    }
     assert tally.audience == to_site_staff(10)
     assert tally.data == {"check_id": cid, "site_id": 10, "yes": 1, "no": 0}
     remote = h.do(REMOTE_STU, AnswerCheck(cid, False), T0 + 12)
@@ -103,13 +111,20 @@ def test_check_replace_and_per_site_counts(h: Harness) -> None:
     h.do(STU_B1, AnswerCheck(cid, True), T0 + 11)
     replaced = h.do(STU_A2, AnswerCheck(cid, False), T0 + 12)
     assert of_type(replaced, "check.answered").data["replaced"] is True
-    assert of_type(replaced, "check.tally").data == {"check_id": cid, "site_id": 10,
-                                                      "yes": 1, "no": 1}
+    assert of_type(replaced, "check.tally").data == {
+        "check_id": cid,
+        "site_id": 10,
+        "yes": 1,
+        "no": 1,
+    }
     assert h.do(STU_A2, AnswerCheck(cid, False), T0 + 13) == []
     results = h.session.check_results(cid)
     assert results["total"] == {"yes": 2, "no": 1}
     assert {r["site_id"]: (r["yes"], r["no"]) for r in results["sites"]} == {
-        10: (1, 1), 20: (1, 0), None: (0, 0)}
+        10: (1, 1),
+        20: (1, 0),
+        None: (0, 0),
+    }
     fac = h.session.check_results_for(FAC_B, cid)
     assert fac["total"] == {"yes": 1, "no": 0} and len(fac["sites"]) == 1
     assert h.session.snapshot_for(FAC_A)["checks"][0]["results"]["total"] == {"yes": 1, "no": 1}

@@ -57,8 +57,13 @@ SPEC = PromptSpec("multiple", "Pick primes", ("2", "3", "4"), correct=Answer(cho
 
 def lesson() -> Harness:
     h = Harness()
-    h.do(TEACHER, PrepareQuestion(PromptSpec("numeric", "pi?", correct=Answer(number=3.14),
-                                             tolerance=0.01), 30), T0 - 600)
+    h.do(
+        TEACHER,
+        PrepareQuestion(
+            PromptSpec("numeric", "pi?", correct=Answer(number=3.14), tolerance=0.01), 30
+        ),
+        T0 - 600,
+    )
     for actor in (TEACHER, FAC_A, STU_A1, STU_A2, STU_B1, REMOTE_STU):
         h.do(actor, Join(), T0 - 30)
     h.do(TEACHER, StartSession(), T0)
@@ -108,7 +113,8 @@ def test_every_prefix_of_the_log_replays() -> None:
     for cut in range(len(h.log) + 1):
         replayed = LiveSession.replay(7, h.roster, h.log[:cut])
         again = LiveSession.replay(
-            7, h.roster, [event_from_json(event_to_json(e)) for e in h.log[:cut]])
+            7, h.roster, [event_from_json(event_to_json(e)) for e in h.log[:cut]]
+        )
         assert replayed.state == again.state
 
 
