@@ -29,6 +29,7 @@ Close codes: 4400 bad hello, 4401 not signed in, 4404 no such session for you, 4
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any, Final
 
 import msgspec
@@ -70,6 +71,7 @@ COMMANDS: Final[dict[str, type[Any]]] = {
     "check.close": c.CloseCheck,
 }
 CONTROL: Final = frozenset({"hello", "ping"})
+_FIELDS: Final = {name: frozenset(f.name for f in fields(cls)) for name, cls in COMMANDS.items()}
 
 
 class ClientMessage(msgspec.Struct, forbid_unknown_fields=True):
@@ -105,6 +107,10 @@ def to_command(message: ClientMessage) -> Any:
     cls = COMMANDS.get(message.type)
     if cls is None:
         raise BadInput(f"unknown message type {message.type[:40]!r}")
+    unknown = set(message.data) - _FIELDS[message.type]
+    if unknown:  # e.g. a student slipping in someone else's user_id: say so, never ignore it
+        names = ", ".join(sorted(n[:40] for n in unknown)[:5])
+        raise BadInput(f"{message.type}: unknown field(s) {names}")
     try:
         return msgspec.convert(message.data, cls)
     except msgspec.ValidationError as exc:
