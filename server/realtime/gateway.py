@@ -24,6 +24,7 @@ from server.domain.errors import BadInput, DomainError, NotFound
 from server.domain.live.commands import Join, Leave
 from server.domain.roles import Actor
 from server.realtime import protocol
+from server.realtime.engagement_bridge import install as install_engagement
 from server.realtime.engine import RealtimeEngine
 from server.realtime.hub import Connection
 from server.realtime.runtime import SessionRuntime
@@ -217,6 +218,7 @@ async def _close(ws: WebSocket, code: int, reason: str) -> None:
 def install(app: Any, services: Services) -> RealtimeEngine:
     engine = RealtimeEngine(services)
     app.state.realtime = engine
+    install_engagement(engine, EXTRA_HANDLERS)
     app.state.status_listener = engine
     app.state.shutdown_hooks.append(engine.close)
     app.include_router(router)
