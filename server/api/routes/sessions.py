@@ -56,30 +56,33 @@ async def _owned(db: DB, who: Caller, session_id: int, action: str) -> LiveSessi
     return live
 
 
-@router.post("/{session_id}/start", response_model=SessionOut)
-async def start_session(session_id: int, who: Caller, db: DB, request: Request) -> LiveSession:
-    live = await _owned(db, who, session_id, "start the session")
-    if live.status != SessionStatus.SCHEDULED:
-        raise InvalidState(f"the session is {live.status.value}, not scheduled")
-    live.status = SessionStatus.LIVE
-    live.started_at = datetime.now(UTC)
+async def _transition(
+    request: Request, db: DB, who: Caller, session_id: int, action: str, to: SessionStatus
+) -> LiveSession:
+    """scheduled -> live (stamping started_at) or live -> ended (stamping ended_at)."""
+    live = await _owned(db, who, session_id, f"{action} the session")
+    before = SessionStatus.SCHEDULED if to == SessionStatus.LIVE else SessionStatus.LIVE
+    if live.status != before:
+        raise InvalidState(f"the session is {live.status.value}, not {before.value}")
+    live.status = to
+    if to == SessionStatus.LIVE:
+        live.started_at = datetime.now(UTC)
+    else:
+        live.ended_at = datetime.now(UTC)
     db.add(live)
     await db.commit()
     await notify_status(request.app, live, who)
     return live
+
+
+@router.post("/{session_id}/start", response_model=SessionOut)
+async def start_session(session_id: int, who: Caller, db: DB, request: Request) -> LiveSession:
+    return await _transition(request, db, who, session_id, "start", SessionStatus.LIVE)
 
 
 @router.post("/{session_id}/end", response_model=SessionOut)
 async def end_session(session_id: int, who: Caller, db: DB, request: Request) -> LiveSession:
-    live = await _owned(db, who, session_id, "end the session")
-    if live.status != SessionStatus.LIVE:
-        raise InvalidState(f"the session is {live.status.value}, not live")
-    live.status = SessionStatus.ENDED
-    live.ended_at = datetime.now(UTC)
-    db.add(live)
-    await db.commit()
-    await notify_status(request.app, live, who)
-    return live
+    return await _transition(request, db, who, session_id, "end", SessionStatus.ENDED)
 
 
 @router.post("/{session_id}/join-links", response_model=list[JoinLinkOut])
