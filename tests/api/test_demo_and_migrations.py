@@ -30,6 +30,7 @@ EXPECTED_TABLES = {
     "enrolment",
     "livesession",
     "session_event",
+    "engagement_timeline",
     "alembic_version",
 }
 
