@@ -1,0 +1,74 @@
+// A facilitator's view of their own site: roster with presence, the site's answers, a hand
+// for the room, Q&A moderation for questions from the site.
+
+import { $, h, iconText, keyed } from "./dom.js";
+import { siteKey } from "./live_state.js";
+import { boot } from "./page.js";
+import { PENDING_FAMILIES } from "./protocol.js";
+import { Directory } from "./widgets/names.js";
+import { renderQna } from "./widgets/qna.js";
+import { resultsChart } from "./widgets/results.js";
+import { attempt } from "./widgets/status.js";
+import { timer } from "./widgets/timer.js";
+
+function roster(state, dir, siteId) {
+  const students = dir.enrolments.filter((e) => siteKey(e.site_id) === siteKey(siteId))
+    .map((e) => ({ id: e.student_id, name: dir.person(e.student_id), present: state.isPresent(e.student_id) }))
+    .sort((a, b) => b.present - a.present || a.name.localeCompare(b.name));
+  $("#roster-count").textContent = `${students.filter((s) => s.present).length} of ${students.length} connected`;
+  keyed($("#roster"), students, (s) => s.id, (s) => String(s.present), (s) =>
+    h("li", { class: `roster-row${s.present ? " is-present" : ""}`, "data-user": s.id },
+      h("span", { class: "dot", "aria-hidden": "true" }),
+      h("span", { class: "grow", text: s.name }),
+      h("span", { class: "muted small", text: s.present ? "connected" : "not connected" })));
+}
+
+function results(state, conn, dir, siteId) {
+  const cards = [];
+  for (const p of state.polls.values()) cards.push({ key: `p${p.poll_id}`, tag: "Poll", item: p, t: p.opened_at ?? 0 });
+  for (const q of state.questions.values()) cards.push({ key: `q${q.question_id}`, tag: "Question", item: q, t: q.shown_at ?? 0 });
+  for (const c of state.checks.values()) cards.push({ key: `c${c.check_id}`, tag: "Yes/no check", item: c, t: c.opened_at ?? 0 });
+  cards.sort((a, b) => (a.item.status === "open" ? 0 : 1) - (b.item.status === "open" ? 0 : 1) || b.t - a.t);
+  $("#results-empty").hidden = cards.length > 0;
+  keyed($("#results"), cards.slice(0, 8), (c) => c.key,
+    (c) => JSON.stringify([c.item.status, [...(c.item.results?.sites ?? new Map())]]),
+    (c) => h("article", { class: `card result-card is-${c.item.status}`, "data-ref": c.key },
+      h("header", { class: "card-head" }, h("span", { class: "tag", text: c.tag }),
+        h("span", { class: `chip chip-${c.item.status}`, text: c.item.status }), timer(c.item)),
+      h("h3", { class: "prompt", text: c.item.prompt }),
+      resultsChart(c.item, { siteIds: [siteId], siteName: (id) => dir.site(id), enrolledAt: (id) => dir.enrolledAt(id), showTotal: false })));
+}
+
+function render(state, conn, dir) {
+  const siteId = state.me.site_id;
+  roster(state, dir, siteId);
+  results(state, conn, dir, siteId);
+  const raised = state.handRaised("site", siteId);
+  const onStage = state.hands.stage.some((e) => e.kind === "site" && e.site_id === siteId);
+  const hand = $("#site-hand");
+  hand.classList.toggle("is-on", raised);
+  hand.replaceChildren(...iconText("✋", raised ? "Lower the room's hand" : "Raise hand for the room"));
+  hand.disabled = onStage || state.status !== "live";
+  $("#stage-note").textContent = onStage ? "Your room is on stage." : raised ? "Your room's hand is up." : "";
+  renderQna($("#qna-list"), state, conn, {
+    asker: (i) => (siteKey(i.site_id) === siteKey(siteId) ? dir.person(i.user_id) : "Another site"),
+    canVote: false, canAnswer: false, canHide: (i) => siteKey(i.site_id) === siteKey(siteId),
+  });
+}
+
+const ctx = await boot({ roles: ["facilitator"], signIn: { href: "/", text: "Sign in" } });
+if (ctx) {
+  const { conn, state } = ctx;
+  const dir = await Directory.load(ctx.sessionId);
+  $("#title").textContent = dir.session.title;
+  $("#site-name").textContent = dir.site(ctx.auth.user.home_site_id);
+  $("#site-hand").addEventListener("click", () => {
+    const raised = state.handRaised("site", state.me.site_id);
+    attempt(conn.send(raised ? "hand.lower_site" : "hand.raise_site"));
+  });
+  $("#site-help").addEventListener("click", () =>
+    attempt(conn.send(PENDING_FAMILIES.siteHelp, {}), "The teacher has been told your site needs help"));
+  state.subscribe((s) => render(s, conn, dir));
+  state.changed();
+  conn.onFamily("engagement", (frame) => window.dispatchEvent(new CustomEvent("hyflex:engagement", { detail: frame })));
+}

@@ -1,0 +1,218 @@
+// The client's picture of one live session: built from the welcome snapshot
+// (server/domain/live/session.py: snapshot_for) and kept current by events
+// (server/domain/live/event_types.py). Views subscribe and re-render on change.
+
+export const HOME = "home"; // the key of remote students' row (site_id null)
+
+export function siteKey(siteId) {
+  return siteId === null || siteId === undefined ? HOME : String(siteId);
+}
+
+/** Sum per-site summaries into a total (counts add; numeric: weighted mean, min, max). */
+export function combine(rows) {
+  const out = { answered: 0, correct: null };
+  for (const row of rows) {
+    out.answered += row.answered ?? 0;
+    if (typeof row.correct === "number") out.correct = (out.correct ?? 0) + row.correct;
+    if (Array.isArray(row.counts)) {
+      out.counts = out.counts ?? row.counts.map(() => 0);
+      row.counts.forEach((n, i) => (out.counts[i] += n));
+    }
+    if (row.yes !== undefined) {
+      out.yes = (out.yes ?? 0) + row.yes;
+      out.no = (out.no ?? 0) + row.no;
+    }
+    if (typeof row.mean === "number") {
+      out.sum = (out.sum ?? 0) + row.mean * row.answered;
+      out.min = Math.min(out.min ?? Infinity, row.min);
+      out.max = Math.max(out.max ?? -Infinity, row.max);
+    }
+    if (Array.isArray(row.texts)) {
+      out.textMap = out.textMap ?? new Map();
+      for (const [text, n] of row.texts) out.textMap.set(text, (out.textMap.get(text) ?? 0) + n);
+    }
+  }
+  if (out.sum !== undefined) out.mean = out.answered ? out.sum / out.answered : null;
+  if (out.textMap) out.texts = [...out.textMap].sort((a, b) => b[1] - a[1]);
+  delete out.sum;
+  delete out.textMap;
+  return out;
+}
+
+function resultsFrom(raw) {
+  const sites = new Map();
+  for (const row of raw?.sites ?? []) sites.set(siteKey(row.site_id), row);
+  return { sites, total: raw?.total ?? null };
+}
+
+export class LiveState {
+  constructor() {
+    this.subscribers = new Set();
+    this.queued = false;
+    this.notices = [];
+    this.reset({ status: "scheduled", presence: {}, me: {} }, null);
+  }
+
+  subscribe(fn) {
+    this.subscribers.add(fn);
+  }
+
+  changed() {
+    if (this.queued) return;
+    this.queued = true;
+    queueMicrotask(() => {
+      this.queued = false;
+      for (const fn of this.subscribers) fn(this);
+    });
+  }
+
+  reset(snap, welcome) {
+    this.welcomeAt = Date.now();
+    this.lessonClock = welcome?.lesson_clock ?? 0;
+    this.me = snap.me ?? {};
+    this.status = snap.status;
+    this.startedAt = snap.started_at ?? null;
+    const p = snap.presence ?? {};
+    this.users = Array.isArray(p.users) ? new Map(p.users.map((u) => [u.user_id, u])) : null;
+    this.roles = new Map((p.users ?? []).map((u) => [u.user_id, u.role]));
+    this.present = p.present ?? 0;
+    this.presentStudents = p.students ?? 0;
+    this.presentBySite = new Map((p.sites ?? []).map((s) => [siteKey(s.site_id), s.present]));
+    this.polls = new Map();
+    for (const poll of snap.polls ?? []) {
+      this.polls.set(poll.poll_id, { ...poll, results: resultsFrom(poll.results) });
+    }
+    this.questions = new Map();
+    for (const q of snap.questions ?? []) {
+      this.questions.set(q.question_id, { ...q, results: resultsFrom(q.results) });
+    }
+    this.qna = new Map((snap.qna ?? []).map((i) => [i.qna_id, { ...i }]));
+    this.hands = { queue: [...(snap.hands?.queue ?? [])], stage: [...(snap.hands?.stage ?? [])] };
+    this.checks = new Map();
+    for (const c of snap.checks ?? []) this.checks.set(c.check_id, { ...c, results: resultsFrom(c.results) });
+    this.reactions = { ...(snap.reactions?.counts ?? {}) };
+    this.changed();
+  }
+
+  /** Apply one event frame; replayed ones (already in the snapshot) only make notices. */
+  apply(frame, { replayed = false } = {}) {
+    if (replayed) {
+      this.notices.push(frame);
+      this.changed();
+      return;
+    }
+    const handler = APPLY[frame.type];
+    if (handler) {
+      handler(this, frame.data, frame);
+      this.changed();
+    }
+  }
+
+  presenceDelta(data, delta) {
+    const key = siteKey(data.site_id);
+    this.present += delta;
+    if (this.roles.get(data.user_id) === "student") {
+      this.presentStudents += delta;
+    }
+    this.presentBySite.set(key, Math.max(0, (this.presentBySite.get(key) ?? 0) + delta));
+  }
+
+  isPresent(userId) {
+    return this.users?.has(userId) ?? false;
+  }
+
+  handRaised(kind, id) {
+    return this.hands.queue.some((e) => e.kind === kind && (kind === "site" ? e.site_id : e.user_id) === id);
+  }
+}
+
+function tally(item, data) {
+  if (!item) return;
+  const { poll_id, question_id, check_id, ...row } = data;
+  item.results = item.results ?? { sites: new Map(), total: null };
+  item.results.sites.set(siteKey(data.site_id), row);
+  item.results.total = combine(item.results.sites.values());
+}
+
+function dropTarget(list, data) {
+  return list.filter((e) =>
+    !(e.kind === data.kind && (data.kind === "site" ? e.site_id === data.site_id : e.user_id === data.user_id)));
+}
+
+const APPLY = {
+  "session.started": (s, d, f) => ((s.status = "live"), (s.startedAt = f.at)),
+  "session.ended": (s) => {
+    s.status = "ended";
+    for (const m of [s.polls, s.questions, s.checks]) for (const x of m.values()) if (x.status === "open") x.status = "closed";
+    s.hands = { queue: [], stage: [] };
+  },
+  "presence.joined": (s, d) => {
+    s.roles.set(d.user_id, d.role);
+    if (s.users) s.users.set(d.user_id, { user_id: d.user_id, site_id: d.site_id, role: d.role });
+    s.presenceDelta(d, +1);
+  },
+  "presence.left": (s, d) => {
+    s.presenceDelta(d, -1);
+    if (s.users) s.users.delete(d.user_id);
+  },
+  "poll.opened": (s, d, f) =>
+    s.polls.set(d.poll_id, {
+      poll_id: d.poll_id, status: "open", anonymous: d.anonymous, opened_at: f.at, mine: null,
+      ...d.spec, results: { sites: new Map(), total: null },
+    }),
+  "poll.key": (s, d) => { const p = s.polls.get(d.poll_id); if (p) p.correct = d.correct; },
+  "poll.answered": (s, d) => { const p = s.polls.get(d.poll_id); if (p) p.mine = d.value; },
+  "poll.tally": (s, d) => tally(s.polls.get(d.poll_id), d),
+  "poll.closed": (s, d) => { const p = s.polls.get(d.poll_id); if (p) p.status = "closed"; },
+  "poll.revealed": (s, d) => {
+    const p = s.polls.get(d.poll_id);
+    if (!p) return;
+    p.status = "revealed";
+    p.correct = d.correct;
+    p.revealed = d.results;
+  },
+  "question.prepared": (s, d) =>
+    s.questions.set(d.question_id, {
+      question_id: d.question_id, status: "prepared", planned_position: d.position, position: null,
+      ...d.spec, mine: null, results: { sites: new Map(), total: null },
+    }),
+  "question.shown": (s, d, f) => {
+    const q = s.questions.get(d.question_id) ?? { question_id: d.question_id, mine: null, results: { sites: new Map(), total: null } };
+    Object.assign(q, d.spec, { correct: q.correct ?? null, status: "open", position: d.clock, shown_at: f.at });
+    s.questions.set(d.question_id, q);
+  },
+  "question.closed": (s, d) => { const q = s.questions.get(d.question_id); if (q) q.status = "closed"; },
+  "question.answered": (s, d) => {
+    const q = s.questions.get(d.question_id);
+    if (q) q.mine = { value: d.value, correct: d.correct, catch_up: d.catch_up };
+  },
+  "question.tally": (s, d) => tally(s.questions.get(d.question_id), d),
+  "qna.asked": (s, d, f) =>
+    s.qna.set(d.qna_id, { ...d, asked_at: f.at, votes: 0, voted: false, answered: false, hidden: false }),
+  "qna.voted": (s, d) => { const i = s.qna.get(d.qna_id); if (i) i.voted = true; },
+  "qna.unvoted": (s, d) => { const i = s.qna.get(d.qna_id); if (i) i.voted = false; },
+  "qna.votes": (s, d) => { const i = s.qna.get(d.qna_id); if (i) i.votes = d.votes; },
+  "qna.answered": (s, d) => { const i = s.qna.get(d.qna_id); if (i) i.answered = true; },
+  "qna.hidden": (s, d) => {
+    const i = s.qna.get(d.qna_id);
+    if (!i) return;
+    if (s.me.role === "student") s.qna.delete(d.qna_id);
+    else i.hidden = true;
+  },
+  "hand.raised": (s, d, f) => s.hands.queue.push({ ...d, since: f.at }),
+  "hand.lowered": (s, d) => (s.hands.queue = dropTarget(s.hands.queue, d)),
+  "hand.cleared": (s) => (s.hands.queue = []),
+  "stage.joined": (s, d, f) => s.hands.stage.push({ ...d, since: f.at }),
+  "stage.left": (s, d) => (s.hands.stage = dropTarget(s.hands.stage, d)),
+  "reaction.sent": (s, d, f) => {
+    s.reactions[d.reaction] = (s.reactions[d.reaction] ?? 0) + 1;
+    s.lastReaction = { ...d, at: f.at };
+  },
+  "check.opened": (s, d, f) =>
+    s.checks.set(d.check_id, { check_id: d.check_id, prompt: d.prompt, status: "open", mine: null, opened_at: f.at, results: { sites: new Map(), total: null } }),
+  "check.answered": (s, d) => { const c = s.checks.get(d.check_id); if (c) c.mine = d.yes; },
+  "check.tally": (s, d) => tally(s.checks.get(d.check_id), d),
+  "check.closed": (s, d) => { const c = s.checks.get(d.check_id); if (c) c.status = "closed"; },
+};
+
+export const APPLIED_EVENT_TYPES = Object.freeze(Object.keys(APPLY));

@@ -1,0 +1,57 @@
+// Staff sign-in and the list of their sessions, each opening the right console.
+
+import { api, clearAuth, loadAuth, saveAuth } from "./api.js";
+import { $, clear, h } from "./dom.js";
+
+const CONSOLE = { teacher: "teacher", admin: "teacher", facilitator: "facilitator", student: "student" };
+
+async function showSessions(auth) {
+  $("#signin").hidden = true;
+  $("#sessions").hidden = false;
+  $("#sign-out").hidden = false;
+  $("#hello").textContent = `Signed in as ${auth.user.display_name} (${auth.user.role}).`;
+  const list = clear($("#session-list"));
+  let sessions;
+  try {
+    sessions = await api("/api/sessions");
+  } catch (err) {
+    if (err.status === 401) return signOut();
+    list.append(h("li", { class: "error", text: err.message }));
+    return;
+  }
+  if (!sessions.length) list.append(h("li", { class: "muted", text: "No sessions yet." }));
+  const view = CONSOLE[auth.user.role] ?? "student";
+  for (const s of sessions) {
+    list.append(h("li", { class: "session-row" },
+      h("span", {}, h("b", { text: s.title }), " ", h("span", { class: `chip chip-${s.status}`, text: s.status })),
+      s.status === "ended" ? h("span", { class: "muted", text: "ended" })
+        : h("a", { class: "btn btn-primary", href: `/${view}/${s.id}`, text: view === "teacher" ? "Open console" : "Open site view" })));
+  }
+}
+
+function signOut() {
+  clearAuth();
+  location.reload();
+}
+
+$("#sign-out").addEventListener("click", signOut);
+$("#signin-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const error = $("#signin-error");
+  error.hidden = true;
+  try {
+    const out = await api("/api/auth/login", {
+      method: "POST", token: "",
+      body: { email: $("#email").value.trim(), password: $("#password").value },
+    });
+    const auth = { token: out.access_token, user: out.user };
+    saveAuth(auth);
+    await showSessions(auth);
+  } catch (err) {
+    error.textContent = err.message;
+    error.hidden = false;
+  }
+});
+
+const existing = loadAuth();
+if (existing && existing.user?.role !== "student") showSessions(existing);

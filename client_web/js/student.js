@@ -1,0 +1,96 @@
+// The student's view: prompts as they open, quiet checks, hand, confused, reactions, Q&A.
+
+import { $, h, iconText, keyed } from "./dom.js";
+import { boot } from "./page.js";
+import { PENDING_FAMILIES } from "./protocol.js";
+import { checkCard, promptCard } from "./widgets/answer_card.js";
+import { askForm, renderQna } from "./widgets/qna.js";
+import { attempt, toast } from "./widgets/status.js";
+
+const EMOJI = { thumbs_up: "👍", thumbs_down: "👎", clap: "👏", heart: "❤️", laugh: "😄", surprised: "😮" };
+const SAVER_KEY = "hyflex.dataSaver";
+
+function activityItems(state) {
+  const items = [];
+  for (const p of state.polls.values()) items.push({ key: `p${p.poll_id}`, kind: "poll", item: p, t: p.opened_at ?? 0 });
+  for (const q of state.questions.values()) {
+    if (q.status !== "prepared") items.push({ key: `q${q.question_id}`, kind: "question", item: q, t: q.shown_at ?? q.position ?? 0 });
+  }
+  for (const c of state.checks.values()) items.push({ key: `c${c.check_id}`, kind: "check", item: c, t: c.opened_at ?? 0 });
+  const rank = (x) => (x.item.status === "open" ? 0 : 1);
+  return items.sort((a, b) => rank(a) - rank(b) || b.t - a.t).slice(0, 12);
+}
+
+function render(state, conn) {
+  const me = state.me;
+  const items = activityItems(state);
+  $("#activity-empty").hidden = items.length > 0;
+  const list = $("#activity");
+  keyed(list, items, (x) => x.key,
+    (x) => JSON.stringify([x.item.status, x.item.mine, x.item.correct, x.item.revealed ?? null, state.status]),
+    (x) => {
+      if (x.kind === "check") return checkCard(x.item, conn);
+      return promptCard(x.item, conn, { isQuestion: x.kind === "question", ended: state.status === "ended" });
+    });
+  const raised = state.handRaised("user", me.user_id);
+  const onStage = state.hands.stage.some((e) => e.kind === "user" && e.user_id === me.user_id);
+  const hand = $("#hand");
+  hand.classList.toggle("is-on", raised);
+  hand.replaceChildren(...(onStage ? iconText("🎙", "You are on stage") : iconText("✋", raised ? "Lower hand" : "Raise hand")));
+  hand.disabled = onStage || state.status !== "live";
+  const place = state.hands.queue.findIndex((e) => e.kind === "user" && e.user_id === me.user_id);
+  hand.title = place >= 0 ? `Your place in the queue: ${place + 1}` : "";
+  renderQna($("#qna-list"), state, conn, {
+    asker: (i) => (i.user_id === me.user_id ? "You" : "A classmate"),
+    canVote: true, canAnswer: false, canHide: () => false,
+  });
+  $("#title").textContent = state.status === "live" ? "Live class" : state.status === "ended" ? "Class ended" : "Class starts soon";
+}
+
+function wireControls(ctx) {
+  const { conn, state, schema } = ctx;
+  $("#hand").addEventListener("click", () => {
+    const raised = state.handRaised("user", state.me.user_id);
+    attempt(conn.send(raised ? "hand.lower" : "hand.raise"));
+  });
+  const confused = $("#confused");
+  confused.addEventListener("click", async () => {
+    const on = confused.getAttribute("aria-pressed") !== "true";
+    const seq = await attempt(conn.send(PENDING_FAMILIES.confused, { on }), on ? "Your teacher will see that you are confused" : null);
+    if (seq !== undefined) {
+      confused.setAttribute("aria-pressed", String(on));
+      confused.classList.toggle("is-on", on);
+    }
+  });
+  const saver = $("#data-saver");
+  saver.checked = localStorage.getItem(SAVER_KEY) === "1";
+  const note = () => ($("#mode-note").textContent = saver.checked
+    ? "Data saver is on: you will get audio and slides instead of full video."
+    : "");
+  note();
+  saver.addEventListener("change", async () => {
+    localStorage.setItem(SAVER_KEY, saver.checked ? "1" : "0");
+    note();
+    // The media module listens for this; the server is told once it offers media modes.
+    window.dispatchEvent(new CustomEvent("hyflex:media-mode", { detail: { dataSaver: saver.checked } }));
+    if (conn.supports(PENDING_FAMILIES.mediaMode)) {
+      await attempt(conn.send(PENDING_FAMILIES.mediaMode, { mode: saver.checked ? "audio_slides" : "video" }));
+    } else {
+      toast("Saved: data saver applies once video is available.");
+    }
+  });
+  const bar = $("#reactions");
+  for (const name of schema.reactions) {
+    bar.append(h("button", {
+      class: "btn btn-small reaction", type: "button", "aria-label": `React: ${name.replace("_", " ")}`,
+      on: { click: () => attempt(conn.send("reaction.send", { reaction: name })) },
+    }, EMOJI[name] ?? name));
+  }
+  askForm($("#qna-form"), conn, schema.limits.max_qna_text_length);
+}
+
+const ctx = await boot({ roles: ["student"], signIn: { href: "/join", text: "Open your join link again" } });
+if (ctx) {
+  wireControls(ctx);
+  ctx.state.subscribe((state) => render(state, ctx.conn));
+}

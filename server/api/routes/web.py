@@ -1,0 +1,125 @@
+"""The web client: static pages and assets from ``client_web/``, and the protocol schema the
+client builds its message names from (``GET /api/protocol``).
+
+Pages: ``/`` staff sign-in, ``/join`` (a student's link, token in the fragment),
+``/teacher/{id}``, ``/facilitator/{id}``, ``/student/{id}``; assets under ``/static/``.
+Every page is served with a strict Content-Security-Policy (no inline script), so data shown
+by the client can never run as code even if a future change forgot ``textContent``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Final
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, Response
+
+from server.domain.errors import NotFound
+from server.domain.live.event_types import DERIVED_EVENT_TYPES, EVENT_TYPES
+from server.domain.live.limits import Limits
+from server.realtime import gateway, protocol
+
+CLIENT_DIR: Final = Path(__file__).resolve().parents[3] / "client_web"
+MEDIA_TYPES: Final = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".json": "application/json",
+}
+SECURITY_HEADERS: Final = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+CLOSE_CODES: Final = {
+    "bad_hello": gateway.CLOSE_BAD_HELLO,
+    "unauthorized": gateway.CLOSE_UNAUTHORIZED,
+    "not_found": gateway.CLOSE_NOT_FOUND,
+    "too_slow": gateway.CLOSE_TOO_SLOW,
+    "flood": gateway.CLOSE_FLOOD,
+    "too_big": gateway.CLOSE_TOO_BIG,
+}
+
+router = APIRouter()
+
+
+def _file(relative: str) -> FileResponse:
+    """A file under ``client_web/``; NotFound for anything outside it or missing."""
+    root = CLIENT_DIR.resolve()
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        raise NotFound("no such file")
+    media_type = MEDIA_TYPES.get(target.suffix.lower())
+    if media_type is None:
+        raise NotFound("no such file")
+    return FileResponse(target, media_type=media_type, headers=SECURITY_HEADERS)
+
+
+def _fields(cls: type[Any]) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else []
+
+
+@router.get("/api/protocol", tags=["realtime"])
+async def protocol_schema() -> dict[str, Any]:
+    """The websocket protocol's names, from ``server/realtime/protocol.py``: commands with their
+    ``data`` fields, control messages, event types, close codes, and the message families
+    other modules have registered (``extra``, e.g. ``engagement``, ``media``), and the
+    session limits a form needs (the defaults of ``Limits``)."""
+    limits = Limits()
+    return {
+        "version": protocol.PROTOCOL_VERSION,
+        "max_id_length": protocol.MAX_ID_LENGTH,
+        "commands": {name: _fields(protocol.COMMANDS[name]) for name in sorted(protocol.COMMANDS)},
+        "control": sorted(protocol.CONTROL),
+        "events": sorted(EVENT_TYPES),
+        "derived_events": sorted(DERIVED_EVENT_TYPES),
+        "extra": sorted(gateway.EXTRA_HANDLERS),
+        "close_codes": CLOSE_CODES,
+        "reactions": sorted(limits.reactions),
+        "limits": {
+            "max_qna_text_length": limits.max_qna_text_length,
+            "max_prompt_length": limits.max_prompt_length,
+            "max_options": limits.max_options,
+            "max_text_answer_length": limits.max_text_answer_length,
+        },
+    }
+
+
+@router.get("/", include_in_schema=False)
+async def sign_in_page() -> Response:
+    return _file("index.html")
+
+
+@router.get("/join", include_in_schema=False)
+async def join_page() -> Response:
+    return _file("join.html")
+
+
+@router.get("/teacher/{session_id}", include_in_schema=False)
+async def teacher_page(session_id: int) -> Response:
+    return _file("teacher.html")
+
+
+@router.get("/facilitator/{session_id}", include_in_schema=False)
+async def facilitator_page(session_id: int) -> Response:
+    return _file("facilitator.html")
+
+
+@router.get("/student/{session_id}", include_in_schema=False)
+async def student_page(session_id: int) -> Response:
+    return _file("student.html")
+
+
+@router.get("/static/{path:path}", include_in_schema=False)
+async def static_file(path: str) -> Response:
+    return _file(path)

@@ -1,0 +1,146 @@
+"""Real-browser fixtures: Debian's Chromium driven by Playwright against a live server with the
+demo consortium (SQLite). Pages sign in through the UI like people do."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+
+from server.demo import DEMO_PASSWORD, DemoConsortium, seed_demo
+from server.settings import Settings
+from tests.databases import SqliteFactory
+from tests.live_server import LiveServer, start_server
+
+CHROMIUM = os.environ.get("HYFLEX_CHROMIUM", "/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--allow-loopback-in-peer-connection",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+WAIT_MS = 10_000
+
+expect.set_options(timeout=WAIT_MS)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if shutil.which(CHROMIUM) is None:
+        skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+        for item in items:
+            if "browser" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture
+async def database_url(tmp_path: Path, sqlite_factory: SqliteFactory) -> str:
+    """Browser tests run on SQLite only (the server's storage is covered elsewhere)."""
+    return await asyncio.to_thread(sqlite_factory.create, tmp_path / "browser.db")
+
+
+@dataclass
+class WebClass:
+    server: LiveServer
+    demo: DemoConsortium
+    browser: Browser
+
+    @property
+    def base(self) -> str:
+        return self.server.base
+
+    @property
+    def session_id(self) -> int:
+        assert self.demo.session.id is not None
+        return self.demo.session.id
+
+    async def page(self, viewport: dict[str, int] | None = None) -> Page:
+        """A fresh page in its own browser context (own storage, like another device)."""
+        context: BrowserContext = await self.browser.new_context(viewport=viewport or DESKTOP)
+        page = await context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        return page
+
+    async def staff(self, email: str, console: str, viewport: dict[str, int] | None = None) -> Page:
+        """Sign in at / and open the session's console, as a member of staff would."""
+        page = await self.page(viewport)
+        await page.goto(self.base + "/")
+        await page.get_by_label("E-mail").fill(email)
+        await page.get_by_label("Password").fill(DEMO_PASSWORD)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.locator(f'a[href="/{console}/{self.session_id}"]').click()
+        await page.wait_for_url(f"**/{console}/{self.session_id}")
+        await expect(page.locator("#conn")).to_have_attribute("data-status", "live")
+        return page
+
+    async def teacher(self) -> Page:
+        return await self.staff("teacher@demo.hyflex", "teacher")
+
+    async def facilitator(self, code: str = "north-a") -> Page:
+        return await self.staff(f"facilitator.{code}@demo.hyflex", "facilitator")
+
+    async def join_tokens(self) -> dict[int, str]:
+        """Students' join-link tokens by student id (handed out by the teacher)."""
+        async with httpx.AsyncClient(base_url=self.base) as http:
+            login = await http.post(
+                "/api/auth/login",
+                json={"email": "teacher@demo.hyflex", "password": DEMO_PASSWORD},
+            )
+            login.raise_for_status()
+            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            links = await http.post(f"/api/sessions/{self.session_id}/join-links", headers=headers)
+            links.raise_for_status()
+        return {row["student_id"]: row["token"] for row in links.json()}
+
+    async def student(self, index: int, viewport: dict[str, int] | None = None) -> Page:
+        """Student ``index`` of the demo (0-7 site A, 8-15 site B, ..., 32-39 at home) opens
+        their join link."""
+        student_id = self.demo.students[index].id
+        assert student_id is not None
+        token = (await self.join_tokens())[student_id]
+        page = await self.page(viewport)
+        await page.goto(f"{self.base}/join#{token}")
+        await page.wait_for_url(f"**/student/{self.session_id}")
+        await expect(page.locator("#conn")).to_have_attribute("data-status", "live")
+        return page
+
+
+@pytest.fixture
+async def web(settings: Settings) -> AsyncIterator[WebClass]:
+    settings.ws_rate_per_second = 200
+    settings.ws_rate_burst = 400
+    server = await start_server(settings)
+    demo = await seed_demo(server.app.state.services.sessions)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            yield WebClass(server, demo, browser)
+        finally:
+            await browser.close()
+            await server.stop()
+
+
+async def shot(page: Page, name: str, *, full_page: bool = False) -> Path:
+    """Save a PNG of the page under docs/screenshots/."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=full_page, animations="disabled")
+    return path
