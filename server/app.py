@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from server.api.body_limit import BodyLimitMiddleware
 from server.api.deps import Services
 from server.api.errors import install_error_handlers
-from server.api.routes import auth, courses, org, roster, sessions, users
+from server.api.routes import auth, courses, org, roster, sessions, users, web
 from server.auth.tokens import TokenSigner
 from server.db.engine import make_engine, make_sessionmaker
 from server.realtime import gateway
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (auth, org, users, courses, sessions, roster):
         app.include_router(module.router)
     gateway.install(app, services)
+    app.include_router(web.router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, Any]:
