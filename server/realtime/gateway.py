@@ -23,7 +23,7 @@ from server.domain.engagement.ratelimit import RateLimited, TokenBuckets
 from server.domain.errors import BadInput, DomainError, NotFound
 from server.domain.live.commands import Join, Leave
 from server.domain.roles import Actor
-from server.realtime import protocol
+from server.realtime import media_bridge, protocol
 from server.realtime.engagement_bridge import install as install_engagement
 from server.realtime.engine import RealtimeEngine
 from server.realtime.hub import Connection
@@ -217,6 +217,7 @@ async def _close(ws: WebSocket, code: int, reason: str) -> None:
 
 def install(app: Any, services: Services) -> RealtimeEngine:
     engine = RealtimeEngine(services)
+    media_bridge.install(engine, EXTRA_HANDLERS)
     app.state.realtime = engine
     install_engagement(engine, EXTRA_HANDLERS)
     app.state.status_listener = engine
