@@ -16,10 +16,22 @@ import pytest
 
 from server.db.models import LiveSession, SessionStatus, Site, User
 from server.domain.roles import Role
+from server.realtime.media_recording import session_dir
 from tests.api.world import ACTORS, World, build_world
 
 STAFF_OK = {"admin": 200, "teacher": 200, "teacher2": 200, "fac": 200, "fac2": 200}
 STUDENTS_403 = {"student": 403, "student2": 403, "joined": 403}
+IN_SESSION = {
+    "admin": 200,
+    "teacher": 200,
+    "teacher2": 404,
+    "fac": 200,
+    "fac2": 404,
+    "student": 200,
+    "student2": 404,
+    "joined": 200,
+}
+RECORDING = "lesson-20261124T090000Z.webm"
 OWNER_ONLY = {"teacher2": 404, "fac": 403, "fac2": 404, "student": 403, "student2": 404}
 
 
@@ -259,6 +271,19 @@ CASES = [
         },
     ),
     Case(
+        "GET",
+        "/api/sessions/{session_id}/recordings",
+        lambda w, a: f"/api/sessions/{w.ids['session']}/recordings",
+        {"anon": 401, **IN_SESSION},
+    ),
+    Case(
+        "GET",
+        "/api/sessions/{session_id}/recordings/{name}",
+        lambda w, a: f"/api/sessions/{w.ids['session']}/recordings/{RECORDING}",
+        {"anon": 401, **IN_SESSION},
+    ),
+    Case("GET", "/api/protocol", fixed("/api/protocol"), dict.fromkeys(ACTORS, 200)),
+    Case(
         "POST",
         "/api/roster/import",
         fixed("/api/roster/import?dry_run=true"),
@@ -294,6 +319,9 @@ async def _prepare(world: World) -> None:
         for key, row in rows.items():
             world.ids[key] = row.id
     world.tokens["link"] = await world.join_link(world.ids["student"], world.ids["session"])
+    folder = session_dir(svc.settings.data_dir, world.ids["session"])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / RECORDING).write_bytes(b"\x1aE\xdf\xa3 not a real recording")
 
 
 def test_matrix_covers_every_route() -> None:
