@@ -67,7 +67,7 @@ if (ctx) {
     attempt(conn.send(raised ? "hand.lower_site" : "hand.raise_site"));
   });
   $("#site-help").addEventListener("click", () =>
-    attempt(conn.send(PENDING_FAMILIES.siteHelp, {}), "The teacher has been told your site needs help"));
+    attempt(conn.send(PENDING_FAMILIES.siteHelp, { active: true }), "The teacher has been told your site needs help"));
   state.subscribe((s) => render(s, conn, dir));
   state.changed();
   conn.onFamily("engagement", (frame) => window.dispatchEvent(new CustomEvent("hyflex:engagement", { detail: frame })));

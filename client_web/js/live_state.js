@@ -72,12 +72,11 @@ export class LiveState {
     this.me = snap.me ?? {};
     this.status = snap.status;
     this.startedAt = snap.started_at ?? null;
+    // Head counts for everyone (presence.counts keeps them current); who is connected only
+    // for staff (presence.joined / presence.left reach the staff of the person's site).
     const p = snap.presence ?? {};
     this.users = Array.isArray(p.users) ? new Map(p.users.map((u) => [u.user_id, u])) : null;
-    this.roles = new Map((p.users ?? []).map((u) => [u.user_id, u.role]));
-    this.present = p.present ?? 0;
-    this.presentStudents = p.students ?? 0;
-    this.presentBySite = new Map((p.sites ?? []).map((s) => [siteKey(s.site_id), s.present]));
+    this.setCounts(p);
     this.polls = new Map();
     for (const poll of snap.polls ?? []) {
       this.polls.set(poll.poll_id, { ...poll, results: resultsFrom(poll.results) });
@@ -108,13 +107,10 @@ export class LiveState {
     }
   }
 
-  presenceDelta(data, delta) {
-    const key = siteKey(data.site_id);
-    this.present += delta;
-    if (this.roles.get(data.user_id) === "student") {
-      this.presentStudents += delta;
-    }
-    this.presentBySite.set(key, Math.max(0, (this.presentBySite.get(key) ?? 0) + delta));
+  setCounts(counts) {
+    this.present = counts.present ?? 0;
+    this.presentStudents = counts.students ?? 0;
+    this.presentBySite = new Map((counts.sites ?? []).map((x) => [siteKey(x.site_id), x.present]));
   }
 
   isPresent(userId) {
@@ -147,14 +143,12 @@ const APPLY = {
     s.hands = { queue: [], stage: [] };
   },
   "presence.joined": (s, d) => {
-    s.roles.set(d.user_id, d.role);
     if (s.users) s.users.set(d.user_id, { user_id: d.user_id, site_id: d.site_id, role: d.role });
-    s.presenceDelta(d, +1);
   },
   "presence.left": (s, d) => {
-    s.presenceDelta(d, -1);
     if (s.users) s.users.delete(d.user_id);
   },
+  "presence.counts": (s, d) => s.setCounts(d),
   "poll.opened": (s, d, f) =>
     s.polls.set(d.poll_id, {
       poll_id: d.poll_id, status: "open", anonymous: d.anonymous, opened_at: f.at, mine: null,
@@ -204,10 +198,8 @@ const APPLY = {
   "hand.cleared": (s) => (s.hands.queue = []),
   "stage.joined": (s, d, f) => s.hands.stage.push({ ...d, since: f.at }),
   "stage.left": (s, d) => (s.hands.stage = dropTarget(s.hands.stage, d)),
-  "reaction.sent": (s, d, f) => {
-    s.reactions[d.reaction] = (s.reactions[d.reaction] ?? 0) + 1;
-    s.lastReaction = { ...d, at: f.at };
-  },
+  "reaction.sent": (s, d, f) => (s.lastReaction = { ...d, at: f.at }),
+  "reaction.counts": (s, d) => (s.reactions = { ...d.counts }),
   "check.opened": (s, d, f) =>
     s.checks.set(d.check_id, { check_id: d.check_id, prompt: d.prompt, status: "open", mine: null, opened_at: f.at, results: { sites: new Map(), total: null } }),
   "check.answered": (s, d) => { const c = s.checks.get(d.check_id); if (c) c.mine = d.yes; },

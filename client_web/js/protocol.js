@@ -24,12 +24,13 @@ export function loadSchema() {
   return schemaPromise;
 }
 
-/** Message families that other modules will add on the server (engagement telemetry, media
- *  signalling). The client sends these only once the server lists the family in `extra`. */
+/** Messages of families other modules register on the server (server/realtime/
+ *  engagement_messages.py, media_protocol.py). The client sends them only when the server lists
+ *  the family in `extra`; otherwise send() rejects with code "unavailable". */
 export const PENDING_FAMILIES = Object.freeze({
-  confused: "engagement.confused",
-  siteHelp: "engagement.site_help",
-  mediaMode: "media.mode",
+  confused: "engagement.confused", // {active: bool}
+  siteHelp: "engagement.help", // {active: bool} (facilitator, own site)
+  mediaMode: "media.mode", // {mode: "full" | "audio_only" | "audio_slides"}
 });
 
 /** A refused command: code and message from the server's error frame (or a local reason). */
@@ -78,6 +79,7 @@ export class Connection {
     this.heartbeat = null;
     this.lastFrameAt = 0;
     this.stopped = false;
+    this.welcomes = 0; // how many times the server welcomed us (1 + resumes)
     this.closeCodes = new Map(Object.entries(schema.close_codes).map(([k, v]) => [v, k]));
     window.addEventListener("offline", () => this.dropped("the network went offline"));
     window.addEventListener("online", () => this.reconnectNow());
@@ -260,6 +262,7 @@ export class Connection {
   welcomed(welcome) {
     // The snapshot already covers every event up to welcome.last_seq; the events replayed after
     // it (seq <= replayUpTo) are delivered with {replayed: true} for notices only.
+    this.welcomes += 1;
     this.replayUpTo = welcome.last_seq;
     this.lastSeq = welcome.last_seq;
     this.attempt = 0;

@@ -7,7 +7,7 @@ import { checkCard, promptCard } from "./widgets/answer_card.js";
 import { askForm, renderQna } from "./widgets/qna.js";
 import { attempt, toast } from "./widgets/status.js";
 
-const EMOJI = { thumbs_up: "👍", thumbs_down: "👎", clap: "👏", heart: "❤️", laugh: "😄", surprised: "😮" };
+const EMOJI = { thumbs_up: "👍", clap: "👏", heart: "❤️", laugh: "😄", surprised: "😮", thumbs_down: "👎" };
 const SAVER_KEY = "hyflex.dataSaver";
 
 function activityItems(state) {
@@ -56,7 +56,7 @@ function wireControls(ctx) {
   const confused = $("#confused");
   confused.addEventListener("click", async () => {
     const on = confused.getAttribute("aria-pressed") !== "true";
-    const seq = await attempt(conn.send(PENDING_FAMILIES.confused, { on }), on ? "Your teacher will see that you are confused" : null);
+    const seq = await attempt(conn.send(PENDING_FAMILIES.confused, { active: on }), on ? "Your teacher will see that you are confused" : null);
     if (seq !== undefined) {
       confused.setAttribute("aria-pressed", String(on));
       confused.classList.toggle("is-on", on);
@@ -74,16 +74,19 @@ function wireControls(ctx) {
     // The media module listens for this; the server is told once it offers media modes.
     window.dispatchEvent(new CustomEvent("hyflex:media-mode", { detail: { dataSaver: saver.checked } }));
     if (conn.supports(PENDING_FAMILIES.mediaMode)) {
-      await attempt(conn.send(PENDING_FAMILIES.mediaMode, { mode: saver.checked ? "audio_slides" : "video" }));
+      await attempt(conn.send(PENDING_FAMILIES.mediaMode, { mode: saver.checked ? "audio_slides" : "full" }));
     } else {
       toast("Saved: data saver applies once video is available.");
     }
   });
   const bar = $("#reactions");
-  for (const name of schema.reactions) {
+  const known = Object.keys(EMOJI);
+  const ordered = [...schema.reactions].sort((a, b) =>
+    (known.indexOf(a) + 1 || 99) - (known.indexOf(b) + 1 || 99) || a.localeCompare(b));
+  for (const name of ordered) {
     bar.append(h("button", {
       class: "btn btn-small reaction", type: "button", "aria-label": `React: ${name.replace("_", " ")}`,
-      on: { click: () => attempt(conn.send("reaction.send", { reaction: name })) },
+      on: { click: () => attempt(conn.send("reaction.send", { reaction: name }), "Reaction sent") },
     }, EMOJI[name] ?? name));
   }
   askForm($("#qna-form"), conn, schema.limits.max_qna_text_length);

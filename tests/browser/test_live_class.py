@@ -140,3 +140,53 @@ async def test_student_drops_out_mid_poll_and_catches_up(web: WebClass) -> None:
     # the question queued offline arrives once
     await expect(teacher.locator("#qna-list .qna-text")).to_have_text(["Sent while offline"])
     await expect(dev.locator("#qna-list .qna-text")).to_have_text(["Sent while offline"])
+
+
+async def test_server_drops_a_slow_student_who_resumes_from_the_last_seq(web: WebClass) -> None:
+    teacher = await web.teacher()
+    finn = await web.student(4)
+    finn_id = web.demo.students[4].id
+    runtime = await web.server.app.state.realtime.runtime(web.session_id)
+    (conn,) = [c for c in runtime.hub.connections() if c.actor.user_id == finn_id]
+    # what the hub does to a client whose bounded queue overflows: no more frames for it...
+    conn.overflowed = True
+    await open_poll(teacher, "Opened while Finn fell behind", ["a", "b"])
+    await expect(teacher.locator("#results article.is-open")).to_be_visible()
+    assert await finn.locator("#activity article").count() == 0
+    # ...then its writer closes it with 4408 "too slow: resume"
+    conn.wake.set()
+    card = finn.locator("#activity article.is-open")
+    await expect(card).to_contain_text("Opened while Finn fell behind")
+    assert await finn.evaluate("window.__hyflex.conn.welcomes") == 2
+    await expect(finn.locator("#conn")).to_have_attribute("data-status", "live")
+    await card.get_by_role("button", name="b").click()
+    await expect(site_block(teacher, "total")).to_have_attribute("data-answered", "1")
+
+
+async def test_a_student_answers_and_signals_with_the_keyboard_only(web: WebClass) -> None:
+    teacher = await web.teacher()
+    gia = await web.student(5)
+    await open_poll(teacher, "Keyboard poll", ["left", "right"])
+    option = gia.get_by_role("button", name="right")
+    await expect(option).to_be_visible()
+    for _ in range(30):  # Tab through the page until the option has the focus
+        if await option.evaluate("el => el === document.activeElement"):
+            break
+        await gia.keyboard.press("Tab")
+    else:
+        raise AssertionError("the poll's options cannot be reached with Tab")
+    await gia.keyboard.press("Enter")
+    await expect(option).to_have_attribute("aria-pressed", "true")
+    # the card was rebuilt with the answer; the focus is back on the same option
+    assert await gia.evaluate("document.activeElement.dataset.fk") == "p1-o1"
+    await expect(site_block(teacher, "total")).to_have_attribute("data-answered", "1")
+
+    confused = gia.locator("#confused")
+    await confused.focus()
+    await gia.keyboard.press("Space")
+    families = await gia.evaluate("window.__hyflex.schema.extra")
+    if "engagement" in families:
+        await expect(confused).to_have_attribute("aria-pressed", "true")
+    else:  # kept for when the engagement module is deployed; says why it did nothing
+        await expect(gia.locator(".toast-error")).to_contain_text("not available")
+        await expect(confused).to_have_attribute("aria-pressed", "false")

@@ -1,0 +1,94 @@
+"""The web client's routes and its agreement with the server's protocol schema (no browser)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+
+from server.domain.live.event_types import EVENT_TYPES
+from server.realtime import protocol
+
+CLIENT = Path(__file__).resolve().parents[2] / "client_web"
+SENT = re.compile(r"""\bsend\(\s*["']([a-z_]+\.[a-z_.]+)["']""")
+TERNARY = re.compile(r"""\?\s*["']([a-z_]+\.[a-z_]+)["']\s*:\s*["']([a-z_]+\.[a-z_]+)["']""")
+
+
+def _js() -> str:
+    return "\n".join(p.read_text() for p in sorted(CLIENT.rglob("*.js")))
+
+
+async def test_protocol_schema_lists_the_servers_names(
+    app_and_client: tuple[object, httpx.AsyncClient],
+) -> None:
+    _, client = app_and_client
+    reply = await client.get("/api/protocol")
+    assert reply.status_code == 200
+    schema = reply.json()
+    assert schema["version"] == protocol.PROTOCOL_VERSION
+    assert sorted(schema["commands"]) == sorted(protocol.COMMANDS)
+    assert schema["commands"]["poll.answer"] == ["poll_id", "answer"]
+    assert set(schema["events"]) == set(EVENT_TYPES)
+    assert schema["close_codes"]["too_slow"] == 4408
+    assert "thumbs_up" in schema["reactions"]
+
+
+async def test_every_command_and_event_named_in_the_client_exists_on_the_server(
+    app_and_client: tuple[object, httpx.AsyncClient],
+) -> None:
+    _, client = app_and_client
+    schema = (await client.get("/api/protocol")).json()  # families registered at start-up
+    source = _js()
+    sent = set(SENT.findall(source))
+    for pair in TERNARY.findall(source):
+        sent.update(pair)
+    assert {"poll.answer", "qna.ask", "hand.raise", "stage.bring"} <= sent
+    unknown = {
+        name
+        for name in sent
+        if name not in protocol.COMMANDS and name.split(".", 1)[0] not in schema["extra"]
+    }
+    assert unknown == set()
+    state = (CLIENT / "js" / "live_state.js").read_text()
+    applied = set(re.findall(r'^\s*"([a-z]+\.[a-z_]+)": ', state, re.MULTILINE))
+    assert applied == set(EVENT_TYPES), applied ^ set(EVENT_TYPES)
+
+
+def test_client_never_parses_data_as_html() -> None:
+    source = _js() + "".join(p.read_text() for p in CLIENT.glob("*.html"))
+    for risky in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+        assert risky not in source, risky
+
+
+async def test_pages_and_assets_are_served_with_a_strict_policy(
+    app_and_client: tuple[object, httpx.AsyncClient],
+) -> None:
+    _, client = app_and_client
+    for path in ("/", "/join", "/teacher/1", "/facilitator/1", "/student/1"):
+        page = await client.get(path)
+        assert page.status_code == 200, path
+        assert page.headers["content-type"].startswith("text/html")
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        assert '<script type="module"' in page.text
+    script = await client.get("/static/js/protocol.js")
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert script.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_static_files_stay_inside_the_client_directory(
+    app_and_client: tuple[object, httpx.AsyncClient],
+) -> None:
+    _, client = app_and_client
+    for path in (
+        "/static/../server/settings.py",
+        "/static/%2e%2e/%2e%2e/pyproject.toml",
+        "/static/..%2f..%2fpyproject.toml",
+        "/static/js/missing.js",
+        "/static/js",
+        "/teacher/not-a-number",
+    ):
+        reply = await client.get(path)
+        assert reply.status_code in (404, 422), (path, reply.status_code)
+        assert "hyflex" not in reply.text.lower() or reply.status_code == 404
