@@ -10,7 +10,8 @@ What the bridge does:
   student who joins later (``presence.joined``);
 - observes every stored live event and feeds the engine what it implies
   (``engagement_feed``: answers, missed polls, hands, activities);
-- ticks the engine about once a second (``tick_resolution_s``, at most 1 s);
+- ticks the engine about once a second (``tick_resolution_s``, at most 1 s) until the session
+  ends; after that, client signals are refused (``invalid_state``);
 - delivers outputs to each output's ``audiences`` only, as un-logged frames
   ``{"type": "engagement.<kind>", "data": {...}, "at": t}``: alerts and acknowledgements at
   once; site pulses and student states coalesced (latest wins per ``coalesce_key``) and
@@ -81,6 +82,7 @@ class EngagementBridge:
         self._done_ids: OrderedDict[tuple[int, str], None] = OrderedDict()
         self._tasks: list[asyncio.Task[None]] = []
         self.delivered = 0
+        self.ended = runtime.live.status.value == "ended"
 
     def start(self) -> None:
         sid = self.runtime.session_id
@@ -107,6 +109,8 @@ class EngagementBridge:
     def observe(self, runtime: SessionRuntime, logged: LoggedEvent) -> None:
         """Observer of the runtime: every stored event, after it was published."""
         event = logged.event
+        if event.type == "session.ended":
+            self.ended = True  # no fusion after the lesson: nothing more to tell anyone
         if event.type == "presence.joined" and event.data.get("role") == Role.STUDENT.value:
             self._register(event.data.get("user_id"), event.data.get("site_id"), event.at)
             return
@@ -173,6 +177,8 @@ class EngagementBridge:
     async def _tick_loop(self) -> None:
         while True:
             await asyncio.sleep(self._tick_s)  # the tick period, not synchronisation
+            if self.ended:
+                continue
             try:
                 self.deliver(self.engine.tick(self.clock()))
             except Exception:

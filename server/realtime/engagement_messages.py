@@ -214,6 +214,8 @@ async def handle_message(session: Session, message: protocol.ClientMessage) -> N
     try:
         if bridge is None:
             raise InvalidState("engagement is not available in this session")
+        if bridge.ended and message.type != "engagement.sync":
+            raise InvalidState("the session has ended")
         if message.type == "engagement.sync":
             _parse(message, Sync)
             frame = {

@@ -235,6 +235,11 @@ async def test_forged_and_malformed_signals_are_refused_and_the_session_goes_on(
         "poll.open", {"spec": {"kind": "single", "prompt": "Still here?", "options": ["yes", "no"]}}
     )
     assert isinstance(opened["seq"], int)
+    # after the lesson, signals are refused; the connection stays usable
+    await teacher.ok("session.end")
+    ended = await s0.call("engagement.confused", {})
+    assert ended["type"] == "error" and ended["code"] == "invalid_state"
+    await _drain(s0)
 
 
 async def test_telemetry_flood_is_rate_limited_and_others_carry_on(klass: Class) -> None:
