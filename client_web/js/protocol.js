@@ -133,7 +133,9 @@ export class Connection {
       }
     } else {
       const unknown = Object.keys(data).filter((k) => !fields.includes(k));
-      if (unknown.length) throw new Error(`${type}: unknown field(s) ${unknown.join(", ")}`);
+      if (unknown.length) {
+        return Promise.reject(new CommandError("bad_input", `${type}: unknown field(s) ${unknown.join(", ")}`));
+      }
     }
     this.counter += 1;
     const id = `${this.prefix}-${this.counter}`;
@@ -166,11 +168,13 @@ export class Connection {
 
   open() {
     clearTimeout(this.timer);
+    this.detach();
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${scheme}://${location.host}/ws/sessions/${this.sessionId}`);
     this.ws = ws;
     this.setStatus(this.lastSeq === null ? "connecting" : "reconnecting");
     ws.onopen = () => {
+      if (ws !== this.ws) return;
       ws.send(JSON.stringify({ type: "hello", data: { token: this.token, last_seq: this.lastSeq } }));
     };
     ws.onmessage = (msg) => {
@@ -181,18 +185,23 @@ export class Connection {
     };
   }
 
-  /** Drop the socket now (offline, silent server) and start reconnecting. */
-  dropped(reason) {
-    if (this.stopped || this.ws === null) return;
+  /** Forget the current socket (if any) and close it quietly. */
+  detach(reason = "replaced") {
     const ws = this.ws;
+    if (ws === null) return;
     this.ws = null;
-    ws.onclose = null;
-    ws.onmessage = null;
+    ws.onopen = ws.onmessage = ws.onclose = null;
     try {
       ws.close(4000, reason.slice(0, 100));
     } catch {
       /* already closing */
     }
+  }
+
+  /** Drop the socket now (offline, silent server) and start reconnecting. */
+  dropped(reason) {
+    if (this.stopped || this.ws === null) return;
+    this.detach(reason);
     this.closed(1006, reason);
   }
 

@@ -31,13 +31,14 @@ async def test_poll_answered_by_clicking_shows_per_site_results(web: WebClass) -
     teacher = await web.teacher()
     facilitator = await web.facilitator("north-a")
     ada = await web.student(0)  # site north-a
-    ben = await web.student(32)  # at home
+    ben = await web.student(32, PHONE)  # at home, on a phone
     north_a = web.demo.sites[0].id
 
     await open_poll(teacher, "Which quantity is a vector?", ["mass", "velocity", "energy"], "2")
     for student in (ada, ben):
         card = student.locator("#activity article.prompt-card.is-open")
         await expect(card).to_contain_text("Which quantity is a vector?")
+    await shot(ben, "student-phone-poll")
     await ada.get_by_role("button", name="velocity").click()
     await ben.get_by_role("button", name="mass").click()
     for student, picked in ((ada, "velocity"), (ben, "mass")):
