@@ -252,7 +252,10 @@ def install(realtime: RealtimeEngine, handlers: MutableMapping[str, Any]) -> Non
     from server.realtime.engagement_messages import handle_message
 
     async def hook(runtime: SessionRuntime) -> None:
-        await attach(realtime, runtime)
+        try:
+            await attach(realtime, runtime)
+        except Exception:  # the lesson goes on without engagement (messages: invalid_state)
+            log.exception("session %s: engagement not available", runtime.session_id)
 
     realtime.runtime_hooks.append(hook)
     handlers[EXTENSION] = handle_message
