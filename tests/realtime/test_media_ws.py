@@ -157,7 +157,7 @@ async def answer_offer(client: WsClient, offer: Frame) -> Receiver:
     def on_track(track: Any) -> None:
         transceiver = next(t for t in pc.getTransceivers() if t.receiver.track is track)
         counter = Counter(track.kind)
-        slots[names[int(transceiver.mid)]] = counter
+        slots[names[int(transceiver.mid or 0)]] = counter
         tasks.append(asyncio.get_running_loop().create_task(_consume(track, counter)))
 
     pc.on("track", on_track)
