@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str = ""
     redis_url: str | None = None
+    redis_prefix: str = Field(default="hyflex", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    cluster_ttl_seconds: float = Field(default=15.0, ge=0.5, le=300)
     secret_key: str = ""
     public_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"

@@ -147,3 +147,8 @@ class RosterReport(BaseModel):
     users_updated: int = 0
     enrolments: int = 0
     errors: list[RowError] = Field(default_factory=list)
+
+
+class NodeOut(BaseModel):
+    url: str
+    clustered: bool

@@ -4,28 +4,39 @@ use (roster from enrolments, state by replaying the event log) and kept while it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
+import msgspec
 from sqlmodel import col, select
 
 from server.api.deps import Services
 from server.db.models import Course, CourseSite, Enrolment, LiveSession, SessionStatus, User
 from server.domain.errors import NotFound
+from server.domain.events import Audience
 from server.domain.live import LiveSession as LiveAggregate
 from server.domain.live import Roster
 from server.domain.live.commands import EndSession, StartSession
 from server.domain.roles import Actor, Role
+from server.realtime.cluster import Cluster
 from server.realtime.event_log import EventLog
+from server.realtime.replica import ReplicaRuntime, decode_command
 from server.realtime.runtime import SessionRuntime
 from server.services.principal import Principal
 
+CLOSE_MOVED = 1012  # "service restart": the client reconnects and resumes from its seq
 RuntimeHook = Callable[[SessionRuntime], Awaitable[None]]
 
 
 class RealtimeEngine:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, cluster: Cluster | None = None) -> None:
         self.services = services
+        self.cluster = cluster
+        if cluster is not None:
+            cluster.on_lost = self._drop
+            cluster.on_orphaned = self._drop
         # Run once on each runtime right after it is loaded (engagement, media attach here).
         self.runtime_hooks: list[RuntimeHook] = []
         self.log = EventLog(services.sessions)
@@ -40,9 +51,80 @@ class RealtimeEngine:
         async with lock:
             found = self._runtimes.get(session_id)
             if found is None:
-                found = await self._load(session_id)
+                if self.cluster is None or await self.cluster.claim(session_id):
+                    found = await self._load(session_id)
+                    if self.cluster is not None:
+                        self._serve_in_cluster(found, self.cluster)
+                else:
+                    found = await self._load_replica(session_id, self.cluster)
                 self._runtimes[session_id] = found
         return found
+
+    # --- cluster mode ---
+
+    def _serve_in_cluster(self, runtime: SessionRuntime, cluster: Cluster) -> None:
+        """This node owns the session: mirror its frames to the others, take their commands."""
+        outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+        def mirror(frame: str, audience: Audience) -> None:
+            outbox.put_nowait({"frame": frame, "aud": audience.as_dict()})
+
+        async def pump() -> None:  # keeps the owner's order on the channel
+            while True:
+                await cluster.publish(runtime.session_id, await outbox.get())
+
+        async def handle(body: dict[str, Any]) -> dict[str, Any] | None:
+            if body.get("type") == "_reconcile":
+                async with self.services.sessions() as db:
+                    row = await db.get(LiveSession, runtime.session_id)
+                if row is not None:
+                    await self._reconcile(runtime, row)
+                return None
+            try:
+                actor, msg_id, command = decode_command(body)
+            except (KeyError, ValueError, msgspec.ValidationError) as exc:
+                return {"error": {"code": "bad_input", "message": f"bad forward: {exc}"}}
+            outcome = await runtime.submit(actor, msg_id, command)
+            if outcome.error is not None:
+                return {"error": {"code": outcome.error.code, "message": outcome.error.message}}
+            return {"seq": outcome.seq}
+
+        runtime.hub.mirror = mirror
+        pumping = asyncio.create_task(pump(), name=f"cluster-pump-{runtime.session_id}")
+
+        async def stop() -> None:
+            pumping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pumping
+            await cluster.release(runtime.session_id)
+
+        runtime.close_hooks.append(stop)
+        cluster.serve(runtime.session_id, handle)
+
+    async def _load_replica(self, session_id: int, cluster: Cluster) -> SessionRuntime:
+        _, roster = await self.load_roster(session_id)
+        settings = self.services.settings
+        replica = ReplicaRuntime(
+            session_id,
+            LiveAggregate(session_id, roster),
+            self.log,
+            0,
+            tally_hz=settings.staff_update_hz,
+            replay_limit=settings.ws_replay_limit,
+            cluster=cluster,
+        )
+        async with replica.lock:  # frames arriving meanwhile wait, then skip what the log had
+            await cluster.watch(session_id, replica.on_remote)
+            await replica.catch_up()
+        replica.close_hooks.append(lambda: cluster.unwatch(session_id))
+        return replica
+
+    async def _drop(self, session_id: int) -> None:
+        """Ownership moved (or the owner vanished): close here; clients resume elsewhere."""
+        runtime = self._runtimes.pop(session_id, None)
+        if runtime is not None:
+            runtime.kick_all(CLOSE_MOVED)
+            await runtime.close()
 
     async def load_roster(self, session_id: int) -> tuple[LiveSession, Roster]:
         async with self.services.sessions() as db:
@@ -86,6 +168,7 @@ class RealtimeEngine:
         )
         for item in logged:
             runtime.remember(item)
+        runtime.start()
         for hook in self.runtime_hooks:
             await hook(runtime)
         await self._reconcile(runtime, row)
@@ -117,11 +200,13 @@ class RealtimeEngine:
             await db.commit()
 
     async def session_status_changed(self, live: LiveSession, who: Principal) -> None:
-        """Called by the REST start/end routes: only sessions already in memory need telling;
-        others reconcile when they load."""
+        """Called by the REST start/end routes: only sessions already in memory need telling
+        (here, or on their owner node); others reconcile when they load."""
         runtime = self._runtimes.get(live.id or 0)
-        if runtime is not None:
+        if runtime is not None and not runtime.is_replica:
             await self._reconcile(runtime, live)
+        elif self.cluster is not None:
+            await self.cluster.notify(live.id or 0, {"type": "_reconcile"})
 
     def loaded(self) -> list[int]:
         return sorted(self._runtimes)

@@ -24,6 +24,7 @@ from server.domain.errors import BadInput, DomainError, NotFound
 from server.domain.live.commands import Join, Leave
 from server.domain.roles import Actor
 from server.realtime import media_bridge, protocol
+from server.realtime.cluster import Cluster
 from server.realtime.engagement_bridge import install as install_engagement
 from server.realtime.engine import RealtimeEngine
 from server.realtime.hub import Connection
@@ -43,6 +44,10 @@ FLOOD_STRIKES = 50  # rate-limited messages in a row before the connection is cl
 # Extra message families (media signalling, engagement telemetry) register here by prefix.
 Handler = Callable[["Session", protocol.ClientMessage], Awaitable[None]]
 EXTRA_HANDLERS: dict[str, Handler] = {}
+
+
+class WrongNode(DomainError):
+    code = "wrong_node"
 
 
 class Session:
@@ -144,9 +149,12 @@ async def _write(ws: WebSocket, conn: Connection) -> None:
         await conn.wake.wait()
         conn.wake.clear()
         while conn.queue:
-            if conn.overflowed:
+            if conn.overflowed or conn.close_code is not None:
                 break
             await ws.send_text(conn.queue.popleft())
+        if conn.close_code is not None:
+            await _close(ws, conn.close_code, "the session moved to another node: resume")
+            return
         if conn.overflowed:
             await _close(ws, CLOSE_TOO_SLOW, "too far behind: reconnect and resume")
             return
@@ -193,6 +201,11 @@ async def _dispatch(session: Session, text: str) -> None:
         prefix = message.type.split(".", 1)[0]
         handler = EXTRA_HANDLERS.get(prefix)
         if handler is not None and message.type not in protocol.COMMANDS:
+            if session.runtime.is_replica:
+                raise WrongNode(
+                    f"{prefix} for this session is served by its owner node: connect there "
+                    "(GET /api/sessions/{id}/node)"
+                )
             await handler(session, message)
             return
         command = protocol.to_command(message)
@@ -216,7 +229,18 @@ async def _close(ws: WebSocket, code: int, reason: str) -> None:
 
 
 def install(app: Any, services: Services) -> RealtimeEngine:
-    engine = RealtimeEngine(services)
+    settings = services.settings
+    cluster: Cluster | None = None
+    if settings.redis_url:
+        cluster = Cluster(
+            settings.redis_url,
+            prefix=settings.redis_prefix,
+            public_url=settings.public_url,
+            ttl_seconds=settings.cluster_ttl_seconds,
+        )
+        app.state.startup_hooks.append(cluster.start)
+        app.state.shutdown_hooks.append(cluster.close)  # hooks run in reverse: after the engine
+    engine = RealtimeEngine(services, cluster)
     media_bridge.install(engine, EXTRA_HANDLERS)
     app.state.realtime = engine
     install_engagement(engine, EXTRA_HANDLERS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from server.domain.events import Audience
@@ -22,7 +22,7 @@ K = TypeVar("K")
 class Connection:
     """One participant's websocket, as the hub sees it: a bounded queue of frames to send."""
 
-    __slots__ = ("actor", "limit", "overflowed", "queue", "wake")
+    __slots__ = ("actor", "close_code", "limit", "overflowed", "queue", "wake")
 
     def __init__(self, actor: Actor, limit: int) -> None:
         self.actor = actor
@@ -30,6 +30,12 @@ class Connection:
         self.queue: deque[str] = deque()
         self.wake = asyncio.Event()
         self.overflowed = False
+        self.close_code: int | None = None
+
+    def kick(self, code: int) -> None:
+        """Ask the writer to close the websocket with ``code`` (the client resumes)."""
+        self.close_code = code
+        self.wake.set()
 
     def push(self, frame: str) -> None:
         if self.overflowed:
@@ -57,6 +63,8 @@ def _discard(index: dict[K, set[Connection]], key: K, conn: Connection) -> None:
 
 class SessionHub:
     def __init__(self) -> None:
+        # Set on a session's owner node in a cluster: every frame also goes to the other nodes.
+        self.mirror: Callable[[str, Audience], None] | None = None
         self._all: set[Connection] = set()
         self._leaders: set[Connection] = set()
         self._by_user: dict[int, set[Connection]] = {}
@@ -104,6 +112,8 @@ class SessionHub:
         return (*self._leaders, *index.get(audience.target, ()))
 
     def publish(self, frame: str, audience: Audience) -> int:
+        if self.mirror is not None:
+            self.mirror(frame, audience)
         count = 0
         for conn in self.targets(audience):
             conn.push(frame)

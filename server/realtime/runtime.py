@@ -79,10 +79,26 @@ class SessionRuntime:
         self.observers: list[Observer] = []
         self.extensions: dict[str, Any] = {}
         self.close_hooks: list[Callable[[], Awaitable[None]]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    is_replica = False
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        """Held while events are stored and fanned out, and while a connection is attached."""
+        return self._lock
+
+    def start(self) -> None:
+        """Start the single writer and the tally flusher (the engine does, once loaded)."""
+        sid = self.session_id
         self._tasks = [
-            asyncio.create_task(self._write_loop(), name=f"session-{session_id}-writer"),
-            asyncio.create_task(self._tally_loop(), name=f"session-{session_id}-tallies"),
+            asyncio.create_task(self._write_loop(), name=f"session-{sid}-writer"),
+            asyncio.create_task(self._tally_loop(), name=f"session-{sid}-tallies"),
         ]
+
+    def kick_all(self, code: int) -> None:
+        for conn in self.hub.connections():
+            conn.kick(code)
 
     @property
     def roster(self) -> Roster:

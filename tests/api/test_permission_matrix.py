@@ -284,6 +284,12 @@ CASES = [
     ),
     Case("GET", "/api/protocol", fixed("/api/protocol"), dict.fromkeys(ACTORS, 200)),
     Case(
+        "GET",
+        "/api/sessions/{session_id}/node",
+        lambda w, a: f"/api/sessions/{w.ids['session']}/node",
+        {"anon": 401, **IN_SESSION},
+    ),
+    Case(
         "POST",
         "/api/roster/import",
         fixed("/api/roster/import?dry_run=true"),

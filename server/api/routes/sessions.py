@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, status
 from sqlmodel import col, select
 
 from server.api.deps import DB, Caller, Services, SvcDep
-from server.api.schemas import JoinLinkOut, SessionIn, SessionOut
+from server.api.schemas import JoinLinkOut, NodeOut, SessionIn, SessionOut
 from server.db.models import Course, Enrolment, LiveSession, SessionStatus, User
 from server.domain.errors import InvalidState, NotFound
 from server.domain.roles import Role
@@ -83,6 +83,17 @@ async def start_session(session_id: int, who: Caller, db: DB, request: Request) 
 @router.post("/{session_id}/end", response_model=SessionOut)
 async def end_session(session_id: int, who: Caller, db: DB, request: Request) -> LiveSession:
     return await _transition(request, db, who, session_id, "end", SessionStatus.ENDED)
+
+
+@router.get("/{session_id}/node", response_model=NodeOut)
+async def session_node(session_id: int, who: Caller, db: DB, request: Request) -> NodeOut:
+    """Where to connect for this session's live websocket and media: its owner node in a
+    cluster (``HYFLEX_REDIS_URL``), this server otherwise (or while no node owns it yet)."""
+    await visible_session(db, who, session_id)
+    svc: Services = request.app.state.services
+    cluster = request.app.state.realtime.cluster
+    url = await cluster.owner_url(session_id) if cluster is not None else None
+    return NodeOut(url=url or svc.settings.public_url, clustered=cluster is not None)
 
 
 @router.post("/{session_id}/join-links", response_model=list[JoinLinkOut])

@@ -1,0 +1,112 @@
+"""A live session on a node that does not own it (cluster mode).
+
+The replica keeps a read-only copy of the domain state, rebuilt from the shared event log and
+then kept current from the owner's event channel, so it can welcome, snapshot and replay for
+its own connections. Commands go to the owner through Redis; the frames the owner publishes
+are delivered here to the audiences they were meant for.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+
+from server.domain.errors import DomainError
+from server.domain.events import Audience, Event
+from server.domain.live.commands import EndSession, Join, Leave, StartSession
+from server.domain.roles import Actor, Role
+from server.realtime import protocol
+from server.realtime.cluster import Cluster
+from server.realtime.runtime import Outcome, SessionRuntime
+
+log = logging.getLogger(__name__)
+
+# Every command a node may forward, by wire name (the protocol's, plus presence).
+FORWARDABLE: dict[str, type[Any]] = {
+    **protocol.COMMANDS,
+    "presence.join": Join,
+    "presence.leave": Leave,
+    "session.start": StartSession,
+    "session.end": EndSession,
+}
+NAME_OF: dict[type[Any], str] = {cls: name for name, cls in FORWARDABLE.items()}
+
+
+class RemoteError(DomainError):
+    """An error the owner node answered with; keeps its code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def encode_command(actor: Actor, msg_id: str | None, command: Any) -> dict[str, Any]:
+    return {
+        "type": NAME_OF[type(command)],
+        "data": msgspec.to_builtins(command),
+        "msg_id": msg_id,
+        "actor": {
+            "user_id": actor.user_id,
+            "role": actor.role.value,
+            "site_id": actor.site_id,
+            "display_name": actor.display_name,
+        },
+    }
+
+
+def decode_command(body: dict[str, Any]) -> tuple[Actor, str | None, Any]:
+    who = body["actor"]
+    actor = Actor(who["user_id"], Role(who["role"]), who["site_id"], who["display_name"])
+    command = msgspec.convert(body["data"], FORWARDABLE[body["type"]])
+    return actor, body.get("msg_id"), command
+
+
+class ReplicaRuntime(SessionRuntime):
+    is_replica = True
+
+    def __init__(self, *args: Any, cluster: Cluster, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._cluster = cluster
+
+    def start(self) -> None:
+        """No writer here: the owner node writes."""
+
+    async def submit(self, actor: Actor, msg_id: str | None, command: Any) -> Outcome:
+        reply = await self._cluster.forward(self.session_id, encode_command(actor, msg_id, command))
+        error = reply.get("error")
+        if error is not None:
+            return Outcome(error=RemoteError(str(error["code"]), str(error["message"])))
+        seq = reply.get("seq")
+        return Outcome(seq=int(seq) if seq is not None else None)
+
+    async def catch_up(self) -> None:
+        """Apply what the log holds past ``last_seq`` (on load, and on a gap in the channel)."""
+        for item in await self._log.read_since(self.session_id, self.last_seq):
+            self.live.apply(item.event)
+            self.last_seq = item.seq
+            self.remember(item)
+            frame = protocol.event_frame(item.seq, item.event.type, item.event.data, item.event.at)
+            self.hub.publish(frame, item.event.audience)
+
+    async def on_remote(self, body: dict[str, Any]) -> None:
+        """A frame the owner fanned out: update the copy (logged events) and deliver it."""
+        frame: str = body["frame"]
+        audience = Audience.from_dict(body["aud"])
+        parsed = msgspec.json.decode(frame)
+        seq = parsed.get("seq")
+        if not isinstance(seq, int):
+            self.hub.publish(frame, audience)
+            return
+        async with self._lock:
+            if seq <= self.last_seq:
+                return
+            if seq > self.last_seq + 1:
+                await self.catch_up()  # the channel dropped something: the log has it
+                if seq <= self.last_seq:
+                    return
+            event = Event(parsed["type"], parsed["data"], audience, parsed["at"])
+            self.live.apply(event)
+            self.last_seq = seq
+            self.hub.publish(frame, audience)

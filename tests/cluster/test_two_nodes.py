@@ -1,0 +1,146 @@
+"""Two server nodes sharing one database and a real Redis: a session owned by one node is
+used from both; when the owner stops, the other takes over from the log and clients resume."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from server.demo import DemoConsortium, seed_demo
+from server.domain.roles import Role
+from server.settings import Settings
+from tests.live_server import LiveServer, WsClient, start_server
+
+REDIS_URL = os.environ.get("HYFLEX_TEST_REDIS_URL", "redis://127.0.0.1:6390/0")
+SPEC = {"kind": "single", "prompt": "Pick", "options": ["a", "b"], "correct": {"choices": [1]}}
+
+
+@dataclass
+class Nodes:
+    a: LiveServer
+    b: LiveServer
+    demo: DemoConsortium
+    clients: list[WsClient]
+
+    @property
+    def session_id(self) -> int:
+        return self.demo.session.id or 0
+
+    async def join(
+        self, node: LiveServer, user_id: int | None, role: Role, last_seq: int | None = None
+    ) -> WsClient:
+        signer = node.app.state.services.signer
+        token = signer.issue(
+            user_id=user_id or 0, role=role, typ="access", now=time.time(), ttl_seconds=600
+        )
+        client = await WsClient.open(node.ws_url(self.session_id), token, last_seq)
+        self.clients.append(client)
+        return client
+
+
+def _node_settings(settings: Settings, prefix: str, name: str) -> Settings:
+    return settings.model_copy(
+        update={
+            "redis_url": REDIS_URL,
+            "redis_prefix": prefix,
+            "cluster_ttl_seconds": 1.5,
+            "public_url": f"http://{name}.test",
+            "ws_rate_per_second": 200.0,
+            "ws_rate_burst": 400,
+        }
+    )
+
+
+@pytest.fixture
+async def nodes(settings: Settings) -> AsyncIterator[Nodes]:
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    a = await start_server(_node_settings(settings, prefix, "node-a"))
+    b = await start_server(_node_settings(settings, prefix, "node-b"))
+    demo = await seed_demo(a.app.state.services.sessions)
+    n = Nodes(a, b, demo, [])
+    try:
+        yield n
+    finally:
+        for client in n.clients:
+            await client.close()
+        for node in (n.b, n.a):
+            if not node.task.done():
+                await node.stop()
+
+
+async def test_one_session_across_two_nodes(nodes: Nodes) -> None:
+    teacher = await nodes.join(nodes.a, nodes.demo.teacher.id, Role.TEACHER)  # a owns it
+    student = await nodes.join(nodes.b, nodes.demo.students[0].id, Role.STUDENT)
+    fac = await nodes.join(nodes.b, nodes.demo.facilitators[0].id, Role.FACILITATOR)
+    assert not nodes.a.app.state.realtime._runtimes[nodes.session_id].is_replica
+    assert nodes.b.app.state.realtime._runtimes[nodes.session_id].is_replica
+
+    opened = await teacher.ok("poll.open", {"spec": SPEC})
+    seen = await student.wait_for(lambda f: f.get("type") == "poll.opened")
+    assert seen["seq"] == opened["seq"]
+    poll_id = seen["data"]["poll_id"]
+    answered = await student.ok("poll.answer", {"poll_id": poll_id, "answer": {"choices": [1]}})
+    assert isinstance(answered["seq"], int) and answered["seq"] > opened["seq"]
+    again = await student.call(
+        "poll.answer", {"poll_id": poll_id, "answer": {"choices": [0]}}, msg_id=None
+    )
+    assert again["type"] == "ack"
+    # the tally is computed on a, delivered on b to that site's facilitator
+    tally = await fac.wait_for(lambda f: f.get("type") == "poll.tally")
+    assert tally["data"]["site_id"] == nodes.demo.sites[0].id
+    await teacher.wait_for(lambda f: f.get("type") == "poll.tally")
+    # permissions still hold across nodes
+    refused = await student.call("poll.close", {"poll_id": poll_id})
+    assert refused["type"] == "error" and refused["code"] == "not_permitted"
+    # media lives on the owner node: a replica says where to go
+    media = await student.call("media.mode", {"mode": "audio_only"})
+    assert media["code"] == "wrong_node"
+    token = nodes.a.app.state.services.signer.issue(
+        user_id=nodes.demo.teacher.id or 0,
+        role=Role.TEACHER,
+        typ="access",
+        now=time.time(),
+        ttl_seconds=600,
+    )
+    async with httpx.AsyncClient(base_url=nodes.b.base) as http:
+        where = await http.get(
+            f"/api/sessions/{nodes.session_id}/node", headers={"Authorization": f"Bearer {token}"}
+        )
+    assert where.json() == {"url": "http://node-a.test", "clustered": True}
+
+    # a drop and resume on the replica misses nothing
+    last = student.last_seq
+    await student.close()
+    await teacher.ok("qna.ask", {"text": "While you were away"})
+    back = await nodes.join(nodes.b, nodes.demo.students[0].id, Role.STUDENT, last_seq=last)
+    replayed = await back.wait_for(lambda f: f.get("type") == "qna.asked")
+    assert replayed["seq"] > last
+    assert back.welcome["snapshot"]["polls"][0]["mine"] == 0
+
+
+async def test_owner_stops_and_the_other_node_takes_over(nodes: Nodes) -> None:
+    teacher = await nodes.join(nodes.a, nodes.demo.teacher.id, Role.TEACHER)
+    student = await nodes.join(nodes.b, nodes.demo.students[8].id, Role.STUDENT)
+    await teacher.ok("poll.open", {"spec": SPEC})
+    poll_id = (await student.wait_for(lambda f: f.get("type") == "poll.opened"))["data"]["poll_id"]
+    await student.ok("poll.answer", {"poll_id": poll_id, "answer": {"choices": [1]}})
+    last = student.last_seq
+
+    await nodes.a.stop()  # the owner goes away; its claim is released
+    assert await student.closed_with(timeout=15) == 1012  # "moved": reconnect and resume
+
+    back = await nodes.join(nodes.b, nodes.demo.students[8].id, Role.STUDENT, last_seq=last)
+    assert not nodes.b.app.state.realtime._runtimes[nodes.session_id].is_replica
+    poll = back.welcome["snapshot"]["polls"][0]
+    assert poll["status"] == "open" and poll["mine"] == 1
+    lead = await nodes.join(nodes.b, nodes.demo.teacher.id, Role.TEACHER)
+    assert lead.welcome["snapshot"]["polls"][0]["results"]["total"]["answered"] == 1
+    closing = await lead.ok("poll.close", {"poll_id": poll_id})
+    closed = await back.wait_for(lambda f: f.get("type") == "poll.closed")
+    assert closed["seq"] == closing["seq"] > last
