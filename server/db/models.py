@@ -131,4 +131,5 @@ class SessionEvent(SQLModel, table=True):
     actor_id: int | None = None
     client_msg_id: str | None = Field(default=None, max_length=64)
 
+
 from server.db.engagement_models import EngagementTimeline as EngagementTimeline  # noqa: E402
