@@ -39,7 +39,7 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_SLOW = 4408
 CLOSE_FLOOD = 4429
 CLOSE_TOO_BIG = 1009
-FLOOD_STRIKES = 50  # rate-limited messages in a row before the connection is closed
+FLOOD_STRIKES = 50  # net rate-limited messages (see FloodMeter) before a close
 
 # Extra message families (media signalling, engagement telemetry) register here by prefix.
 Handler = Callable[["Session", protocol.ClientMessage], Awaitable[None]]
@@ -163,7 +163,7 @@ async def _write(ws: WebSocket, conn: Connection) -> None:
 async def _read(session: Session, svc: Services) -> None:
     settings = svc.settings
     limits = TokenBuckets(settings.ws_rate_per_second, settings.ws_rate_burst, "message")
-    strikes = 0
+    flood = FloodMeter(settings.ws_rate_per_second)
     while True:
         message = await session.ws.receive()
         if message["type"] == "websocket.disconnect":
@@ -175,17 +175,34 @@ async def _read(session: Session, svc: Services) -> None:
         if len(text) > settings.ws_max_message_bytes:
             await _close(session.ws, CLOSE_TOO_BIG, "message too big")
             return
+        now = time.monotonic()
         try:
-            limits.take(0, time.monotonic())
-            strikes = 0
+            limits.take(0, now)
         except RateLimited as exc:
-            strikes += 1
-            if strikes >= FLOOD_STRIKES:
+            if flood.strike(now):
                 await _close(session.ws, CLOSE_FLOOD, "too many messages")
                 return
             session.error(exc)
             continue
         await _dispatch(session, text)
+
+
+class FloodMeter:
+    """Rate-limited messages add a strike; strikes drain at the allowed rate. A client that
+    keeps sending past its limit reaches ``FLOOD_STRIKES`` and is closed, however fast or slow
+    its own sending happens to be."""
+
+    __slots__ = ("last", "rate", "strikes")
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.strikes = 0.0
+        self.last = 0.0
+
+    def strike(self, now: float) -> bool:
+        self.strikes = max(0.0, self.strikes - (now - self.last) * self.rate) + 1.0
+        self.last = now
+        return self.strikes >= FLOOD_STRIKES
 
 
 async def _dispatch(session: Session, text: str) -> None:
