@@ -7,6 +7,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
+from server.domain.errors import DomainError
 from server.settings import InsecureSettings, Settings
 
 
@@ -63,6 +64,16 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(settings: Settings, _: argparse.Namespace) -> int:
+    from server.realtime.engagement_timeline import run_purge
+
+    _migrate(settings)
+    deleted = run_purge(settings)
+    days = settings.engagement.timeline_retention_days
+    print(f"purged {deleted} engagement timeline entries older than {days} days")
+    return 0
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -84,6 +95,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         port=port,
         log_level=args.log_level,
         ws_max_size=settings.ws_max_message_bytes,
+        ws_ping_interval=settings.ws_heartbeat_seconds,
+        ws_ping_timeout=settings.ws_heartbeat_seconds,
     )
     return 0
 
@@ -102,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(func=cmd_migrate)
+    purge = sub.add_parser(
+        "purge", help="delete engagement timeline entries past the retention (run daily)"
+    )
+    purge.set_defaults(func=cmd_purge)
     return parser
 
 
@@ -113,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InsecureSettings as exc:
         print(f"hyflex: refusing to start: {exc}", file=sys.stderr)
         return 2
-    except ValueError as exc:
+    except (ValueError, DomainError) as exc:
         print(f"hyflex: bad settings: {exc}", file=sys.stderr)
         return 2
     code: int = args.func(settings, args)
