@@ -124,7 +124,7 @@ async def session_socket(ws: WebSocket, session_id: int) -> None:
     session = Session(ws, runtime, conn)
     writer = asyncio.create_task(_write(ws, conn), name=f"ws-writer-{actor.user_id}")
     try:
-        await _submit_quietly(runtime, actor, Join())
+        await _note_presence(runtime, actor, Join())
         reader = asyncio.create_task(_read(session, svc), name=f"ws-reader-{actor.user_id}")
         done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
         for task in (reader, writer):
@@ -135,12 +135,12 @@ async def session_socket(ws: WebSocket, session_id: int) -> None:
     finally:
         runtime.detach(conn)
         if runtime.hub.user_connections(actor.user_id) == 0:
-            await _submit_quietly(runtime, actor, Leave())
+            await _note_presence(runtime, actor, Leave())
         await _close(ws, 1000, "bye")
 
 
-async def _submit_quietly(runtime: SessionRuntime, actor: Actor, command: Any) -> None:
-    """Presence changes: an ended session refuses them, which is fine."""
+async def _note_presence(runtime: SessionRuntime, actor: Actor, command: Any) -> None:
+    """Join or Leave; the outcome is not needed (an ended session refuses them, which is fine)."""
     await runtime.submit(actor, None, command)
 
 
