@@ -30,10 +30,10 @@ import os
 import resource
 import sys
 import time
-from typing import Any
+from typing import Any, cast
 
 import msgspec
-from websockets.speedups import apply_mask  # type: ignore[import-not-found]
+from websockets.speedups import apply_mask
 
 MARK_OURS = b'"type":"hand.'
 MARK_SIO = b'42["hand.'
@@ -107,13 +107,13 @@ class Client(asyncio.Protocol):
     # --- transport callbacks ---
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         key = base64.b64encode(os.urandom(16)).decode()
         request = (
             f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\n"
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
         )
-        transport.write(request.encode())
+        self.transport.write(request.encode())
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.stats.closed += 1
@@ -303,8 +303,8 @@ class Agent:
         }
 
     async def send(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        """``count`` hand raises/lowers from the first ``senders`` connections, round robin, one every
-        ``spacing`` seconds (0: all at once)."""
+        """``count`` hand raises/lowers from the first ``senders`` connections, round robin,
+        one every ``spacing`` seconds (0: all at once)."""
         clients = self.clients[cmd["kind"]][: int(cmd["senders"])]
         count, spacing = int(cmd["count"]), float(cmd["spacing"])
         offset = int(cmd.get("offset", 0))

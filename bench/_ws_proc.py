@@ -42,11 +42,11 @@ class Proc:
     def pid(self) -> int:
         return self.proc.pid
 
-    async def call(self, cmd: dict[str, Any], timeout: float = 60.0) -> dict[str, Any]:
+    async def call(self, cmd: dict[str, Any], limit_s: float = 60.0) -> dict[str, Any]:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
         await self.proc.stdin.drain()
-        line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
+        line = await asyncio.wait_for(self.proc.stdout.readline(), limit_s)
         if not line:
             raise RuntimeError(f"{self.name} exited (rc={self.proc.returncode})")
         reply: dict[str, Any] = json.loads(line)
@@ -54,13 +54,13 @@ class Proc:
             raise RuntimeError(f"{self.name}: {reply['error']}")
         return reply
 
-    async def stop(self, timeout: float = 20.0) -> None:
+    async def stop(self, limit_s: float = 20.0) -> None:
         if self.proc.returncode is not None:
             return
         if self.proc.stdin is not None:
             self.proc.stdin.close()
         try:
-            await asyncio.wait_for(self.proc.wait(), timeout)
+            await asyncio.wait_for(self.proc.wait(), limit_s)
         except TimeoutError:
             self.proc.terminate()
             try:
@@ -93,12 +93,12 @@ async def start_server(kind: str, env: dict[str, str]) -> tuple[Proc, int]:
     return proc, int(line.split()[1])
 
 
-async def wait_idle(pid: int, *, timeout: float, window: float = 0.5, busy: float = 0.05) -> float:
+async def wait_idle(pid: int, *, limit_s: float, window: float = 0.5, busy: float = 0.05) -> float:
     """Until the process used under ``busy`` of a core for two windows in a row; seconds waited."""
     start = time.perf_counter()
     quiet = 0
     last = cpu_seconds(pid)
-    while time.perf_counter() - start < timeout:
+    while time.perf_counter() - start < limit_s:
         await asyncio.sleep(window)  # a sampling period, not synchronisation
         now = cpu_seconds(pid)
         quiet = quiet + 1 if now - last <= busy * window else 0

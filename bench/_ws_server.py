@@ -16,14 +16,14 @@ import resource
 import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def _app(kind: str) -> tuple[Any, str]:
+def _app(kind: str) -> tuple[Any, Literal["on", "off"]]:
     if kind == "ours":
         from server.app import create_app
         from server.settings import Settings

@@ -74,15 +74,14 @@ class Bench:
     def pid(self, kind: str) -> int:
         return self.servers[kind][0].pid
 
-    async def each(self, make: Any, timeout: float = 60.0) -> list[dict[str, Any]]:
+    async def each(self, make: Any, limit_s: float = 60.0) -> list[dict[str, Any]]:
         return list(
-            await asyncio.gather(*(c.call(make(i), timeout) for i, c in enumerate(self.clients)))
+            await asyncio.gather(*(c.call(make(i), limit_s) for i, c in enumerate(self.clients)))
         )
 
     async def grow(self, kind: str, total: int) -> dict[str, Any]:
         """Connect clients up to ``total``, wait until the server is idle, measure RSS."""
         have, procs = self.connected[kind], len(self.clients)
-        add = total - have
         pid = self.pid(kind)
         rss_before = rss_kib(pid)
         cpu_before = cpu_seconds(pid)
@@ -91,8 +90,10 @@ class Bench:
         timeout = 60 + total / 20
 
         def cmd(i: int) -> dict[str, Any]:
-            base: dict[str, Any] = {"cmd": "connect", "kind": kind, "host": "127.0.0.1",
-                                    "port": port, "concurrency": 50, "timeout": timeout}  # fmt: skip
+            base: dict[str, Any] = {
+                "cmd": "connect", "kind": kind, "host": "127.0.0.1", "port": port,
+                "concurrency": 50, "timeout": timeout,
+            }  # fmt: skip
             if kind == "ours":
                 base["path"] = f"/ws/sessions/{self.session_id}"
                 base["tokens"] = self.tokens[have:total][i::procs]
@@ -105,7 +106,7 @@ class Bench:
         connect_s = time.perf_counter() - t0
         made = sum(r["connected"] for r in replies)
         failed = sum(r["failed"] for r in replies)
-        idle_s = await wait_idle(pid, timeout=timeout * 4)
+        idle_s = await wait_idle(pid, limit_s=timeout * 4)
         await asyncio.sleep(0.5)  # let the allocator settle before reading RSS
         rss_after = rss_kib(pid)
         self.connected[kind] = have + made
@@ -119,19 +120,26 @@ class Bench:
     async def stats(self, kind: str, hist: bool = False) -> list[dict[str, Any]]:
         return await self.each(lambda _: {"cmd": "stats", "kind": kind, "hist": hist})
 
-    async def wait_marks(self, kind: str, broadcasts: int, timeout: float) -> list[dict[str, Any]]:
-        """Until every connection got every broadcast, or no progress for 3 s."""
+    async def wait_marks(self, kind: str, broadcasts: int, limit_s: float) -> list[dict[str, Any]]:
+        """Until every connection got every broadcast (and, ours, every sender its acks), or no
+        progress for 3 s while the server is idle."""
+        pid = self.pid(kind)
         start = time.perf_counter()
-        last, last_change = -1, start
+        last, last_change, cpu_at_change = -1, start, cpu_seconds(pid)
         replies = await self.stats(kind)
-        while time.perf_counter() - start < timeout:
+        while time.perf_counter() - start < limit_s:
             replies = await self.stats(kind)
             marks = sum(r["marks"] for r in replies)
-            if marks >= broadcasts * self.connected[kind]:
+            acks = sum(r["acks"] + r["errors"] for r in replies)
+            events = sum(r["acked_events"] for r in replies) if kind == "ours" else broadcasts
+            if kind == "ours" and acks >= broadcasts and marks >= events * self.connected[kind]:
                 break
-            if marks != last:
-                last, last_change = marks, time.perf_counter()
-            elif time.perf_counter() - last_change > 3.0:
+            if kind == "sio" and marks >= broadcasts * self.connected[kind]:
+                break
+            now = time.perf_counter()
+            if marks + acks != last:
+                last, last_change, cpu_at_change = marks + acks, now, cpu_seconds(pid)
+            elif now - last_change > 3.0 and cpu_seconds(pid) - cpu_at_change < 0.1:
                 break
             await asyncio.sleep(0.05)  # polling period
         return await self.stats(kind, hist=True)
@@ -139,11 +147,14 @@ class Bench:
     async def send(self, kind: str, count: int, spacing: float, senders: int) -> None:
         procs = len(self.clients)
         per = [len(range(i, count, procs)) for i in range(procs)]
-        await self.each(
-            lambda i: {"cmd": "send", "kind": kind, "count": per[i], "spacing": spacing * procs,
-                       "senders": senders, "offset": self.offset},  # fmt: skip
-            timeout=60 + count * spacing * 2,
-        )
+
+        def cmd(i: int) -> dict[str, Any]:
+            return {
+                "cmd": "send", "kind": kind, "count": per[i], "spacing": spacing * procs,
+                "senders": senders, "offset": self.offset,
+            }  # fmt: skip
+
+        await self.each(cmd, limit_s=60 + count * spacing * 2)
         self.offset += max(per)
 
     async def trial(self, kind: str, count: int, spacing: float, senders: int) -> dict[str, Any]:
@@ -151,12 +162,14 @@ class Bench:
         await self.each(lambda _: {"cmd": "reset", "kind": kind})
         pid = self.pid(kind)
         cpu0 = cpu_seconds(pid)
+        load0 = sum(cpu_seconds(c.pid) for c in self.clients)
         t0 = time.time()
         await self.send(kind, count, spacing, senders)
-        replies = await self.wait_marks(kind, count, timeout=60 + count * spacing * 2)
+        replies = await self.wait_marks(kind, count, limit_s=60 + count * spacing * 2)
         cpu = cpu_seconds(pid) - cpu0  # up to the last delivery (the poll adds <= 50 ms idle)
+        load_cpu = sum(cpu_seconds(c.pid) for c in self.clients) - load0
         t_last = max(r["last_mark"] for r in replies)
-        await wait_idle(pid, timeout=30)
+        await wait_idle(pid, limit_s=30)
         hist = merge_hist([r["hist"] for r in replies])
         delivered = sum(r["marks"] for r in replies)
         refused = sum(r["errors"] for r in replies)
@@ -169,6 +182,7 @@ class Bench:
             "p50_ms": percentile_ms(hist, 0.50), "p99_ms": percentile_ms(hist, 0.99),
             "max_ms": percentile_ms(hist, 1.0),
             "deliveries_per_s": round(delivered / span), "server_cpu_s": round(cpu, 3),
+            "loadgen_cpu_s": round(load_cpu, 2), "wall_s": round(span, 2),
             "cpu_us_per_delivery": round(cpu / delivered * 1e6, 2) if delivered else None,
             "closed": sum(r["closed"] for r in replies),
             "error_samples": [s for r in replies for s in r["error_samples"]][:3],
@@ -197,13 +211,18 @@ class Bench:
             out[f"{kind}_burst"] = {
                 "trials": rows,
                 "deliveries_per_s": statistics.median(r["deliveries_per_s"] for r in rows),
-                "cpu_us_per_delivery": statistics.median(
+                "cpu_us_per_delivery": round(statistics.median(
                     r["cpu_us_per_delivery"] or float("inf") for r in rows
-                ),
-                "p99_ms": statistics.median(r["p99_ms"] or float("inf") for r in rows),
-            }
-        ours, sio = out["ours_burst"]["cpu_us_per_delivery"], out["sio_burst"]["cpu_us_per_delivery"]
-        out["ratio_vs_socketio"] = round(sio / ours, 2)
+                ), 2),
+                "p99_ms": round(statistics.median(r["p99_ms"] or float("inf") for r in rows), 1),
+            }  # fmt: skip
+        ours = out["ours_burst"]["cpu_us_per_delivery"]
+        out["ratio_vs_socketio"] = round(out["sio_burst"]["cpu_us_per_delivery"] / ours, 2)
+        paced = out["ours_latency"]["cpu_us_per_delivery"]
+        sio_paced = out["sio_latency"]["cpu_us_per_delivery"]
+        out["ratio_vs_socketio_paced"] = (
+            round(sio_paced / paced, 2) if paced and sio_paced else None
+        )
         return out
 
 
@@ -274,7 +293,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _summary(results: list[dict[str, Any]], args: argparse.Namespace, wall: float) -> dict[str, Any]:
+def _summary(
+    results: list[dict[str, Any]], args: argparse.Namespace, wall: float
+) -> dict[str, Any]:
     by_n = {r["clients"]: r for r in results}
     top = results[-1]
     prev = results[-2] if len(results) > 1 else None
@@ -296,18 +317,27 @@ def _summary(results: list[dict[str, Any]], args: argparse.Namespace, wall: floa
         "p99_ms_5000": by_n.get(5000, {}).get("ours_latency", {}).get("p99_ms"),
         "cpu_us_per_delivery": top["ours_burst"]["cpu_us_per_delivery"],
         "cpu_us_per_delivery_at": top["clients"],
+        "cpu_us_per_delivery_paced": top["ours_latency"]["cpu_us_per_delivery"],
+        "socketio_cpu_us_per_delivery": top["sio_burst"]["cpu_us_per_delivery"],
+        "socketio_cpu_us_per_delivery_paced": top["sio_latency"]["cpu_us_per_delivery"],
+        "deliveries_per_s": top["ours_burst"]["deliveries_per_s"],
+        "socketio_deliveries_per_s": top["sio_burst"]["deliveries_per_s"],
         "kib_per_idle_conn": round(kib, 2),
         "socketio_kib_per_idle_conn": round(sio_kib, 2),
         "ratio_vs_socketio": top["ratio_vs_socketio"],
         "ratio_vs_socketio_at": top["clients"],
+        "ratio_vs_socketio_paced": top["ratio_vs_socketio_paced"],
+        "socketio_p99_ms_1000": by_n.get(1000, {}).get("sio_latency", {}).get("p99_ms"),
+        "socketio_p99_ms_5000": by_n.get(5000, {}).get("sio_latency", {}).get("p99_ms"),
         "rate_per_s": args.rate,
         "wall_s": round(wall, 1),
     }
     for key, goal in GOALS.items():
-        value = summary.get(key)
-        if value is not None:
-            ok = value >= goal if key == "ratio_vs_socketio" else value <= goal
-            summary[f"pass_{key}"] = ok
+        for name in (key, f"{key}_paced"):
+            value = summary.get(name)
+            if value is not None:
+                ok = value >= goal if key == "ratio_vs_socketio" else value <= goal
+                summary[f"pass_{name}"] = ok
     summary["levels"] = [
         {k: (v if not k.endswith("_burst") else {kk: vv for kk, vv in v.items() if kk != "trials"}
              | {"trials": [{kk: vv for kk, vv in t.items() if kk != "error_samples"}
