@@ -265,13 +265,21 @@ class MediaRoom:
         publisher_id: str,
         lesson_start: float,
         labels: Iterable[str] = ALL_LABELS,
+        *,
+        screen_path: str | Path | None = None,
     ) -> LessonRecorder:
-        """Record ``publisher_id``'s tracks (encoded, no decode) on the lesson clock."""
+        """Record ``publisher_id``'s tracks (encoded, no decode) on the lesson clock: camera and
+        microphone into ``path``, the screen into ``screen_path`` (default
+        ``recording.screen_path_for(path)``). Files are created when their tracks first send."""
         self._check_open()
         if self._recorder is not None:
             raise Conflict("already recording")
         recorder = LessonRecorder(
-            path, lesson_start, parse_labels(labels), video_codec=self.video_codec
+            path,
+            lesson_start,
+            parse_labels(labels),
+            video_codec=self.video_codec,
+            screen_path=screen_path,
         )
         for recorder_input in recorder.inputs:
             self.hub.bind(recorder_input, SourceKey(publisher_id, recorder_input.label))
@@ -289,12 +297,25 @@ class MediaRoom:
     # ----- lifecycle ----------------------------------------------------------------------
     async def close_participant(self, participant_id: str) -> None:
         """Tear down both legs of a participant (idempotent)."""
-        pub = self._publishers.get(participant_id)
-        if pub is not None:
+        await self.close_leg(participant_id, "publish")
+        await self.close_leg(participant_id, "subscribe")
+
+    async def close_leg(self, participant_id: str, leg_name: str) -> bool:
+        """Tear down one leg (``"publish"`` or ``"subscribe"``) of a participant, leaving the
+        other running. Returns whether there was such a leg; idempotent."""
+        if leg_name == "publish":
+            pub = self._publishers.get(participant_id)
+            if pub is None:
+                return False
             await self._drop_publisher(participant_id, pub)
-        sub = self._subscribers.get(participant_id)
-        if sub is not None:
+            return True
+        if leg_name == "subscribe":
+            sub = self._subscribers.get(participant_id)
+            if sub is None:
+                return False
             await self._drop_subscriber(participant_id, sub)
+            return True
+        raise BadInput("leg must be 'publish' or 'subscribe'")
 
     async def close(self) -> None:
         if self._closed:

@@ -21,8 +21,9 @@ one encoded pass-through ``streaming.MediaRoom`` per session.
 - **Stage**: ``stage.joined`` / ``stage.left`` domain events move the room's stage to the last
   participant brought on stage; a student taken off stage has their publish leg closed.
 - **Recording**: while the session is live and the teacher publishes, the teacher's camera and
-  microphone are muxed (no re-encode) into ``<data_dir>/recordings/session-<id>/`` on the
-  lesson clock (``media_recording``); stopped on session end or runtime close.
+  microphone (one file) and screen (a second file, same stem + ``.screen``) are muxed (no
+  re-encode) into ``<data_dir>/recordings/session-<id>/`` on the lesson clock
+  (``media_recording``); stopped on session end or runtime close.
 - **Stats**: every ``STATS_SECONDS`` the room's stats go to the leaders as ``media.stats``;
   :func:`connection_quality` gives the engagement layer a per-user summary.
 """
@@ -52,6 +53,7 @@ from server.realtime.media_recording import new_path, part_path
 from server.realtime.runtime import SessionRuntime
 from server.settings import Settings
 from streaming import MediaRoom, RoomStats, VideoCodec
+from streaming.recording import screen_path_for
 
 if TYPE_CHECKING:
     from server.realtime.engine import RealtimeEngine
@@ -63,11 +65,9 @@ EXTENSION: Final = "media"
 TICK_SECONDS: Final = 1.0
 STATS_SECONDS: Final = 2.0
 GRACE_SECONDS: Final = 5.0
-LEG_CLOSE_TIMEOUT: Final = 5.0
-# Camera and microphone only: the recorder orders its streams by a set (random per process) and
-# opens every stream up front, so an unused screen stream could come first and players would
-# show an empty picture. Screen recording waits for a fix in streaming/recording.py.
-RECORDED_LABELS: Final = ("camera", "microphone")
+# Camera + microphone go to lesson-*.webm (stream 0 camera, 1 microphone), the screen to
+# lesson-*.screen.webm; each file is created when its tracks first send (streaming/recording.py).
+RECORDED_LABELS: Final = ("camera", "microphone", "screen")
 
 
 @dataclass(slots=True)
@@ -301,35 +301,12 @@ class MediaBridge:
         return self._locks.setdefault(pid, asyncio.Lock())
 
     async def close_leg(self, pid: str, leg: str) -> None:
-        """Close one leg of ``pid`` (both legs: the room's own close)."""
+        """Close one leg of ``pid`` (the other one, if any, keeps running)."""
         self._legs.pop((pid, leg), None)
         if leg == "subscribe":
             self._subs.pop(pid, None)
-        room = self.room
-        if room is None:
-            return
-        legs, others = (
-            (room.publishers, room.subscribers)
-            if leg == "publish"
-            else (room.subscribers, room.publishers)
-        )
-        found = legs.get(pid)
-        if found is None:
-            return
-        if pid not in others:
-            await room.close_participant(pid)
-            return
-        # Only this leg: closing its peer connection makes the room drop the leg.
-        await found.pc.close()
-
-        def dropped() -> bool:
-            now = room.publishers if leg == "publish" else room.subscribers
-            return now.get(pid) is not found
-
-        try:
-            await room.wait_until(dropped, LEG_CLOSE_TIMEOUT)
-        except TimeoutError:
-            log.warning("media %s: %s leg of %s lingers", self.runtime.session_id, leg, pid)
+        if self.room is not None:
+            await self.room.close_leg(pid, leg)
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
@@ -430,10 +407,14 @@ class MediaBridge:
             self.room.stop_recording()
         except NotFound:
             return
-        part = part_path(final)
-        if part.exists():
-            part.replace(final)
-        self._tell_leaders("media.recording", {"state": "stopped", "name": final.name})
+        names = []
+        for done in (final, screen_path_for(final)):
+            part = part_path(done)
+            if part.exists():
+                part.replace(done)
+                names.append(done.name)
+        stopped = {"state": "stopped", "name": final.name, "files": names}
+        self._tell_leaders("media.recording", stopped)
 
     # ----- background: sweep, stats, live tracks ------------------------------------------
     async def _tick(self) -> None:

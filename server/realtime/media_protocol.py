@@ -28,7 +28,9 @@ Server -> client (no ``seq``; reply frames echo the request ``id``):
 - ``media.closed {leg, reason}``: to one user when a student leaves the stage
   (``publish``, ``off_stage``); to everyone when the session ends (``all``, ``session_ended``).
 - ``media.stats {publishers: [...], subscribers: [...]}`` to the leaders, every few seconds.
-- ``media.recording {state: started|stopped, name}`` to the leaders.
+- ``media.recording {state: started|stopped, name, files?}`` to the leaders: ``name`` is the
+  camera + microphone file; ``files`` (on stop) the files written, e.g. also the
+  ``<stem>.screen.webm`` screen file.
 """
 
 from __future__ import annotations

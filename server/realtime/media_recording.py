@@ -1,8 +1,9 @@
 """Where lesson recordings live on disk, how they are named, listed and safely opened.
 
-``<data_dir>/recordings/session-<id>/lesson-<UTC start>[-n].webm``. A recording is written to
-``<name>.part`` and renamed when it stops, so listings show only finished files (a ``.part``
-left by a crash is never listed or served).
+``<data_dir>/recordings/session-<id>/lesson-<UTC start>[-n].webm`` holds the teacher's camera
+and microphone; ``lesson-<UTC start>[-n].screen.webm`` (same stem) the screen share, if any
+(``.mkv`` for H264). A recording is written to ``<name>.part`` and renamed when it stops, so
+listings show only finished files (a ``.part`` left by a crash is never listed or served).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from pathlib import Path
 from typing import Final
 
 from server.domain.errors import NotFound
+from streaming.recording import screen_path_for
 
-NAME_RE: Final = re.compile(r"^lesson-[0-9]{8}T[0-9]{6}Z(-[0-9]{1,4})?\.(webm|mkv)$")
+NAME_RE: Final = re.compile(r"^lesson-[0-9]{8}T[0-9]{6}Z(-[0-9]{1,4})?(\.screen)?\.(webm|mkv)$")
 MEDIA_TYPES: Final = {".webm": "video/webm", ".mkv": "video/x-matroska"}
 PART: Final = ".part"
 
@@ -25,14 +27,15 @@ def session_dir(data_dir: Path, session_id: int) -> Path:
 
 
 def new_path(data_dir: Path, session_id: int, now: float, suffix: str = ".webm") -> Path:
-    """A fresh final path (not yet existing, nor its ``.part``)."""
+    """A fresh final path (neither it nor its screen file exists, nor their ``.part``)."""
     folder = session_dir(data_dir, session_id)
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%M%SZ")
     for n in range(10_000):
         name = f"lesson-{stamp}{'' if n == 0 else f'-{n}'}{suffix}"
         path = folder / name
-        if not path.exists() and not path.with_name(name + PART).exists():
+        taken = (path, part_path(path), screen_path_for(path), part_path(screen_path_for(path)))
+        if not any(p.exists() for p in taken):
             return path
     raise FileExistsError("too many recordings in one second")
 

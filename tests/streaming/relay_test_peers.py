@@ -75,11 +75,14 @@ async def start_publisher(
     allowed: Sequence[str] = ("microphone", "camera", "screen"),
     video_mime: str | None = None,
     max_bitrate_bps: int | None = None,
+    custom_tracks: dict[str, Any] | None = None,
 ) -> PeerPublisher:
     pc = RTCPeerConnection(config())
     tracks: dict[str, Any] = {}
     for label in labels:
-        track: Any = AudioStreamTrack() if label == "microphone" else PatternVideoTrack()
+        track: Any = (custom_tracks or {}).get(label) or (
+            AudioStreamTrack() if label == "microphone" else PatternVideoTrack()
+        )
         tracks[label] = track
         transceiver = pc.addTransceiver(track, direction="sendonly")
         if video_mime is not None and track.kind == "video":
