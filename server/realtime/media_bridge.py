@@ -25,7 +25,8 @@ one encoded pass-through ``streaming.MediaRoom`` per session.
   re-encode) into ``<data_dir>/recordings/session-<id>/`` on the lesson clock
   (``media_recording``); stopped on session end or runtime close.
 - **Stats**: every ``STATS_SECONDS`` the room's stats go to the leaders as ``media.stats``;
-  :func:`connection_quality` gives the engagement layer a per-user summary.
+  :func:`connection_quality` gives a per-user summary, which ``media_engagement`` feeds to the
+  engagement engine every 2 s as server media stats (connection trouble).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from server.realtime import media_policy as policy
 from server.realtime import media_protocol as mp
 from server.realtime import protocol
 from server.realtime.event_log import LoggedEvent
+from server.realtime.media_engagement import MediaEngagementFeed
 from server.realtime.media_quality import ClientReport, quality_by_user, stats_frame
 from server.realtime.media_recording import new_path, part_path
 from server.realtime.runtime import SessionRuntime
@@ -487,6 +489,9 @@ def install(engine: RealtimeEngine, handlers: MutableMapping[str, Handler]) -> N
         runtime.extensions[EXTENSION] = bridge
         runtime.observers.append(bridge.on_event)
         runtime.close_hooks.append(bridge.close)
+        feed = MediaEngagementFeed(runtime, connection_quality)  # link trouble -> engagement
+        feed.start()
+        runtime.close_hooks.append(feed.close)
 
     async def handle(session: Session, message: protocol.ClientMessage) -> None:
         bridge = bridge_of(session.runtime)
