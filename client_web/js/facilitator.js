@@ -9,6 +9,8 @@ import { Directory } from "./widgets/names.js";
 import { renderQna } from "./widgets/qna.js";
 import { resultsChart } from "./widgets/results.js";
 import { attempt } from "./widgets/status.js";
+import { EngagementModel, pulseBody, pulseColour, renderAlerts } from "./engagement_view.js";
+import { LessonPlayer } from "./lesson_media.js";
 import { timer } from "./widgets/timer.js";
 
 function roster(state, dir, siteId) {
@@ -56,19 +58,53 @@ function render(state, conn, dir) {
   });
 }
 
+function renderPulse(eng, dir, siteId) {
+  const key = siteKey(siteId);
+  const pulse = eng.pulses.get(key);
+  keyed($("#pulse"), [key], (k) => k, () => JSON.stringify(pulse ?? null), () =>
+    h("article", { class: "pulse-tile", "data-site": key, "data-pulse": pulseColour(pulse), "data-level": pulse?.level ?? "none" },
+      h("h3", { text: dir.site(siteId) }), pulseBody(pulse)));
+  // the help toggle follows the server: on while the site's pulse says help was asked for
+  const help = $("#site-help");
+  const asked = Boolean(pulse?.reasons?.some((r) => r.includes("asked for help")));
+  if (pulse) setHelp(help, asked);
+}
+
+function setHelp(button, on) {
+  button.setAttribute("aria-pressed", String(on));
+  button.classList.toggle("is-on", on);
+  button.replaceChildren(...iconText("🆘", on ? "Help requested (cancel)" : "Site needs help"));
+}
+
 const ctx = await boot({ roles: ["facilitator"], signIn: { href: "/", text: "Sign in" } });
 if (ctx) {
   const { conn, state } = ctx;
   const dir = await Directory.load(ctx.sessionId);
+  const siteId = ctx.auth.user.home_site_id;
   $("#title").textContent = dir.session.title;
-  $("#site-name").textContent = dir.site(ctx.auth.user.home_site_id);
+  $("#site-name").textContent = dir.site(siteId);
   $("#site-hand").addEventListener("click", () => {
     const raised = state.handRaised("site", state.me.site_id);
     attempt(conn.send(raised ? "hand.lower_site" : "hand.raise_site"));
   });
-  $("#site-help").addEventListener("click", () =>
-    attempt(conn.send(PENDING_FAMILIES.siteHelp, { active: true }), "The teacher has been told your site needs help"));
+  const help = $("#site-help");
+  help.addEventListener("click", async () => {
+    const on = help.getAttribute("aria-pressed") !== "true";
+    const done = await attempt(conn.send(PENDING_FAMILIES.siteHelp, { active: on }),
+      on ? "The teacher has been told your site needs help" : "Help request withdrawn");
+    if (done !== undefined) setHelp(help, on);
+  });
   state.subscribe((s) => render(s, conn, dir));
   state.changed();
-  conn.onFamily("engagement", (frame) => window.dispatchEvent(new CustomEvent("hyflex:engagement", { detail: frame })));
+  const eng = new EngagementModel().attach(conn);
+  eng.subscribe(() => {
+    renderPulse(eng, dir, siteId);
+    renderAlerts($("#alert-tray"), eng, conn, (id) => dir.site(id));
+  });
+  renderPulse(eng, dir, siteId);
+  const player = new LessonPlayer(ctx, $("#lesson"));
+  window.__hyflex.engagement = eng;
+  window.__hyflex.media = player.media;
+  await player.media.startLocal({ preview: $("#self-view") });
+  await player.media.receive({ mode: "full" });
 }

@@ -27,6 +27,8 @@
 //   onMedia(conn, type, fn)     server pushes: "media.tracks" {live, stage},
 //       "media.closed" {leg, reason}, "media.stats" (teacher), "media.recording" (teacher)
 //   await closeMedia(conn)      close both peer connections (tell the server)
+//   currentPeer(conn, "publish" | "subscribe") -> RTCPeerConnection | null  (the live one,
+//       also after a server renegotiation replaced the receiving leg)
 // Codecs are pinned to VP8 and Opus (what the relay forwards without re-encoding).
 
 const TIMEOUT_MS = 20000;
@@ -307,6 +309,12 @@ export async function setMode(conn, mode) {
 
 export async function setBitrateCap(conn, publisher, bps) {
   await call(stateOf(conn), "media.bitrate", { publisher, bps });
+}
+
+/** The current peer connection of one leg (null when there is none). */
+export function currentPeer(conn, leg) {
+  const state = stateOf(conn);
+  return (leg === "publish" ? state.pub?.pc : state.sub?.pc) ?? null;
 }
 
 /** Frames decoded per received video slot, from the receiving leg's getStats. */

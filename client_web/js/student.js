@@ -6,9 +6,13 @@ import { PENDING_FAMILIES } from "./protocol.js";
 import { checkCard, promptCard } from "./widgets/answer_card.js";
 import { askForm, renderQna } from "./widgets/qna.js";
 import { attempt, toast } from "./widgets/status.js";
+import { EngagementModel, startAttention } from "./engagement_view.js";
+import { FallbackPolicy } from "./link_quality.js";
+import { LessonPlayer } from "./lesson_media.js";
 
 const EMOJI = { thumbs_up: "👍", clap: "👏", heart: "❤️", laugh: "😄", surprised: "😮", thumbs_down: "👎" };
 const SAVER_KEY = "hyflex.dataSaver";
+const CONFUSED_EXPIRY_MS = 5 * 60 * 1000; // the server's default confused_expiry_s (a backstop)
 
 function activityItems(state) {
   const items = [];
@@ -53,32 +57,7 @@ function wireControls(ctx) {
     const raised = state.handRaised("user", state.me.user_id);
     attempt(conn.send(raised ? "hand.lower" : "hand.raise"));
   });
-  const confused = $("#confused");
-  confused.addEventListener("click", async () => {
-    const on = confused.getAttribute("aria-pressed") !== "true";
-    const seq = await attempt(conn.send(PENDING_FAMILIES.confused, { active: on }), on ? "Your teacher will see that you are confused" : null);
-    if (seq !== undefined) {
-      confused.setAttribute("aria-pressed", String(on));
-      confused.classList.toggle("is-on", on);
-    }
-  });
-  const saver = $("#data-saver");
-  saver.checked = localStorage.getItem(SAVER_KEY) === "1";
-  const note = () => ($("#mode-note").textContent = saver.checked
-    ? "Data saver is on: you will get audio and slides instead of full video."
-    : "");
-  note();
-  saver.addEventListener("change", async () => {
-    localStorage.setItem(SAVER_KEY, saver.checked ? "1" : "0");
-    note();
-    // The media module listens for this; the server is told once it offers media modes.
-    window.dispatchEvent(new CustomEvent("hyflex:media-mode", { detail: { dataSaver: saver.checked } }));
-    if (conn.supports(PENDING_FAMILIES.mediaMode)) {
-      await attempt(conn.send(PENDING_FAMILIES.mediaMode, { mode: saver.checked ? "audio_slides" : "full" }));
-    } else {
-      toast("Saved: data saver applies once video is available.");
-    }
-  });
+  wireConfused(ctx);
   const bar = $("#reactions");
   const known = Object.keys(EMOJI);
   const ordered = [...schema.reactions].sort((a, b) =>
@@ -92,8 +71,92 @@ function wireControls(ctx) {
   askForm($("#qna-form"), conn, schema.limits.max_qna_text_length);
 }
 
+/** "I'm confused": on when pressed; off when withdrawn, when the server's state frames for
+ *  this student say the confusion is over (expired or acknowledged by the teacher), or after
+ *  the expiry time if no frame came. A reload restores it from engagement.snapshot. */
+function wireConfused(ctx) {
+  const { conn, state } = ctx;
+  const button = $("#confused");
+  let timer = null;
+  let sawConfused = false;
+  const set = (on) => {
+    button.setAttribute("aria-pressed", String(on));
+    button.classList.toggle("is-on", on);
+    button.replaceChildren(...iconText("🤔", on ? "I'm confused (sent)" : "I'm confused"));
+    clearTimeout(timer);
+    sawConfused = false;
+    if (on) timer = setTimeout(() => set(false), CONFUSED_EXPIRY_MS);
+  };
+  button.addEventListener("click", async () => {
+    const on = button.getAttribute("aria-pressed") !== "true";
+    const done = await attempt(conn.send(PENDING_FAMILIES.confused, { active: on }), on ? "Your teacher will see that you are confused" : null);
+    if (done !== undefined) set(on);
+  });
+  const eng = new EngagementModel().attach(conn);
+  eng.subscribe(() => {
+    const me = eng.students.get(state.me.user_id);
+    if (!me) return;
+    const pressed = (me.reasons ?? []).some((r) => r.code === "pressed_confused");
+    const on = button.getAttribute("aria-pressed") === "true";
+    if (me.state === "confused" && pressed) {
+      if (!on) set(true); // restored after a reload or another device
+      sawConfused = true;
+    } else if (on && (sawConfused || me.previous === "confused")) {
+      set(false); // expired, or the teacher has seen it
+      toast("Your \"I'm confused\" signal was cleared (seen by your teacher, or it expired).");
+    }
+    button.dataset.state = me.state;
+  });
+  return eng;
+}
+
+/** Data saver (chosen) and automatic fallback (weak link) both mean audio + slides. */
+function wireMedia(ctx) {
+  const player = new LessonPlayer(ctx, $("#video"), { onSample: (sample) => fallbackOn(sample) });
+  const saver = $("#data-saver");
+  saver.checked = localStorage.getItem(SAVER_KEY) === "1";
+  const policy = new FallbackPolicy();
+  let auto = false; // switched by the fallback, not by the student
+  const mode = () => (saver.checked || auto ? "audio_slides" : "full");
+  const note = () => ($("#mode-note").textContent = saver.checked
+    ? "Data saver is on: audio and slides instead of full video."
+    : auto ? "Weak connection: switched to audio and slides. Video comes back when the link recovers." : "");
+  const apply = async () => {
+    note();
+    player.setMode(mode());
+    window.dispatchEvent(new CustomEvent("hyflex:media-mode", { detail: { dataSaver: saver.checked, auto, mode: mode() } }));
+    if (player.media.receiving && player.media.mode !== mode()) {
+      await attempt(player.media.setMode(mode()));
+    }
+  };
+  function fallbackOn(sample) {
+    const change = policy.update(sample.quality);
+    if (change === "degrade" && !auto) {
+      auto = true;
+      apply();
+    } else if (change === "restore" && auto) {
+      auto = false;
+      apply();
+    }
+  }
+  saver.addEventListener("change", () => {
+    localStorage.setItem(SAVER_KEY, saver.checked ? "1" : "0");
+    apply();
+  });
+  note();
+  player.setMode(mode());
+  player.policy = policy;
+  player.feed = (quality) => fallbackOn({ quality }); // tests drive the policy with samples
+  return { player, start: () => player.media.receive({ mode: mode() }) };
+}
+
 const ctx = await boot({ roles: ["student"], signIn: { href: "/join", text: "Open your join link again" } });
 if (ctx) {
   wireControls(ctx);
   ctx.state.subscribe((state) => render(state, ctx.conn));
+  const { player, start } = wireMedia(ctx);
+  window.__hyflex.media = player.media;
+  window.__hyflex.player = player;
+  startAttention(ctx.conn, { mediaSample: () => player.media.monitor.latest });
+  await start();
 }

@@ -10,6 +10,8 @@ import { Directory } from "./widgets/names.js";
 import { renderQna } from "./widgets/qna.js";
 import { resultsChart } from "./widgets/results.js";
 import { attempt, toast } from "./widgets/status.js";
+import { EngagementModel, pulseBody, pulseColour, renderAlerts } from "./engagement_view.js";
+import { VideoGrid } from "./teacher_media.js";
 import { timer } from "./widgets/timer.js";
 
 function resultCards(state) {
@@ -57,17 +59,33 @@ function resultCard(card, conn, dir) {
   );
 }
 
-function renderAttendance(state, dir) {
+function pulseTile(id, state, dir, eng, conn) {
+  const key = siteKey(id);
+  const pulse = eng.pulses.get(key);
+  const confused = eng.studentsIn(key, "confused");
+  return h("article", { class: "pulse-tile", "data-site": key, "data-pulse": pulseColour(pulse), "data-level": pulse?.level ?? "none" },
+    h("h3", { text: dir.site(id) }),
+    h("p", { class: "present" }, h("b", { text: String(state.presentBySite.get(key) ?? 0) }), ` of ${dir.enrolledAt(id)} present`),
+    pulseBody(pulse),
+    confused.length
+      ? h("ul", { class: "confused-list", "aria-label": "Students who are confused" }, confused.map((st) =>
+        h("li", {}, h("span", { text: dir.person(st.user_id) }), " ",
+          h("button", {
+            class: "btn btn-small btn-quiet", type: "button", "data-fk": `seen-${st.user_id}`,
+            "aria-label": `Seen: ${dir.person(st.user_id)}`,
+            on: { click: () => attempt(conn.send("engagement.ack_student", { user_id: st.user_id })) },
+          }, "Seen"))))
+      : null);
+}
+
+function renderAttendance(state, dir, eng, conn) {
   const enrolled = dir.enrolments.length;
   $("#attendance").textContent = `${state.presentStudents} of ${enrolled} students present`;
   const sites = dir.siteIds();
-  keyed($("#pulse"), sites, (id) => siteKey(id), (id) => String(state.presentBySite.get(siteKey(id)) ?? 0), (id) =>
-    h("article", { class: "pulse-tile", "data-site": siteKey(id), "data-pulse": "unknown" },
-      h("h3", { text: dir.site(id) }),
-      h("p", { class: "present" }, h("b", { text: String(state.presentBySite.get(siteKey(id)) ?? 0) }), ` of ${dir.enrolledAt(id)} present`),
-      h("p", { class: "pulse-state muted", text: "Pulse: waiting for engagement data" })));
-  keyed($("#video-grid"), sites.filter((id) => id !== null), (id) => siteKey(id), () => "1", (id) =>
-    h("div", { class: "video-tile", "data-site": siteKey(id) }, h("span", { text: dir.site(id) }), h("small", { text: "no video yet" })));
+  keyed($("#pulse"), sites, (id) => siteKey(id),
+    (id) => JSON.stringify([state.presentBySite.get(siteKey(id)) ?? 0, eng.pulses.get(siteKey(id)) ?? null,
+      eng.studentsIn(siteKey(id), "confused").map((st) => st.user_id)]),
+    (id) => pulseTile(id, state, dir, eng, conn));
 }
 
 function renderLifecycle(state, conn) {
@@ -82,7 +100,7 @@ function renderLifecycle(state, conn) {
   };
 }
 
-function render(state, conn, dir) {
+function render(state, conn, dir, eng) {
   const cards = resultCards(state);
   $("#results-empty").hidden = cards.length > 0;
   keyed($("#results"), cards, (c) => c.key,
@@ -95,7 +113,7 @@ function render(state, conn, dir) {
     canVote: false, canAnswer: true, canHide: () => true,
   });
   $("#qna-count").textContent = String(state.qna.size);
-  renderAttendance(state, dir);
+  renderAttendance(state, dir, eng, conn);
   renderLifecycle(state, conn);
   $("#reaction-counts").textContent = Object.entries(state.reactions).map(([k, n]) => `${k.replace("_", " ")} ${n}`).join(" · ") || "None yet";
 }
@@ -106,8 +124,16 @@ if (ctx) {
   $("#title").textContent = dir.session.title;
   wireLauncher(ctx.conn, (msg) => toast(msg, "error"));
   wireHands(ctx.conn);
-  ctx.state.subscribe((state) => render(state, ctx.conn, dir));
+  const eng = new EngagementModel().attach(ctx.conn);
+  const redraw = () => render(ctx.state, ctx.conn, dir, eng);
+  ctx.state.subscribe(redraw);
+  eng.subscribe(() => {
+    redraw();
+    renderAlerts($("#alert-tray"), eng, ctx.conn, (id) => dir.site(id));
+  });
   ctx.state.changed();
-  // Engagement (pulse tiles, alert tray) and media (video grid) attach here later.
-  ctx.conn.onFamily("engagement", (frame) => window.dispatchEvent(new CustomEvent("hyflex:engagement", { detail: frame })));
+  const grid = new VideoGrid(ctx, dir);
+  window.__hyflex.engagement = eng;
+  window.__hyflex.media = grid;
+  grid.start();
 }

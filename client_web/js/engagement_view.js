@@ -1,0 +1,197 @@
+// Engagement in the views: the site pulses, alerts and student states the server pushes
+// (`engagement.*` frames, server/realtime/engagement_bridge.py), redrawn from
+// `engagement.snapshot` after every (re)connect, and the controls that answer them.
+
+import { h, keyed } from "./dom.js";
+import { siteKey } from "./live_state.js";
+import { attempt } from "./widgets/status.js";
+
+export const STATE_WORDS = {
+  engaged: "engaged", confused: "confused", disengaged: "disengaged",
+  connection_trouble: "connection trouble", unknown: "no signal",
+};
+const COLOUR = { confused: "confused", disengaged: "disengaged", connection_trouble: "connection", help: "confused" };
+export const SNOOZE_MINUTES = 10;
+
+/** Pulses by site, open alerts, and students' states, as this participant may see them. */
+export class EngagementModel {
+  constructor() {
+    this.pulses = new Map(); // siteKey -> pulse data
+    this.alerts = new Map(); // id -> alert data (+ snoozedUntil)
+    this.students = new Map(); // user_id -> {user_id, site_id, state, reasons}
+    this.subscribers = new Set();
+  }
+
+  subscribe(fn) {
+    this.subscribers.add(fn);
+  }
+
+  changed() {
+    for (const fn of this.subscribers) fn(this);
+  }
+
+  /** Hook a protocol.js Connection: frames, and engagement.sync on every welcome. */
+  attach(conn) {
+    conn.onFamily("engagement", (frame) => {
+      this.apply(frame);
+      window.dispatchEvent(new CustomEvent("hyflex:engagement", { detail: frame }));
+    });
+    const sync = () => {
+      if (conn.supports("engagement.sync")) conn.send("engagement.sync", {}).catch(() => {});
+    };
+    conn.onWelcome(sync);
+    if (conn.status === "live") sync(); // attached after the first welcome
+    return this;
+  }
+
+  apply(frame) {
+    const d = frame.data ?? {};
+    switch (frame.type) {
+      case "engagement.snapshot":
+        this.pulses = new Map((d.pulses ?? []).map((p) => [siteKey(p.site_id), p]));
+        this.students = new Map((d.students ?? []).map((s) => [s.user_id, s]));
+        break;
+      case "engagement.pulse":
+        this.pulses.set(siteKey(d.site_id), d);
+        break;
+      case "engagement.student":
+        this.students.set(d.user_id, d);
+        break;
+      case "engagement.alert":
+        this.alerts.set(d.id, d);
+        break;
+      case "engagement.alert_handled":
+        for (const [id, a] of this.alerts) {
+          const same = siteKey(a.site_id) === siteKey(d.site_id) && a.state === d.state;
+          if (!(same || id === d.alert_id)) continue;
+          if (d.action === "acknowledged") this.alerts.delete(id);
+          else a.snoozedUntil = d.until;
+        }
+        break;
+      default:
+        return;
+    }
+    this.changed();
+  }
+
+  /** Students of one site (key) in a state. */
+  studentsIn(key, state) {
+    return [...this.students.values()].filter((s) => siteKey(s.site_id) === key && s.state === state);
+  }
+}
+
+/** data-pulse colour of a pulse: engaged / confused / disengaged / connection / unknown. */
+export function pulseColour(pulse) {
+  if (!pulse) return "unknown";
+  if (pulse.level !== "calm" && pulse.top_state) return COLOUR[pulse.top_state] ?? "confused";
+  if (pulse.level !== "calm") return "confused"; // a help request
+  const known = Object.entries(pulse.counts ?? {}).some(([state, n]) => state !== "unknown" && n > 0);
+  return known ? "engaged" : "unknown";
+}
+
+export function countsText(pulse) {
+  if (!pulse) return "Waiting for engagement data";
+  const order = ["confused", "disengaged", "connection_trouble", "engaged", "unknown"];
+  const parts = order.filter((s) => (pulse.counts?.[s] ?? 0) > 0).map((s) => `${pulse.counts[s]} ${STATE_WORDS[s]}`);
+  return parts.join(" · ") || "No students yet";
+}
+
+/** The body of a pulse tile: level chip, counts, reasons. */
+export function pulseBody(pulse) {
+  const level = pulse?.level ?? "calm";
+  const levelText = { calm: "Calm", watch: "Watch", alert: "Needs attention" }[level] ?? level;
+  return [
+    h("p", { class: "pulse-level" }, h("span", { class: `chip level-${level}`, text: levelText })),
+    h("p", { class: "pulse-counts", text: countsText(pulse) }),
+    pulse?.reasons?.length
+      ? h("ul", { class: "pulse-reasons" }, pulse.reasons.map((r) => h("li", { text: r })))
+      : null,
+  ];
+}
+
+/** Alert tray with Acknowledge and Snooze buttons (teacher: every site; facilitator: own). */
+export function renderAlerts(tray, model, conn, siteName) {
+  const alerts = [...model.alerts.values()].sort((a, b) => b.at - a.at);
+  if (!alerts.length) {
+    tray.replaceChildren(h("li", { class: "muted", "data-key": "none", text: "No alerts. Engagement alerts (with their reasons) appear here." }));
+    return;
+  }
+  keyed(tray, alerts, (a) => a.id, (a) => String(a.snoozedUntil ?? ""), (a) => {
+    const snoozed = a.snoozedUntil != null;
+    return h("li", { class: `alert-item state-${a.state}${snoozed ? " is-snoozed" : ""}`, "data-alert": a.id, "data-site": siteKey(a.site_id) },
+      h("p", { class: "alert-text" }, h("b", { text: siteName(a.site_id) }), ": ", a.text),
+      a.reasons?.length ? h("ul", { class: "alert-reasons" }, a.reasons.map((r) => h("li", { text: r }))) : null,
+      h("div", { class: "row" },
+        h("button", {
+          class: "btn btn-small btn-primary", type: "button", "data-fk": `ack-${a.id}`,
+          on: { click: () => attempt(conn.send("engagement.ack", { alert_id: a.id })) },
+        }, "Acknowledge"),
+        snoozed
+          ? h("span", { class: "muted small", text: `Snoozed for ${SNOOZE_MINUTES} min` })
+          : h("button", {
+            class: "btn btn-small", type: "button", "data-fk": `snooze-${a.id}`,
+            on: { click: () => attempt(conn.send("engagement.snooze", { site_id: a.site_id, state: a.state, minutes: SNOOZE_MINUTES })) },
+          }, `Snooze ${SNOOZE_MINUTES} min`)));
+  });
+}
+
+// --- attention telemetry (students) -------------------------------------------------------
+
+export const TELEMETRY = Object.freeze({
+  minGapMs: 2000, // at most one attention message per 2 s on changes
+  heartbeatMs: 10000, // and one every 10 s anyway (the server ignores telemetry older than 20 s)
+});
+
+/**
+ * Send `engagement.attention {visible, focused, idle_s}` from the Page Visibility API, window
+ * focus and the time since the last input: on a change (at most one per minGapMs) and every
+ * heartbeatMs; `engagement.media` with the latest link sample (if `mediaSample()` gives one)
+ * with each heartbeat. Well under the server's telemetry rate (1/s, burst 10).
+ */
+export function startAttention(conn, { mediaSample = () => null, th = TELEMETRY } = {}) {
+  let lastInput = Date.now();
+  let lastSent = 0;
+  let trailing = null;
+  let lastKey = "";
+  const bump = () => (lastInput = Date.now());
+  for (const ev of ["pointerdown", "pointermove", "keydown", "wheel", "touchstart", "scroll"]) {
+    window.addEventListener(ev, bump, { passive: true, capture: true });
+  }
+  const snapshot = () => ({
+    visible: document.visibilityState === "visible",
+    focused: document.hasFocus(),
+    idle_s: Math.min(86400, Math.round((Date.now() - lastInput) / 1000)),
+  });
+  const send = () => {
+    clearTimeout(trailing);
+    trailing = null;
+    if (conn.status !== "live") return;
+    const data = snapshot();
+    lastKey = `${data.visible}${data.focused}`;
+    lastSent = Date.now();
+    conn.send("engagement.attention", data).catch(() => {});
+  };
+  const changed = () => {
+    const data = snapshot();
+    if (`${data.visible}${data.focused}` === lastKey) return;
+    const wait = lastSent + th.minGapMs - Date.now();
+    if (wait <= 0) send();
+    else if (trailing === null) trailing = setTimeout(send, wait);
+  };
+  document.addEventListener("visibilitychange", changed);
+  window.addEventListener("focus", changed);
+  window.addEventListener("blur", changed);
+  conn.onWelcome(() => send());
+  if (conn.status === "live") send();
+  const heartbeat = setInterval(() => {
+    send();
+    const m = mediaSample();
+    if (m && conn.status === "live") {
+      conn.send("engagement.media", {
+        loss_fraction: Math.min(1, m.loss), rtt_ms: m.rttMs ?? 0,
+        no_media_s: Math.round(m.noMediaS), freezes: m.newFreezes,
+      }).catch(() => {});
+    }
+  }, th.heartbeatMs);
+  return () => clearInterval(heartbeat);
+}

@@ -1,0 +1,90 @@
+// The teacher console's media: the teacher's camera + microphone (and a shared screen) going
+// out, and every site's room feed coming back in a grid (one labelled tile per site), plus the
+// stage (a student or site brought on stage) when it is not already a tile.
+
+import { $, h } from "./dom.js";
+import { MediaSession } from "./media_view.js";
+
+/** "site-3/camera" -> {pid: "site-3", label: "camera"}; "stage:camera" -> {pid: "stage", ...}. */
+export function parseSlot(slot) {
+  if (slot.startsWith("stage:")) return { pid: "stage", label: slot.slice(6) };
+  const i = slot.lastIndexOf("/");
+  return { pid: slot.slice(0, i), label: slot.slice(i + 1) };
+}
+
+export class VideoGrid {
+  constructor(ctx, dir) {
+    this.ctx = ctx;
+    this.dir = dir;
+    this.grid = $("#video-grid");
+    this.media = new MediaSession(ctx, {
+      notice: $("#media-notice"),
+      quality: $("#net-quality"),
+      onSlot: (slot, stream) => this.slot(slot, stream),
+      onTracks: (live) => this.tracks(live),
+    });
+    for (const id of dir.siteIds()) if (id !== null) this.tile(`site-${id}`, dir.site(id));
+    this.stageTile = this.tile("stage", "On stage");
+    this.stageTile.hidden = true;
+  }
+
+  tile(pid, label) {
+    let el = this.grid.querySelector(`.video-tile[data-pid="${CSS.escape(pid)}"]`);
+    if (el) return el;
+    const site = pid.startsWith("site-") ? pid.slice(5) : "";
+    const video = h("video", { muted: true, playsinline: true, autoplay: true, "aria-label": `Video: ${label}` });
+    video.muted = true;
+    const status = h("small", { class: "tile-status", text: "no video yet" });
+    video.addEventListener("playing", () => {
+      status.textContent = "live";
+      el.dataset.decoding = "1";
+    });
+    el = h("figure", { class: "video-tile", "data-pid": pid, "data-site": site || null, "data-live": "0" },
+      video, h("audio", { autoplay: true }),
+      h("figcaption", {}, h("span", { text: label }), " ", status));
+    this.grid.append(el);
+    return el;
+  }
+
+  slot(slot, stream) {
+    const { pid, label } = parseSlot(slot);
+    if (label === "screen") return;
+    const site = pid.startsWith("site-") ? Number(pid.slice(5)) : null;
+    const tile = pid === "stage" ? this.stageTile : this.tile(pid, site ? this.dir.site(site) : pid);
+    const el = tile.querySelector(label === "microphone" ? "audio" : "video");
+    this.media.show(el, stream);
+    this.tracks(this.media.live);
+  }
+
+  tracks(live) {
+    for (const tile of this.grid.querySelectorAll(".video-tile")) {
+      const pid = tile.dataset.pid;
+      const on = pid === "stage" ? Boolean(this.media.stage) : live.has(`${pid}/camera`) || live.has(`${pid}/microphone`);
+      tile.dataset.live = on ? "1" : "0";
+      if (!on) {
+        tile.dataset.decoding = "0";
+        tile.querySelector(".tile-status").textContent = "no video yet";
+      }
+    }
+    // the stage shows someone the grid already has: hide it and mute it (no double audio)
+    const duplicate = this.media.stageIsDuplicate();
+    this.stageTile.hidden = !this.media.stage || duplicate;
+    this.stageTile.querySelector("audio").muted = duplicate;
+    this.stageTile.dataset.duplicate = duplicate ? "1" : "0";
+  }
+
+  async start() {
+    const share = $("#share-screen");
+    share.addEventListener("click", async () => {
+      share.disabled = true;
+      if (this.media.local.screen) await this.media.stopScreen();
+      else await this.media.shareScreen();
+      const on = Boolean(this.media.local.screen);
+      share.setAttribute("aria-pressed", String(on));
+      share.textContent = on ? "Stop sharing" : "Share screen";
+      share.disabled = false;
+    });
+    await this.media.startLocal({ preview: $("#self-view") });
+    await this.media.receive({ mode: "full" });
+  }
+}
