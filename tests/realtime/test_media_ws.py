@@ -21,7 +21,7 @@ from aiortc import (
 )
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
 
-from server.db.models import User
+from server.db.models import CourseSite, Site, User
 from server.domain.roles import Role
 from server.realtime import media_bridge
 from server.realtime.media_bridge import MediaBridge, connection_quality
@@ -373,18 +373,21 @@ async def test_vanished_peers_are_cleaned(klass: Class) -> None:
 async def test_recording_listed_downloaded_and_decodable(klass: Class) -> None:
     teacher = await klass.teacher()
     student = await klass.student(5)
-    teacher_pc = await publish(teacher)
+    teacher_pc = await publish(teacher, ("microphone", "camera", "screen"))
     started = await teacher.wait_for(
         lambda f: f.get("type") == "media.recording" and f["data"]["state"] == "started"
     )
     rx = await subscribe(student)
     try:
         await rx.slots["teacher/camera"].wait_frames(45)
+        await rx.slots["teacher/screen"].wait_frames(45)
         assert (await teacher.call("session.end", {}))["type"] == "ack"
         stopped = await teacher.wait_for(
             lambda f: f.get("type") == "media.recording" and f["data"]["state"] == "stopped"
         )
         assert stopped["data"]["name"] == started["data"]["name"]
+        screen_name = started["data"]["name"].replace(".webm", ".screen.webm")
+        assert stopped["data"]["files"] == [started["data"]["name"], screen_name]
         closed = await student.wait_for(lambda f: f.get("type") == "media.closed")
         assert closed["data"]["reason"] == "session_ended"
     finally:
@@ -398,7 +401,9 @@ async def test_recording_listed_downloaded_and_decodable(klass: Class) -> None:
     async with httpx.AsyncClient(base_url=klass.server.base, timeout=10) as http:
         listing = await http.get(base, headers=enrolled)
         assert listing.status_code == 200
-        assert [item["name"] for item in listing.json()] == [name]
+        assert sorted(item["name"] for item in listing.json()) == sorted([name, screen_name])
+        screen_download = await http.get(f"{base}/{screen_name}", headers=enrolled)
+        assert screen_download.status_code == 200
         download = await http.get(f"{base}/{name}", headers=enrolled)
         assert download.status_code == 200 and download.headers["content-type"] == "video/webm"
         outsider = await _outsider_headers(klass)
@@ -416,6 +421,66 @@ async def test_recording_listed_downloaded_and_decodable(klass: Class) -> None:
     assert {(f.width, f.height) for f in frames} == {(WIDTH, HEIGHT)}
     # on the lesson clock: the session started before the teacher published
     assert frames[0].time is not None and frames[0].time > 0
+    with av.open(str(path)) as container:
+        assert [st.type for st in container.streams] == ["video", "audio"]  # fixed order
+    screen_path = path.with_name(screen_name)
+    assert screen_path.read_bytes() == screen_download.content
+    with av.open(str(screen_path)) as container:
+        assert [st.type for st in container.streams] == ["video"]
+        shots = list(container.decode(video=0))
+    assert len(shots) >= 30 and shots[0].time is not None and shots[0].time > 0
+
+
+async def test_new_site_makes_the_server_renegotiate_the_teacher(klass: Class) -> None:
+    """A site added to the course after the teacher subscribed: when its facilitator publishes,
+    the server pushes ``media.subscribe.offer {renegotiation: true}``; the teacher's aiortc peer
+    answers it and receives the new site's room feed."""
+    teacher = await klass.teacher()
+    console = await subscribe(teacher)
+    known_sites = {name.split("/")[0] for name in console.slots if not name.startswith("stage:")}
+    async with klass.server.app.state.services.sessions() as db:
+        school = (await db.get(Site, klass.demo.sites[0].id)).school_id  # type: ignore[union-attr]
+        site = Site(school_id=school, name="Late Annex", code="late-annex")
+        db.add(site)
+        await db.commit()
+        await db.refresh(site)
+        db.add(CourseSite(course_id=klass.demo.course.id or 0, site_id=site.id or 0))
+        late = User(
+            email="late.facilitator@example.org",
+            display_name="Late Facilitator",
+            role=Role.FACILITATOR,
+            home_site_id=site.id,
+        )
+        db.add(late)
+        await db.commit()
+        await db.refresh(late)
+    new_pid = f"site-{site.id}"
+    assert new_pid not in known_sites
+    facilitator = await klass.join(late.id or 0, Role.FACILITATOR)
+    site_pc = await publish(facilitator)
+    assert isinstance(site_pc, RTCPeerConnection)
+    renewed: Receiver | None = None
+    try:
+        offer = await teacher.wait_for(
+            lambda f: f.get("type") == "media.subscribe.offer" and f["data"]["renegotiation"],
+            timeout=15,
+        )
+        assert offer.get("id") is None
+        assert f"{new_pid}/camera" in offer["data"]["slots"]
+        assert {f"{p}/camera" for p in known_sites} <= set(offer["data"]["slots"])
+        await console.close()  # the old subscription was replaced by the server
+        renewed = await answer_offer(teacher, offer)
+        await renewed.slots[f"{new_pid}/camera"].wait_frames(15)
+        await renewed.slots[f"{new_pid}/microphone"].wait_frames(15)
+        assert renewed.slots[f"{new_pid}/camera"].sizes == {(WIDTH, HEIGHT)}
+        room = room_of(await bridge_of(klass))
+        assert room.subscription_slots("teacher") == offer["data"]["slots"]
+    finally:
+        await console.close()
+        if renewed is not None:
+            await renewed.close()
+        await site_pc.close()
+    await until_no_peers(room_of(await bridge_of(klass)))
 
 
 async def _outsider_headers(klass: Class) -> dict[str, str]:
