@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,6 +19,16 @@ from server.realtime import gateway
 from server.settings import Settings
 
 
+def tune_gc() -> None:
+    """Thousands of long-lived connections make full garbage collections of the whole heap
+    (measured: 0.7-0.9 s pauses at 5,000 clients). Move what start-up built out of the
+    collector's sight and collect the young generation less often: p99 broadcast latency at
+    5,000 clients went from 918 ms to 246 ms (docs/benchmarks.md)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 1000)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = make_engine(settings.resolved_database_url)
@@ -32,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for hook in list(app.state.startup_hooks):
             await hook()
+        tune_gc()
         try:
             yield
         finally:

@@ -37,6 +37,12 @@ class BadInput(DomainError):
     code = "bad_input"
 
 
+class RateLimited(BadInput):
+    """Too many messages or signals; this one was dropped and nothing changed."""
+
+    code = "rate_limited"
+
+
 class Conflict(DomainError):
     """The input clashes with what exists (a duplicate name)."""
 

@@ -19,8 +19,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from server.api.deps import Services, load_principal
 from server.auth.tokens import InvalidToken
-from server.domain.engagement.ratelimit import RateLimited, TokenBuckets
-from server.domain.errors import BadInput, DomainError, NotFound
+from server.domain.errors import BadInput, DomainError, NotFound, RateLimited
 from server.domain.live.commands import Join, Leave
 from server.domain.roles import Actor
 from server.realtime import media_bridge, protocol
@@ -122,17 +121,17 @@ async def session_socket(ws: WebSocket, session_id: int) -> None:
     conn = Connection(actor, svc.settings.ws_send_queue)
     await runtime.attach(conn, hello.last_seq)
     session = Session(ws, runtime, conn)
+    # The reader runs in this task; only the writer gets a task of its own. When the writer
+    # closes the socket (too slow, session moved), the reader sees the disconnect and ends.
     writer = asyncio.create_task(_write(ws, conn), name=f"ws-writer-{actor.user_id}")
     try:
         await _note_presence(runtime, actor, Join())
-        reader = asyncio.create_task(_read(session, svc), name=f"ws-reader-{actor.user_id}")
-        done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (reader, writer):
-            if task not in done:
-                task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
-                await task
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            await _read(session, svc)
     finally:
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+            await writer
         runtime.detach(conn)
         if runtime.hub.user_connections(actor.user_id) == 0:
             await _note_presence(runtime, actor, Leave())
@@ -162,8 +161,7 @@ async def _write(ws: WebSocket, conn: Connection) -> None:
 
 async def _read(session: Session, svc: Services) -> None:
     settings = svc.settings
-    limits = TokenBuckets(settings.ws_rate_per_second, settings.ws_rate_burst, "message")
-    flood = FloodMeter(settings.ws_rate_per_second)
+    budget = MessageBudget(settings.ws_rate_per_second, settings.ws_rate_burst)
     while True:
         message = await session.ws.receive()
         if message["type"] == "websocket.disconnect":
@@ -175,34 +173,49 @@ async def _read(session: Session, svc: Services) -> None:
         if len(text) > settings.ws_max_message_bytes:
             await _close(session.ws, CLOSE_TOO_BIG, "message too big")
             return
-        now = time.monotonic()
-        try:
-            limits.take(0, now)
-        except RateLimited as exc:
-            if flood.strike(now):
-                await _close(session.ws, CLOSE_FLOOD, "too many messages")
-                return
-            session.error(exc)
+        verdict = budget.spend(time.monotonic())
+        if verdict is FLOOD:
+            await _close(session.ws, CLOSE_FLOOD, "too many messages")
+            return
+        if verdict is LIMITED:
+            session.error(
+                RateLimited(
+                    f"at most {budget.rate:g} messages a second (bursts of {budget.burst:g})"
+                )
+            )
             continue
         await _dispatch(session, text)
 
 
-class FloodMeter:
-    """Rate-limited messages add a strike; strikes drain at the allowed rate. A client that
-    keeps sending past its limit reaches ``FLOOD_STRIKES`` and is closed, however fast or slow
-    its own sending happens to be."""
+LIMITED = "limited"
+FLOOD = "flood"
 
-    __slots__ = ("last", "rate", "strikes")
 
-    def __init__(self, rate: float) -> None:
+class MessageBudget:
+    """A connection's token bucket (``rate`` a second, ``burst`` stored) and flood meter:
+    each refused message adds a strike and strikes drain at ``rate``, so a client that keeps
+    sending past its limit reaches ``FLOOD_STRIKES`` and is closed, however fast or slow its
+    own sending happens to be. Slotted floats: it is kept for every open connection."""
+
+    __slots__ = ("burst", "last", "rate", "strikes", "tokens")
+
+    def __init__(self, rate: float, burst: int) -> None:
         self.rate = rate
+        self.burst = float(burst)
+        self.tokens = float(burst)
         self.strikes = 0.0
-        self.last = 0.0
+        self.last: float | None = None
 
-    def strike(self, now: float) -> bool:
-        self.strikes = max(0.0, self.strikes - (now - self.last) * self.rate) + 1.0
+    def spend(self, now: float) -> str | None:
+        elapsed = 0.0 if self.last is None else now - self.last
         self.last = now
-        return self.strikes >= FLOOD_STRIKES
+        self.tokens = min(self.burst, self.tokens + elapsed * self.rate)
+        self.strikes = max(0.0, self.strikes - elapsed * self.rate)
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return None
+        self.strikes += 1.0
+        return FLOOD if self.strikes >= FLOOD_STRIKES else LIMITED
 
 
 async def _dispatch(session: Session, text: str) -> None:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from server.domain.errors import BadInput
+from server.domain.errors import RateLimited
 
-
-class RateLimited(BadInput):
-    """Too many signals of one kind from one user; the signal was dropped, nothing changed."""
-
-    code = "rate_limited"
+__all__ = ["RateLimited", "TokenBuckets"]
 
 
 class TokenBuckets:
