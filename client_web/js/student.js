@@ -48,6 +48,8 @@ function render(state, conn) {
     asker: (i) => (i.user_id === me.user_id ? "You" : "A classmate"),
     canVote: true, canAnswer: false, canHide: () => false,
   });
+  $("#catchup-note").hidden = state.status !== "ended";
+  $("#catchup-link").href = `/catchup/${conn.sessionId}`;
   $("#title").textContent = state.status === "live" ? "Live class" : state.status === "ended" ? "Class ended" : "Class starts soon";
 }
 

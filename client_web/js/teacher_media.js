@@ -3,6 +3,7 @@
 // stage (a student or site brought on stage) when it is not already a tile.
 
 import { $, h } from "./dom.js";
+import { onMedia } from "./media.js";
 import { MediaSession } from "./media_view.js";
 
 /** "site-3/camera" -> {pid: "site-3", label: "camera"}; "stage:camera" -> {pid: "stage", ...}. */
@@ -24,6 +25,12 @@ export class VideoGrid {
       onTracks: (live) => this.tracks(live),
     });
     for (const id of dir.siteIds()) if (id !== null) this.tile(`site-${id}`, dir.site(id));
+    onMedia(this.media.conn, "media.recording", (data) => {
+      const rec = $("#rec");
+      rec.dataset.state = data.state;
+      rec.dataset.name = data.name ?? "";
+      rec.hidden = data.state !== "started";
+    });
     this.stageTile = this.tile("stage", "On stage");
     this.stageTile.hidden = true;
   }

@@ -3,20 +3,22 @@ demo consortium (SQLite). Pages sign in through the UI like people do."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from server.demo import DEMO_PASSWORD, DemoConsortium, seed_demo
+from server.domain.engagement.settings import EngagementSettings
 from server.settings import Settings
 from tests.databases import SqliteFactory
+from streaming.loopback import restore_host_addresses, use_loopback_only
 from tests.live_server import LiveServer, start_server
 
 CHROMIUM = os.environ.get("HYFLEX_CHROMIUM", "/usr/bin/chromium")
@@ -52,9 +54,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-async def database_url(tmp_path: Path, sqlite_factory: SqliteFactory) -> str:
+def database_url(tmp_path: Path, sqlite_factory: SqliteFactory) -> str:
     """Browser tests run on SQLite only (the server's storage is covered elsewhere)."""
-    return await asyncio.to_thread(sqlite_factory.create, tmp_path / "browser.db")
+    return sqlite_factory.create(tmp_path / "browser.db")
+
+
+@pytest.fixture(autouse=True)
+def loopback_ice() -> Iterator[None]:
+    """The relay (in this process) offers 127.0.0.1 only, as the browser is told to accept:
+    every page now publishes or receives media."""
+    use_loopback_only()
+    yield
+    restore_host_addresses()
+
+
+# Fast engagement fusion for tests (the defaults wait 8-20 s before a label changes); the
+# small-sample guard (min_students = 3) and the shares stay at their defaults.
+FAST_ENGAGEMENT = EngagementSettings(
+    smoothing_s=0.5,
+    enter_after_s=0.5,
+    leave_after_s=0.5,
+    min_dwell_s=0.5,
+    tick_resolution_s=0.25,
+)
 
 
 @dataclass
@@ -62,6 +84,7 @@ class WebClass:
     server: LiveServer
     demo: DemoConsortium
     browser: Browser
+    contexts: list[BrowserContext] = field(default_factory=list)
 
     @property
     def base(self) -> str:
@@ -72,16 +95,27 @@ class WebClass:
         assert self.demo.session.id is not None
         return self.demo.session.id
 
-    async def page(self, viewport: dict[str, int] | None = None) -> Page:
+    async def page(
+        self, viewport: dict[str, int] | None = None, init_script: str | None = None
+    ) -> Page:
         """A fresh page in its own browser context (own storage, like another device)."""
         context: BrowserContext = await self.browser.new_context(viewport=viewport or DESKTOP)
+        self.contexts.append(context)
+        if init_script:
+            await context.add_init_script(init_script)
         page = await context.new_page()
         page.set_default_timeout(WAIT_MS)
         return page
 
-    async def staff(self, email: str, console: str, viewport: dict[str, int] | None = None) -> Page:
+    async def staff(
+        self,
+        email: str,
+        console: str,
+        viewport: dict[str, int] | None = None,
+        init_script: str | None = None,
+    ) -> Page:
         """Sign in at / and open the session's console, as a member of staff would."""
-        page = await self.page(viewport)
+        page = await self.page(viewport, init_script)
         await page.goto(self.base + "/")
         await page.get_by_label("E-mail").fill(email)
         await page.get_by_label("Password").fill(DEMO_PASSWORD)
@@ -91,8 +125,8 @@ class WebClass:
         await expect(page.locator("#conn")).to_have_attribute("data-status", "live")
         return page
 
-    async def teacher(self) -> Page:
-        return await self.staff("teacher@demo.hyflex", "teacher")
+    async def teacher(self, init_script: str | None = None) -> Page:
+        return await self.staff("teacher@demo.hyflex", "teacher", init_script=init_script)
 
     async def facilitator(self, code: str = "north-a") -> Page:
         return await self.staff(f"facilitator.{code}@demo.hyflex", "facilitator")
@@ -122,20 +156,44 @@ class WebClass:
         await expect(page.locator("#conn")).to_have_attribute("data-status", "live")
         return page
 
+    async def close_pages(self) -> None:
+        """Close every page's peer connections (so server-side peers do not linger), then the
+        contexts."""
+        for context in self.contexts:
+            for page in context.pages:
+                try:
+                    await page.evaluate("async () => { await window.__hyflex?.media?.close?.(); }")
+                except Exception:  # noqa: BLE001 - a page that already went away
+                    pass
+        for context in self.contexts:
+            await context.close()
+        self.contexts.clear()
 
-@pytest.fixture
-async def web(settings: Settings) -> AsyncIterator[WebClass]:
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    """One Chromium per test module (each test gets fresh contexts)."""
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def web(settings: Settings, browser: Browser) -> AsyncIterator[WebClass]:
     settings.ws_rate_per_second = 200
     settings.ws_rate_burst = 400
+    settings.engagement = FAST_ENGAGEMENT
     server = await start_server(settings)
     demo = await seed_demo(server.app.state.services.sessions)
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        try:
-            yield WebClass(server, demo, browser)
-        finally:
-            await browser.close()
-            await server.stop()
+    web = WebClass(server, demo, browser)
+    try:
+        yield web
+    finally:
+        await web.close_pages()
+        await server.stop()
 
 
 async def shot(page: Page, name: str, *, full_page: bool = False) -> Path:

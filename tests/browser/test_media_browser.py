@@ -4,7 +4,6 @@ the teacher's fake camera reaches a student's page, where frames are decoded and
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,21 +12,12 @@ from playwright.async_api import Page
 
 from server.domain.roles import Role
 from server.realtime.media_bridge import MediaBridge
-from streaming.loopback import restore_host_addresses, use_loopback_only
 from tests.browser.conftest import WebClass
 
 PAGE_DIR = Path(__file__).resolve().parent / "media_page"
 WAIT_MS = 20_000
 
-pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(autouse=True)
-def loopback_ice() -> Iterator[None]:
-    """The relay (in this process) offers 127.0.0.1 only, as the browser is told to accept."""
-    use_loopback_only()
-    yield
-    restore_host_addresses()
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 
 def _token(web: WebClass, user_id: int, role: Role) -> str:

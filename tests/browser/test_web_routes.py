@@ -65,7 +65,7 @@ async def test_pages_and_assets_are_served_with_a_strict_policy(
     app_and_client: tuple[object, httpx.AsyncClient],
 ) -> None:
     _, client = app_and_client
-    for path in ("/", "/join", "/teacher/1", "/facilitator/1", "/student/1"):
+    for path in ("/", "/join", "/teacher/1", "/facilitator/1", "/student/1", "/catchup/1"):
         page = await client.get(path)
         assert page.status_code == 200, path
         assert page.headers["content-type"].startswith("text/html")

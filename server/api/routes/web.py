@@ -2,7 +2,8 @@
 client builds its message names from (``GET /api/protocol``).
 
 Pages: ``/`` staff sign-in, ``/join`` (a student's link, token in the fragment),
-``/teacher/{id}``, ``/facilitator/{id}``, ``/student/{id}``; assets under ``/static/``.
+``/teacher/{id}``, ``/facilitator/{id}``, ``/student/{id}``, ``/catchup/{id}`` (a student's
+catch-up player for the lesson recording); assets under ``/static/``.
 Every page is served with a strict Content-Security-Policy (no inline script), so data shown
 by the client can never run as code even if a future change forgot ``textContent``.
 """
@@ -118,6 +119,12 @@ async def facilitator_page(session_id: int) -> Response:
 @router.get("/student/{session_id}", include_in_schema=False)
 async def student_page(session_id: int) -> Response:
     return _file("student.html")
+
+
+@router.get("/catchup/{session_id}", include_in_schema=False)
+async def catchup_page(session_id: int) -> Response:
+    """A student's catch-up player: the recording, stopping at each embedded question."""
+    return _file("catchup.html")
 
 
 @router.get("/static/{path:path}", include_in_schema=False)

@@ -1,0 +1,133 @@
+// The catch-up player (/catchup/{session_id}): plays the lesson recording and stops at each
+// embedded question at the moment (lesson clock) it was shown in class; the student answers
+// (`question.answer`, stored by the server as a catch-up answer) or skips, and playback
+// resumes. Questions come from the welcome snapshot (shown questions with their `position`).
+// Recordings are listed by GET /api/sessions/{id}/recordings and fetched with the bearer token.
+
+import { api, loadAuth } from "./api.js";
+import { $, formatDuration, h, keyed } from "./dom.js";
+import { boot } from "./page.js";
+import { promptCard } from "./widgets/answer_card.js";
+
+const EARLY_S = 0.05; // stop this close before the moment (timeupdate fires ~4 times a second)
+
+class CatchUp {
+  constructor(ctx) {
+    this.ctx = ctx;
+    this.video = $("#recording");
+    this.status = $("#rec-status");
+    this.slot = $("#question-slot");
+    this.met = new Set(); // questions stopped at (answered or skipped) in this viewing
+    this.current = null; // question id shown now
+    this.lastTime = 0;
+    const check = () => this.check();
+    this.video.addEventListener("timeupdate", check);
+    if ("requestVideoFrameCallback" in this.video) {
+      const onFrame = () => {
+        check();
+        this.video.requestVideoFrameCallback(onFrame);
+      };
+      this.video.requestVideoFrameCallback(onFrame);
+    }
+    this.video.addEventListener("seeked", () => {
+      // seeking back before a question meets it again
+      for (const q of this.questions()) if (q.position > this.video.currentTime) this.met.delete(q.question_id);
+      this.check();
+    });
+    this.video.addEventListener("play", () => {
+      if (this.current !== null) this.video.pause();
+    });
+  }
+
+  questions() {
+    return [...this.ctx.state.questions.values()]
+      .filter((q) => typeof q.position === "number")
+      .sort((a, b) => a.position - b.position || a.question_id - b.question_id);
+  }
+
+  async load() {
+    const recordings = await api(`/api/sessions/${this.ctx.sessionId}/recordings`);
+    if (!recordings.length) {
+      this.status.textContent = "There is no recording of this lesson yet. The questions are listed on the right.";
+      return;
+    }
+    const item = recordings[recordings.length - 1];
+    const response = await fetch(item.url, { headers: { Authorization: `Bearer ${loadAuth().token}` } });
+    if (!response.ok) throw new Error(`recording: HTTP ${response.status}`);
+    const blob = await response.blob();
+    this.video.src = URL.createObjectURL(blob);
+    this.video.dataset.loaded = "1";
+    this.status.textContent = "Press play. The video stops at each question.";
+    this.video.play().catch(() => {});
+  }
+
+  check() {
+    const t = this.video.currentTime;
+    this.lastTime = t;
+    if (this.current !== null) return;
+    const due = this.questions().find((q) => !this.met.has(q.question_id) && q.position <= t + EARLY_S);
+    if (due) this.stopAt(due);
+  }
+
+  stopAt(q) {
+    this.video.pause();
+    this.current = q.question_id;
+    this.video.dataset.pausedFor = String(q.question_id);
+    this.status.textContent = `Paused at ${formatDuration(q.position)}: a question from the lesson.`;
+    this.render();
+  }
+
+  resume() {
+    if (this.current !== null) this.met.add(this.current);
+    this.current = null;
+    delete this.video.dataset.pausedFor;
+    this.status.textContent = "Playing.";
+    this.render();
+    this.video.play().catch(() => {});
+  }
+
+  render() {
+    const qs = this.questions();
+    keyed($("#markers"), qs, (q) => q.question_id, (q) => JSON.stringify([q.mine, this.current === q.question_id]), (q) => {
+      const answered = q.mine != null;
+      return h("li", { "data-question": q.question_id, "data-state": answered ? "answered" : "open" },
+        h("button", { class: "btn btn-small btn-quiet", type: "button", "aria-label": `Go to ${formatDuration(q.position)}`,
+          on: { click: () => { this.video.currentTime = Math.max(0, q.position - 2); } } }, formatDuration(q.position)),
+        h("span", { class: "grow", text: q.prompt }),
+        h("small", { class: "muted", text: answered ? (q.mine.catch_up ? "answered (catch-up)" : "answered in class") : "" }));
+    });
+    const q = this.current === null ? null : this.ctx.state.questions.get(this.current);
+    if (!q) {
+      this.slot.replaceChildren();
+      return;
+    }
+    const card = promptCard(q, this.ctx.conn, { isQuestion: true, ended: true });
+    card.classList.add("question-overlay");
+    const answered = q.mine != null;
+    card.append(h("div", { class: "row" },
+      answered
+        ? h("p", { class: "mine-note", text: q.mine.catch_up ? "Saved as a catch-up answer." : "You answered this in class." })
+        : null,
+      h("button", { class: `btn ${answered ? "btn-primary" : "btn-quiet"}`, type: "button", id: "resume", on: { click: () => this.resume() } },
+        answered ? "Continue the video" : "Skip for now")));
+    this.slot.replaceChildren(card);
+  }
+}
+
+const ctx = await boot({ roles: ["student"], signIn: { href: "/join", text: "Open your join link again" } });
+if (ctx) {
+  const player = new CatchUp(ctx);
+  window.__hyflex.catchup = player;
+  ctx.state.subscribe((state) => {
+    const q = player.current === null ? null : state.questions.get(player.current);
+    if (q?.mine != null) {
+      player.resume(); // answered: stored as catch-up by the server; carry on
+      player.status.textContent = q.mine.catch_up ? "Answer saved as a catch-up answer. Playing." : "Playing.";
+    }
+    player.render();
+    player.check();
+  });
+  player.load().catch((err) => {
+    player.status.textContent = `The recording could not be loaded (${err.message ?? err}).`;
+  });
+}
