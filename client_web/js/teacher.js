@@ -134,6 +134,7 @@ if (ctx) {
   ctx.state.changed();
   const grid = new VideoGrid(ctx, dir);
   window.__hyflex.engagement = eng;
-  window.__hyflex.media = grid;
+  window.__hyflex.media = grid.media;
+  window.__hyflex.grid = grid;
   grid.start();
 }
