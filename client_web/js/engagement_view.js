@@ -119,7 +119,7 @@ export function renderAlerts(tray, model, conn, siteName) {
   keyed(tray, alerts, (a) => a.id, (a) => String(a.snoozedUntil ?? ""), (a) => {
     const snoozed = a.snoozedUntil != null;
     return h("li", { class: `alert-item state-${a.state}${snoozed ? " is-snoozed" : ""}`, "data-alert": a.id, "data-site": siteKey(a.site_id) },
-      h("p", { class: "alert-text" }, h("b", { text: siteName(a.site_id) }), ": ", a.text),
+      h("p", { class: "alert-text", title: siteName(a.site_id), text: a.text }),
       a.reasons?.length ? h("ul", { class: "alert-reasons" }, a.reasons.map((r) => h("li", { text: r }))) : null,
       h("div", { class: "row" },
         h("button", {

@@ -1,0 +1,135 @@
+"""Engagement in the real views: "I'm confused" from enough students at one site (the engine
+judges a site only with >= 3 students whose state is known) turns the teacher's tile for that
+site and raises an alert with its reasons; snooze, acknowledge, "Seen" reset the student's
+button; the facilitator's "site needs help" toggle; tiles redrawn after a reconnect
+(engagement.sync)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.async_api import expect
+
+from server.domain.roles import Role
+from tests.browser.conftest import WebClass, shot
+from tests.browser.test_live_class import open_poll
+from tests.live_server import WsClient
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+
+WAIT_MS = 15_000
+
+
+async def ws_student(web: WebClass, index: int) -> WsClient:
+    user_id = web.demo.students[index].id
+    assert user_id is not None
+    signer = web.server.app.state.services.signer
+    token = str(
+        signer.issue(
+            user_id=user_id, role=Role.STUDENT, typ="access", now=time.time(), ttl_seconds=3600
+        )
+    )
+    return await WsClient.open(web.server.ws_url(web.session_id), token)
+
+
+async def test_confused_students_turn_the_sites_tile_and_staff_handle_it(web: WebClass) -> None:
+    teacher = await web.teacher()
+    facilitator = await web.facilitator("north-a")
+    ada = await web.student(0)  # north-a, in a browser
+    others = [await ws_student(web, i) for i in (1, 2)]  # north-a, over websockets
+    north_a = web.demo.sites[0].id
+    ada_name = web.demo.students[0].display_name
+    tile = teacher.locator(f'#pulse .pulse-tile[data-site="{north_a}"]')
+    try:
+        for ws in others:
+            await ws.ok("engagement.attention", {"visible": True, "focused": True, "idle_s": 0})
+        # three students known at the site, all engaged: a calm, green tile
+        await expect(tile.locator(".pulse-counts")).to_contain_text("3 engaged")
+        await expect(tile).to_have_attribute("data-pulse", "engaged")
+
+        confused = ada.locator("#confused")
+        await confused.click()
+        await expect(confused).to_have_attribute("aria-pressed", "true")
+        for ws in others:
+            await ws.ok("engagement.confused", {"active": True})
+        await expect(tile).to_have_attribute("data-pulse", "confused")
+        await expect(tile).to_have_attribute("data-level", "alert")
+        await expect(tile.locator(".pulse-counts")).to_contain_text("3 confused")
+        await expect(tile.locator(".pulse-reasons")).to_contain_text("pressed confused")
+        alert = teacher.locator(f'#alert-tray li.state-confused[data-site="{north_a}"]')
+        # one alert per site and state (the first judgement at alert level), saying why
+        await expect(alert).to_contain_text(f"of 3 at {web.demo.sites[0].name} confused")
+        await expect(alert.locator(".alert-reasons")).to_contain_text("pressed confused")
+        # the facilitator sees their own site's pulse and alert; other sites never
+        fac_tile = facilitator.locator("#pulse .pulse-tile")
+        await expect(fac_tile).to_have_count(1)
+        await expect(fac_tile).to_have_attribute("data-pulse", "confused")
+        await expect(facilitator.locator("#alert-tray li.state-confused")).to_be_visible()
+        # another site stays calm
+        other_tile = teacher.locator(f'#pulse .pulse-tile[data-site="{web.demo.sites[1].id}"]')
+        await expect(other_tile).not_to_have_attribute("data-pulse", "confused")
+
+        # the teacher's page drops out; meanwhile one student withdraws; after the resume the
+        # page asks for engagement.sync and the tile is right again
+        await teacher.context.set_offline(True)
+        await expect(teacher.locator("#conn")).to_have_attribute("data-status", "reconnecting")
+        await others[0].ok("engagement.confused", {"active": False})
+        await expect(fac_tile.locator(".pulse-counts")).to_contain_text("2 confused")
+        await teacher.context.set_offline(False)
+        await expect(teacher.locator("#conn")).to_have_attribute("data-status", "live")
+        await expect(tile.locator(".pulse-counts")).to_contain_text("2 confused")
+        await open_poll(teacher, "Which is a force?", ["push", "speed"])
+        await shot(teacher, "teacher-console")
+        await shot(teacher, "teacher-console-full", full_page=True)
+
+        # snooze, then "Seen" for Ada: her button resets when her state frame says so
+        await alert.get_by_role("button", name="Snooze 10 min").click()
+        await expect(alert).to_contain_text("Snoozed")
+        await tile.get_by_role("button", name=f"Seen: {ada_name}").click()
+        await expect(confused).to_have_attribute("aria-pressed", "false")
+        await expect(ada.locator(".toast")).to_contain_text("cleared")
+        # acknowledge: the alert leaves the tray
+        await alert.get_by_role("button", name="Acknowledge").click()
+        await expect(alert).to_have_count(0)
+
+        # the facilitator asks for help; the teacher acknowledges; the toggle follows
+        help_button = facilitator.locator("#site-help")
+        await help_button.click()
+        await expect(help_button).to_have_attribute("aria-pressed", "true")
+        help_alert = teacher.locator(f'#alert-tray li.state-help[data-site="{north_a}"]')
+        await expect(help_alert).to_contain_text("asks for help")
+        await shot(facilitator, "facilitator-site-help")
+        await help_alert.get_by_role("button", name="Acknowledge").click()
+        await expect(help_button).to_have_attribute("aria-pressed", "false")
+    finally:
+        for ws in others:
+            await ws.ws.close()
+
+
+async def test_attention_telemetry_is_compact_and_bounded(web: WebClass) -> None:
+    await web.teacher()
+    gia = await web.student(5)
+    sent = await gia.evaluate(
+        """() => new Promise((resolve) => {
+            const out = [];
+            const ws = window.__hyflex.conn.ws;
+            const original = ws.send.bind(ws);
+            ws.send = (raw) => { out.push(JSON.parse(raw)); original(raw); };
+            // a burst of focus changes: at most one message per 2 s goes out
+            for (let i = 0; i < 20; i++) {
+                window.dispatchEvent(new Event(i % 2 ? "focus" : "blur"));
+                document.dispatchEvent(new Event("visibilitychange"));
+            }
+            window.__hyflex.conn.send("engagement.sync", {}).then(() => resolve(out));
+        })"""
+    )
+    attention = [m for m in sent if m["type"] == "engagement.attention"]
+    assert len(attention) <= 1
+    for m in attention:
+        assert set(m["data"]) == {"visible", "focused", "idle_s"}
+    # the page keeps its own state: the student's snapshot (own state only) came back
+    state = await gia.evaluate(
+        "() => window.__hyflex.conn.ws && document.querySelector('#confused').dataset.state"
+    )
+    assert state in (None, "engaged", "unknown")
