@@ -94,7 +94,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         host=host,
         port=port,
         log_level=args.log_level,
-        ws_max_size=settings.ws_max_message_bytes,
+        ws_max_size=settings.ws_frame_limit,
         ws_ping_interval=settings.ws_heartbeat_seconds,
         ws_ping_timeout=settings.ws_heartbeat_seconds,
     )

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_csv_rows: int = Field(default=20_000, ge=1)
     ws_max_message_bytes: int = Field(default=16_384, ge=256)
+    ws_max_media_message_bytes: int = Field(default=65_536, ge=256)
     ws_rate_per_second: float = Field(default=20.0, gt=0)
     ws_rate_burst: int = Field(default=40, ge=1)
     ws_send_queue: int = Field(default=256, ge=8)
@@ -67,6 +68,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'hyflex.db').as_posix()}"
+
+    @property
+    def ws_frame_limit(self) -> int:
+        """The largest frame the websocket server accepts at all (media SDP may be larger)."""
+        return max(self.ws_max_message_bytes, self.ws_max_media_message_bytes)
 
     def resolve_secret(self) -> str:
         """The signing key. Development keeps a generated one in the data folder."""

@@ -50,7 +50,7 @@ async def start_server(settings: Settings, port: int = 0) -> LiveServer:
     config = uvicorn.Config(
         app,
         log_level="warning",
-        ws_max_size=settings.ws_max_message_bytes * 4,
+        ws_max_size=settings.ws_frame_limit * 2,
         lifespan="on",
     )
     server = uvicorn.Server(config)
@@ -93,22 +93,22 @@ class WsClient:
             client.welcome = await client.wait_for(lambda f: f.get("type") == "welcome")
         return client
 
-    async def recv(self, timeout: float = 10.0) -> Frame:
-        raw = await asyncio.wait_for(self.ws.recv(), timeout)
+    async def recv(self, within: float = 10.0) -> Frame:
+        raw = await asyncio.wait_for(self.ws.recv(), within)
         frame: Frame = json.loads(raw)
         if isinstance(frame.get("seq"), int):
             self.last_seq = max(self.last_seq, frame["seq"])
         self.frames.append(frame)
         return frame
 
-    async def wait_for(self, pred: Callable[[Frame], bool], timeout: float = 10.0) -> Frame:
+    async def wait_for(self, pred: Callable[[Frame], bool], within: float = 10.0) -> Frame:
         """The first frame (already received or arriving) that matches; bounded in time."""
         for frame in self.frames:
             if pred(frame) and not frame.get("_seen"):
                 frame["_seen"] = True
                 return frame
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -147,11 +147,11 @@ class WsClient:
         with contextlib.suppress(ConnectionClosed):
             await self.ws.close()
 
-    async def closed_with(self, timeout: float = 10.0) -> int | None:
+    async def closed_with(self, within: float = 10.0) -> int | None:
         """Read until the server closes; the close code."""
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(within):
                 while True:
-                    await self.recv(timeout)
+                    await self.recv(within)
         except ConnectionClosed as exc:
             return exc.rcvd.code if exc.rcvd else None

@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import msgspec
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
@@ -28,6 +29,7 @@ from server.realtime.engagement_bridge import install as install_engagement
 from server.realtime.engine import RealtimeEngine
 from server.realtime.hub import Connection
 from server.realtime.runtime import SessionRuntime
+from server.settings import Settings
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -118,7 +120,7 @@ async def session_socket(ws: WebSocket, session_id: int) -> None:
         await _close(ws, CLOSE_BAD_HELLO, exc.message)
         return
     runtime = await _engine(ws).runtime(session_id)
-    conn = Connection(actor, svc.settings.ws_send_queue)
+    conn = Connection(actor, svc.settings.ws_send_queue, ws.send_text)
     await runtime.attach(conn, hello.last_seq)
     session = Session(ws, runtime, conn)
     # The reader runs in this task; only the writer gets a task of its own. When the writer
@@ -145,8 +147,13 @@ async def _note_presence(runtime: SessionRuntime, actor: Actor, command: Any) ->
 
 async def _write(ws: WebSocket, conn: Connection) -> None:
     while True:
+        conn.idle = True
         await conn.wake.wait()
+        conn.idle = False
         conn.wake.clear()
+        if conn.inflight is not None:  # an eager send that had to wait: finish it first
+            inflight, conn.inflight = conn.inflight, None
+            await inflight
         while conn.queue:
             if conn.overflowed or conn.close_code is not None:
                 break
@@ -170,7 +177,7 @@ async def _read(session: Session, svc: Services) -> None:
         if text is None:
             session.error(BadInput("binary frames are not accepted; send JSON text"))
             continue
-        if len(text) > settings.ws_max_message_bytes:
+        if len(text) > settings.ws_max_message_bytes and not _media_within_limit(text, settings):
             await _close(session.ws, CLOSE_TOO_BIG, "message too big")
             return
         verdict = budget.spend(time.monotonic())
@@ -185,6 +192,21 @@ async def _read(session: Session, svc: Services) -> None:
             )
             continue
         await _dispatch(session, text)
+
+
+class _TypeOnly(msgspec.Struct):
+    type: str = ""
+
+
+def _media_within_limit(text: str, settings: Settings) -> bool:
+    """WebRTC offers and answers grow with the number of tracks (a teacher receiving many
+    sites): ``media.*`` messages get their own, larger limit."""
+    if len(text) > settings.ws_max_media_message_bytes:
+        return False
+    try:
+        return msgspec.json.decode(text, type=_TypeOnly).type.startswith("media.")
+    except msgspec.MsgspecError:
+        return False
 
 
 LIMITED = "limited"

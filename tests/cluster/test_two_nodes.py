@@ -133,7 +133,7 @@ async def test_owner_stops_and_the_other_node_takes_over(nodes: Nodes) -> None:
     last = student.last_seq
 
     await nodes.a.stop()  # the owner goes away; its claim is released
-    assert await student.closed_with(timeout=15) == 1012  # "moved": reconnect and resume
+    assert await student.closed_with(within=15) == 1012  # "moved": reconnect and resume
 
     back = await nodes.join(nodes.b, nodes.demo.students[8].id, Role.STUDENT, last_seq=last)
     assert not nodes.b.app.state.realtime._runtimes[nodes.session_id].is_replica

@@ -122,11 +122,11 @@ async def test_stalled_media_is_connection_trouble_not_disengaged(klass: Class) 
     try:
         await watcher.slots["teacher/camera"].wait_frames(10)
         # media flowing: both students count as present (server media stats are signals)
-        await teacher.wait_for(state_frame(frozen_id, "engaged"), timeout=15)
-        await teacher.wait_for(state_frame(fine_id, "engaged"), timeout=15)
+        await teacher.wait_for(state_frame(frozen_id, "engaged"), within=15)
+        await teacher.wait_for(state_frame(fine_id, "engaged"), within=15)
 
         flowing.clear()  # the on-stage student's uplink freezes: no RTP at all
-        trouble = await teacher.wait_for(state_frame(frozen_id, "connection_trouble"), timeout=30)
+        trouble = await teacher.wait_for(state_frame(frozen_id, "connection_trouble"), within=30)
         assert any(r["code"] == "no_media" for r in trouble["data"]["reasons"]), trouble
         quality = media_bridge.connection_quality(runtime)[frozen_id]
         assert quality["stalled"] and quality["no_media_s"] >= 3, quality
@@ -136,11 +136,11 @@ async def test_stalled_media_is_connection_trouble_not_disengaged(klass: Class) 
         hidden = {"visible": False, "focused": False}
         await frozen.ok("engagement.attention", hidden)
         await fine.ok("engagement.attention", hidden)
-        await teacher.wait_for(state_frame(fine_id, "disengaged"), timeout=20)
+        await teacher.wait_for(state_frame(fine_id, "disengaged"), within=20)
         assert engine.engine.student_state(frozen_id) is StudentState.CONNECTION_TROUBLE
         assert "disengaged" not in states_seen(teacher, frozen_id)
         # the student sees their own state (not the other's)
-        mine = await frozen.wait_for(state_frame(frozen_id, "connection_trouble"), timeout=10)
+        mine = await frozen.wait_for(state_frame(frozen_id, "connection_trouble"), within=10)
         assert mine["data"]["user_id"] == frozen_id
         assert fine_id not in {f["data"]["user_id"] for f in frozen.events("engagement.student")}
     finally:

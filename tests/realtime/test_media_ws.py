@@ -78,7 +78,7 @@ async def request(client: WsClient, type_: str, data: dict[str, Any], reply: str
     """Send a media request; its reply frame (then the ack), or the error frame."""
     mid = await client.send(type_, data)
     frame = await client.wait_for(
-        lambda f: f.get("id") == mid and f.get("type") in (reply, "error"), timeout=20
+        lambda f: f.get("id") == mid and f.get("type") in (reply, "error"), within=20
     )
     if frame["type"] == reply:
         ack = await client.wait_for(lambda f: f.get("id") == mid and f.get("type") == "ack")
@@ -463,7 +463,7 @@ async def test_new_site_makes_the_server_renegotiate_the_teacher(klass: Class) -
     try:
         offer = await teacher.wait_for(
             lambda f: f.get("type") == "media.subscribe.offer" and f["data"]["renegotiation"],
-            timeout=15,
+            within=15,
         )
         assert offer.get("id") is None
         assert f"{new_pid}/camera" in offer["data"]["slots"]
