@@ -3,6 +3,7 @@ demo consortium (SQLite). Pages sign in through the UI like people do."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -12,13 +13,20 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    ViewportSize,
+    async_playwright,
+    expect,
+)
 
 from server.demo import DEMO_PASSWORD, DemoConsortium, seed_demo
 from server.domain.engagement.settings import EngagementSettings
 from server.settings import Settings
-from tests.databases import SqliteFactory
 from streaming.loopback import restore_host_addresses, use_loopback_only
+from tests.databases import SqliteFactory
 from tests.live_server import LiveServer, start_server
 
 CHROMIUM = os.environ.get("HYFLEX_CHROMIUM", "/usr/bin/chromium")
@@ -38,8 +46,8 @@ LAUNCH_ARGS = [
     "--allow-loopback-in-peer-connection",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 WAIT_MS = 10_000
 
 expect.set_options(timeout=WAIT_MS)
@@ -96,7 +104,7 @@ class WebClass:
         return self.demo.session.id
 
     async def page(
-        self, viewport: dict[str, int] | None = None, init_script: str | None = None
+        self, viewport: ViewportSize | None = None, init_script: str | None = None
     ) -> Page:
         """A fresh page in its own browser context (own storage, like another device)."""
         context: BrowserContext = await self.browser.new_context(viewport=viewport or DESKTOP)
@@ -111,7 +119,7 @@ class WebClass:
         self,
         email: str,
         console: str,
-        viewport: dict[str, int] | None = None,
+        viewport: ViewportSize | None = None,
         init_script: str | None = None,
     ) -> Page:
         """Sign in at / and open the session's console, as a member of staff would."""
@@ -144,7 +152,7 @@ class WebClass:
             links.raise_for_status()
         return {row["student_id"]: row["token"] for row in links.json()}
 
-    async def student(self, index: int, viewport: dict[str, int] | None = None) -> Page:
+    async def student(self, index: int, viewport: ViewportSize | None = None) -> Page:
         """Student ``index`` of the demo (0-7 site A, 8-15 site B, ..., 32-39 at home) opens
         their join link."""
         student_id = self.demo.students[index].id
@@ -161,10 +169,8 @@ class WebClass:
         contexts."""
         for context in self.contexts:
             for page in context.pages:
-                try:
+                with contextlib.suppress(Exception):  # a page that already went away
                     await page.evaluate("async () => { await window.__hyflex?.media?.close?.(); }")
-                except Exception:  # noqa: BLE001 - a page that already went away
-                    pass
         for context in self.contexts:
             await context.close()
         self.contexts.clear()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from tests.browser.conftest import PHONE, WebClass, shot
 
@@ -23,7 +23,7 @@ async def open_poll(teacher: Page, prompt: str, options: list[str], key: str = "
     await teacher.get_by_role("button", name="Open poll").click()
 
 
-def site_block(page: Page, site: object) -> object:
+def site_block(page: Page, site: object) -> Locator:
     return page.locator("#results article").first.locator(f'.chart-block[data-site="{site}"]')
 
 
@@ -70,10 +70,9 @@ async def test_poll_answered_by_clicking_shows_per_site_results(web: WebClass) -
     await ada.get_by_role("button", name="Ask", exact=True).click()
     await expect(teacher.locator("#qna-list .qna-text")).to_have_text(["Is speed a vector too?"])
     await expect(teacher.locator("#hand-count")).to_have_text("1")
-    await shot(teacher, "teacher-console")
-    await shot(teacher, "teacher-console-full", full_page=True)
-    await shot(facilitator, "facilitator-site")
-    await shot(ada, "student-desktop")
+    await shot(teacher, "teacher-console-poll-results")
+    await shot(facilitator, "facilitator-site-poll")
+    await shot(ada, "student-desktop-poll")
 
 
 async def test_raised_hand_reaches_the_teachers_queue(web: WebClass) -> None:

@@ -50,7 +50,7 @@ async def server_mode(web: WebClass, user_index: int) -> str:
     bridge = runtime.extensions["media"]
     assert isinstance(bridge, MediaBridge)
     pid = f"user-{web.demo.students[user_index].id}"
-    return bridge._subs[pid].mode  # noqa: SLF001 - the server's view of the mode
+    return bridge._subs[pid].mode  # the server's view of the mode
 
 
 async def test_teacher_video_reaches_students_and_site_feed_reaches_the_grid(web: WebClass) -> None:

@@ -1,0 +1,90 @@
+"""The catch-up player: the lesson is recorded while the teacher's console publishes; an
+embedded question is launched mid-lesson; after the session ends, a student who did not answer opens
+/catchup/{id}: the recording stops at the question's moment, the answer is stored as a catch-up
+answer, and playback resumes."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.browser.conftest import WebClass, shot
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+
+WAIT_MS = 30_000
+
+
+async def frames_sent(teacher: Page) -> int:
+    """Frames of the teacher's own camera painted in the preview (the feed being recorded)."""
+    count: int = await teacher.evaluate(
+        "() => Number(document.querySelector('#self-view').dataset.frames ?? 0)"
+    )
+    return count
+
+
+async def wait_more_frames(teacher: Page, more: int) -> None:
+    """Let the recording run on: `more` further frames of the teacher's own camera."""
+    start = await frames_sent(teacher)
+    await teacher.wait_for_function(
+        "(n) => Number(document.querySelector('#self-view').dataset.frames ?? 0) >= n",
+        arg=start + more,
+        polling=200,
+        timeout=WAIT_MS,
+    )
+
+
+async def test_catch_up_player_stops_at_the_question_and_stores_a_catch_up_answer(
+    web: WebClass,
+) -> None:
+    teacher = await web.teacher()
+    # a student who is connected but does not answer in class (a join link can no longer be
+    # exchanged once the session has ended: POST /api/auth/join answers invalid_state)
+    student = web.demo.students[6]
+    page = await web.student(6)
+    await expect(teacher.locator("#rec")).to_be_visible(timeout=WAIT_MS)
+    await wait_more_frames(teacher, 30)  # about 1.5 s of lesson before the question
+    await teacher.get_by_label("Embedded question", exact=True).check()
+    await teacher.get_by_label("Answer type").select_option("single")
+    await teacher.get_by_label("Prompt").fill("Which way does friction act?")
+    await teacher.get_by_label("Options, one per line").fill("with the motion\nagainst the motion")
+    await teacher.get_by_label("Answer key (optional)").fill("2")
+    await teacher.get_by_role("button", name="Launch question now").click()
+    await expect(teacher.locator("#results article.is-open")).to_contain_text("friction")
+    await wait_more_frames(teacher, 40)  # and some after it
+    teacher.on("dialog", lambda dialog: dialog.accept())
+    await teacher.get_by_role("button", name="End session").click()
+    await expect(teacher.locator("#session-status")).to_have_text("ended")
+    await expect(teacher.locator("#rec")).to_be_hidden(timeout=WAIT_MS)
+
+    # after the lesson, the student's page offers the recording
+    await expect(page.locator("#catchup-note")).to_be_visible()
+    await page.get_by_role("link", name="Watch the recording").click()
+    await page.wait_for_url(f"**/catchup/{web.session_id}")
+    video = page.locator("#recording")
+    await expect(video).to_have_attribute("data-loaded", "1", timeout=WAIT_MS)
+    await expect(page.locator("#markers li")).to_have_count(1)
+    # playback stops at the question's moment on the lesson clock
+    await expect(video).to_have_attribute("data-paused-for", "1", timeout=WAIT_MS)
+    position = await page.evaluate("() => window.__hyflex.state.questions.get(1).position")
+    state = await page.evaluate(
+        "() => ({t: document.querySelector('#recording').currentTime,"
+        " paused: document.querySelector('#recording').paused})"
+    )
+    assert state["paused"] and position - 0.5 <= state["t"] <= position + 0.5, (state, position)
+    card = page.locator("#question-slot article")
+    await expect(card).to_contain_text("Which way does friction act?")
+    await shot(page, "catchup-player")
+    await card.get_by_role("button", name="against the motion").click()
+    # stored as a catch-up answer, and the video plays on
+    await expect(page.locator('#markers li[data-question="1"]')).to_contain_text("catch-up")
+    await expect(video).not_to_have_attribute("data-paused-for", "1")
+    await page.wait_for_function(
+        "(p) => { const v = document.querySelector('#recording');"
+        " return !v.paused && v.currentTime > p + 0.2 || v.ended; }",
+        arg=position,
+        timeout=WAIT_MS,
+    )
+    runtime = await web.server.app.state.realtime.runtime(web.session_id)
+    answer = runtime.live.state.questions.questions[1].answers[student.id]
+    assert answer.catch_up is True and answer.correct is True
