@@ -15,7 +15,8 @@ async function join() {
   try {
     const out = await api("/api/auth/join", { method: "POST", body: { token }, token: "" });
     saveAuth({ token: out.access_token, user: out.user, session_id: out.session_id });
-    location.replace(`/student/${out.session_id}`);
+    const page = out.session_status === "ended" ? "catchup" : "student";
+    location.replace(`/${page}/${out.session_id}`);
   } catch (err) {
     $("#join-h").textContent = "This link does not work";
     $("#join-msg").textContent = err.message;

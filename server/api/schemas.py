@@ -45,6 +45,7 @@ class TokenOut(BaseModel):
     expires_in: int
     user: UserOut
     session_id: int | None = None
+    session_status: SessionStatus | None = None
 
 
 class SchoolIn(In):

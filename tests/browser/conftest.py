@@ -54,11 +54,18 @@ expect.set_options(timeout=WAIT_MS)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    if shutil.which(CHROMIUM) is None:
-        skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    """Without Chromium the browser tests fail (deploy/test.sh installs it), so a missing
+    install step cannot hide behind skips; HYFLEX_SKIP_BROWSER=1 skips them on purpose."""
+    if os.environ.get("HYFLEX_SKIP_BROWSER") == "1":
+        skip = pytest.mark.skip(reason="HYFLEX_SKIP_BROWSER=1")
         for item in items:
             if "browser" in item.keywords:
                 item.add_marker(skip)
+    elif shutil.which(CHROMIUM) is None and any("browser" in i.keywords for i in items):
+        raise pytest.UsageError(
+            f"no Chromium at {CHROMIUM}: run deploy/test.sh (installs Debian's chromium) or set "
+            "HYFLEX_SKIP_BROWSER=1 to skip the browser tests on purpose"
+        )
 
 
 @pytest.fixture

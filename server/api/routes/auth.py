@@ -11,8 +11,7 @@ from server.api.deps import DB, Caller, SvcDep
 from server.api.schemas import JoinIn, LoginIn, TokenOut, UserOut
 from server.auth.passwords import verify_password
 from server.auth.tokens import InvalidToken
-from server.db.models import Enrolment, LiveSession, SessionStatus, User
-from server.domain.errors import InvalidState
+from server.db.models import Enrolment, LiveSession, User
 from server.domain.roles import Role
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -33,7 +32,8 @@ async def login(body: LoginIn, db: DB, svc: SvcDep) -> TokenOut:
 
 @router.post("/join", response_model=TokenOut)
 async def join(body: JoinIn, db: DB, svc: SvcDep) -> TokenOut:
-    """Exchange a student's join link for an access token bound to that one session."""
+    """Exchange a student's join link for an access token bound to that one session. After the
+    session has ended the same link opens the catch-up player (``session_status``)."""
     now = time.time()
     claims = svc.signer.verify(body.token, typ="join", now=now)
     user = await db.get(User, claims.user_id)
@@ -49,8 +49,6 @@ async def join(body: JoinIn, db: DB, svc: SvcDep) -> TokenOut:
     ).first()
     if enrolled is None or user.role != Role.STUDENT:
         raise InvalidToken("this join link's student is not enrolled in the course")
-    if live.status == SessionStatus.ENDED:
-        raise InvalidState("this session has ended; catch up on the recording instead")
     ttl = min(svc.settings.access_token_minutes * 60, claims.expires_at - int(now))
     token = svc.signer.issue(
         user_id=user.id,
@@ -61,7 +59,11 @@ async def join(body: JoinIn, db: DB, svc: SvcDep) -> TokenOut:
         session_id=live.id,
     )
     return TokenOut(
-        access_token=token, expires_in=ttl, user=UserOut.model_validate(user), session_id=live.id
+        access_token=token,
+        expires_in=ttl,
+        user=UserOut.model_validate(user),
+        session_id=live.id,
+        session_status=live.status,
     )
 
 

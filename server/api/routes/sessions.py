@@ -98,14 +98,13 @@ async def session_node(session_id: int, who: Caller, db: DB, request: Request) -
 
 @router.post("/{session_id}/join-links", response_model=list[JoinLinkOut])
 async def join_links(session_id: int, who: Caller, db: DB, svc: SvcDep) -> list[JoinLinkOut]:
-    """Signed, expiring links, one per enrolled student (a facilitator: their site's only)."""
+    """Signed, expiring links, one per enrolled student (a facilitator: their site's only).
+    After the session they open the catch-up player."""
     require_role(who, {Role.ADMIN, Role.TEACHER, Role.FACILITATOR}, "hand out join links")
     live = await visible_session(db, who, session_id)
     if who.role == Role.TEACHER:
         course = await visible_course(db, who, live.course_id)
         require_course_owner(who, course, "hand out join links")
-    if live.status == SessionStatus.ENDED:
-        raise InvalidState("the session has ended")
     query = (
         select(Enrolment, User)
         .where(col(Enrolment.course_id) == live.course_id)
