@@ -61,10 +61,16 @@ class Connection:
         self.close_code = code
         self.wake.set()
 
-    def push(self, frame: str) -> None:
+    def push(self, frame: str, eager: bool = True) -> None:
         if self.overflowed or self.close_code is not None:
             return
-        if self.idle and self.sender is not None and not self.queue and self.inflight is None:
+        if (
+            eager
+            and self.idle
+            and self.sender is not None
+            and not self.queue
+            and self.inflight is None
+        ):
             try:
                 self.inflight = start_eagerly(self.sender(frame))
             except Exception:  # the socket is gone: let the writer notice and finish
@@ -174,11 +180,15 @@ class SessionHub:
         index = self._by_site if kind == "site" else self._facilitators_by_site
         return (*self._leaders, *index.get(audience.target, ()))
 
-    def publish(self, frame: str, audience: Audience) -> int:
+    def publish(self, frame: str, audience: Audience, eager: bool = True) -> int:
+        """Queue ``frame`` for every connection in ``audience``. ``eager``: send at once to
+        idle connections; a burst of several frames is better queued, so that each writer
+        wakes once for all of them (measured: eager sends halve the cost of a lone broadcast
+        and double that of a burst)."""
         if self.mirror is not None:
             self.mirror(frame, audience)
         count = 0
         for conn in self.targets(audience):
-            conn.push(frame)
+            conn.push(frame, eager)
             count += 1
         return count

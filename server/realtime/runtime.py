@@ -219,7 +219,7 @@ class SessionRuntime:
                 frame = protocol.event_frame(
                     item.seq, item.event.type, item.event.data, item.event.at
                 )
-                self.hub.publish(frame, item.event.audience)
+                self.hub.publish(frame, item.event.audience, eager=len(stored) == 1)
             for item in stored:
                 for observer in self.observers:
                     try:
@@ -270,5 +270,5 @@ class SessionRuntime:
             tallies, self._tallies = self._tallies, {}
             for event in tallies.values():
                 frame = protocol.event_frame(None, event.type, event.data, event.at)
-                self.hub.publish(frame, event.audience)
+                self.hub.publish(frame, event.audience, eager=len(tallies) == 1)
             await asyncio.sleep(self._tally_interval)  # the rate bound, not synchronisation
