@@ -35,7 +35,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> None:
         demo = await seed_demo(svc.sessions)
         await svc.engine.dispose()
-        base = settings.public_url.rstrip("/")
+        base = settings.base_url
         live = demo.session
         assert live.id is not None
         print(f"Demo consortium ready ({demo.created} records created, the rest already there).")

@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     redis_prefix: str = Field(default="hyflex", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     cluster_ttl_seconds: float = Field(default=15.0, ge=0.5, le=300)
     secret_key: str = ""
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str = ""
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     access_token_minutes: int = Field(default=12 * 60, ge=1, le=7 * 24 * 60)
@@ -68,6 +68,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'hyflex.db').as_posix()}"
+
+    @property
+    def base_url(self) -> str:
+        """Where people reach this server: ``public_url``, or http://host:port when unset."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def ws_frame_limit(self) -> int:

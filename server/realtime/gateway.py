@@ -287,7 +287,7 @@ def install(app: Any, services: Services) -> RealtimeEngine:
         cluster = Cluster(
             settings.redis_url,
             prefix=settings.redis_prefix,
-            public_url=settings.public_url,
+            public_url=settings.base_url,
             ttl_seconds=settings.cluster_ttl_seconds,
         )
         app.state.startup_hooks.append(cluster.start)

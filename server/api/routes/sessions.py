@@ -93,7 +93,7 @@ async def session_node(session_id: int, who: Caller, db: DB, request: Request) -
     svc: Services = request.app.state.services
     cluster = request.app.state.realtime.cluster
     url = await cluster.owner_url(session_id) if cluster is not None else None
-    return NodeOut(url=url or svc.settings.public_url, clustered=cluster is not None)
+    return NodeOut(url=url or svc.settings.base_url, clustered=cluster is not None)
 
 
 @router.post("/{session_id}/join-links", response_model=list[JoinLinkOut])
@@ -135,6 +135,6 @@ def make_join_link(
         student_id=student.id,
         display_name=student.display_name,
         site_id=site_id,
-        url=f"{svc.settings.public_url.rstrip('/')}/join#{token}",
+        url=f"{svc.settings.base_url}/join#{token}",
         token=token,
     )
