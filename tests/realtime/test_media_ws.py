@@ -223,7 +223,7 @@ async def test_teacher_to_two_students_and_refusals(klass: Class) -> None:
                 and any(p["kbps"] > 0 for p in f["data"]["publishers"])
                 and len(f["data"]["subscribers"]) == 2
             ),
-            timeout=15,
+            within=15,
         )
         assert {p["id"] for p in stats["data"]["publishers"]} == {"teacher"}
         assert at_site.events("media.stats") == []  # leaders only
