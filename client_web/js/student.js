@@ -94,6 +94,12 @@ function wireConfused(ctx) {
     const done = await attempt(conn.send(PENDING_FAMILIES.confused, { active: on }), on ? "Your teacher will see that you are confused" : null);
     if (done !== undefined) set(on);
   });
+  // the teacher (or the room's facilitator) marked this student's confusion as seen
+  conn.on("engagement.seen", () => {
+    if (button.getAttribute("aria-pressed") !== "true") return;
+    set(false);
+    toast("Your teacher has seen that you are confused.");
+  });
   const eng = new EngagementModel().attach(conn);
   eng.subscribe(() => {
     const me = eng.students.get(state.me.user_id);

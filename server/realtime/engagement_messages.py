@@ -26,7 +26,8 @@ Staff:
   "site needs help".
 - ``engagement.ack``   ``{"alert_id": int}`` or ``{"site_id": int | null, "state": str}``:
   acknowledge an alert (state: confused, disengaged, connection_trouble, help).
-- ``engagement.ack_student`` ``{"user_id": int}``: the teacher has seen a student's confusion.
+- ``engagement.ack_student`` ``{"user_id": int}``: the teacher has seen a student's confusion;
+  that student gets ``{"type": "engagement.seen", "data": {"user_id": ...}}``.
 - ``engagement.snooze`` ``{"site_id": int | null, "state": str, "minutes": float}`` (0 cancels).
 
 Anyone: ``engagement.sync`` ``{}`` -> one ``engagement.snapshot`` frame with what the sender may
@@ -49,6 +50,7 @@ from server.domain.engagement import (
     SiteNeedsHelp,
 )
 from server.domain.errors import BadInput, DomainError, InvalidState
+from server.domain.events import to_user
 from server.domain.roles import Actor, Role
 from server.realtime import protocol
 from server.realtime.engagement_bridge import EngagementBridge, bridge_of
@@ -229,6 +231,12 @@ async def handle_message(session: Session, message: protocol.ClientMessage) -> N
         if not bridge.seen(actor.user_id, msg_id):
             bridge.deliver(_apply(bridge, actor, message))
             bridge.remember(actor.user_id, msg_id)
+            if message.type == "engagement.ack_student":
+                # the student's own button resets now, not only when their state changes
+                seen = _parse(message, AckStudent).user_id
+                bridge.runtime.publish(
+                    "engagement.seen", {"user_id": seen}, to_user(seen), bridge.clock()
+                )
     except DomainError as exc:
         session.error(exc, msg_id)
         return

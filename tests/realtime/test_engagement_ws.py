@@ -345,3 +345,16 @@ async def test_timeline_is_stored_and_purged(klass: Class) -> None:
     writer.add(TimelineEntry(now - retention - DAY, "site", site_a, "alert", ("old",)))
     await writer.flush_all()
     assert await asyncio.to_thread(run_purge, klass.settings, now) == 1
+
+
+async def test_marking_a_confusion_seen_tells_that_student_only(klass: Class) -> None:
+    teacher = await klass.teacher()
+    confused = await klass.student(SITE_A[0])
+    other = await klass.student(SITE_A[1])
+    await confused.ok("engagement.confused", {"active": True})
+    victim = klass.demo.students[SITE_A[0]].id
+    await teacher.ok("engagement.ack_student", {"user_id": victim})
+    seen = await confused.wait_for(_of_type("engagement.seen", user_id=victim))
+    assert seen["data"] == {"user_id": victim}
+    await other.ok("hand.raise")  # anything after the ack reaches the other student first...
+    assert other.events("engagement.seen") == []  # ...and no one else was told
