@@ -95,10 +95,10 @@ function wireConfused(ctx) {
     if (done !== undefined) set(on);
   });
   // the teacher (or the room's facilitator) marked this student's confusion as seen
-  conn.on("engagement.seen", () => {
-    if (button.getAttribute("aria-pressed") !== "true") return;
+  conn.onFamily("engagement", (frame) => {
+    if (frame.type !== "engagement.seen" || button.getAttribute("aria-pressed") !== "true") return;
     set(false);
-    toast("Your teacher has seen that you are confused.");
+    toast("Your \"I'm confused\" signal was cleared: your teacher has seen it.");
   });
   const eng = new EngagementModel().attach(conn);
   eng.subscribe(() => {
