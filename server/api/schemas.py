@@ -81,6 +81,10 @@ class UserIn(In):
     home_site_id: int | None = Field(default=None, gt=0)
 
 
+class PasswordIn(In):
+    password: Annotated[str, StringConstraints(min_length=10, max_length=256)]
+
+
 class CourseIn(In):
     code: Code
     title: Name

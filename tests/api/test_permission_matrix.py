@@ -121,6 +121,13 @@ CASES = [
         },
     ),
     Case(
+        "PUT",
+        "/api/users/{user_id}/password",
+        lambda w, a: f"/api/users/{w.ids['fac']}/password",
+        {"anon": 401, "admin": 204, **dict.fromkeys(ACTORS[2:], 403)},
+        body=lambda w, a: {"password": f"new-password-{a}"},
+    ),
+    Case(
         "GET",
         "/api/users/{user_id}",
         lambda w, a: f"/api/users/{w.ids['student']}",

@@ -114,3 +114,26 @@ async def test_structural_problems(app_and_client: Any) -> None:
     assert "no rows" in report["errors"][0]["reason"]
     report = await _import(world, HEADER + "s-1,student,A,B,a@b.org,,,,extra,fields\n")
     assert "more fields" in report["errors"][0]["reason"]
+
+
+async def test_imported_staff_get_a_password_from_an_admin(app_and_client: Any) -> None:
+    world = await build_world(*app_and_client)
+    report = await _import(world, HEADER + "f-9,aide,No,Pass,nopass@school.org,north-b,,\n")
+    assert report["imported"] is True
+    async with world.app.state.services.sessions() as db:
+        user = (await db.exec(select(User).where(col(User.email) == "nopass@school.org"))).one()
+    login = {"email": "nopass@school.org", "password": "chosen-by-admin"}
+    assert (await world.client.post("/api/auth/login", json=login)).status_code == 401
+    path = f"/api/users/{user.id}/password"
+    short = await world.call("admin", "PUT", path, json={"password": "short"})
+    assert short.status_code == 422
+    done = await world.call("admin", "PUT", path, json={"password": "chosen-by-admin"})
+    assert done.status_code == 204
+    assert (await world.client.post("/api/auth/login", json=login)).status_code == 200
+    student = await world.call(
+        "admin",
+        "PUT",
+        f"/api/users/{world.ids['student']}/password",
+        json={"password": "long-enough-pw"},
+    )
+    assert student.status_code == 422 and "join links" in student.text

@@ -6,7 +6,7 @@ from fastapi import APIRouter, status
 from sqlmodel import col, select
 
 from server.api.deps import DB, Caller
-from server.api.schemas import UserIn, UserOut
+from server.api.schemas import PasswordIn, UserIn, UserOut
 from server.auth.passwords import hash_password
 from server.db.models import Site, User
 from server.domain.errors import BadInput, Conflict, NotFound
@@ -52,3 +52,18 @@ async def get_user(user_id: int, who: Caller, db: DB) -> User:
     if user is None:
         raise NotFound(f"user {user_id} not found")
     return user
+
+
+@router.put("/{user_id}/password", status_code=status.HTTP_204_NO_CONTENT)
+async def set_password(user_id: int, body: PasswordIn, who: Caller, db: DB) -> None:
+    """An admin sets a staff member's password (e.g. after a roster import, or when one is
+    forgotten). Students sign in with join links and have none."""
+    require_role(who, {Role.ADMIN}, "set passwords")
+    user = await db.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    if user.role == Role.STUDENT:
+        raise BadInput("students sign in with join links, not passwords")
+    user.password_hash = hash_password(body.password)
+    db.add(user)
+    await db.commit()
