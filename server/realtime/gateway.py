@@ -26,7 +26,7 @@ from server.domain.roles import Actor
 from server.realtime import media_bridge, protocol
 from server.realtime.cluster import Cluster
 from server.realtime.engagement_bridge import install as install_engagement
-from server.realtime.engine import RealtimeEngine
+from server.realtime.engine import CLOSE_MOVED, RealtimeEngine
 from server.realtime.hub import Connection
 from server.realtime.runtime import SessionRuntime
 from server.settings import Settings
@@ -40,6 +40,12 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_SLOW = 4408
 CLOSE_FLOOD = 4429
 CLOSE_TOO_BIG = 1009
+CLOSE_SEND_FAILED = 1011
+CLOSE_REASONS = {
+    CLOSE_TOO_SLOW: "too far behind: reconnect and resume",
+    CLOSE_MOVED: "the session moved to another node: resume",
+    CLOSE_SEND_FAILED: "sending failed: reconnect and resume",
+}
 FLOOD_STRIKES = 50  # net rate-limited messages (see FloodMeter) before a close
 
 # Extra message families (media signalling, engagement telemetry) register here by prefix.
@@ -146,7 +152,20 @@ async def _note_presence(runtime: SessionRuntime, actor: Actor, command: Any) ->
 
 
 async def _write(ws: WebSocket, conn: Connection) -> None:
-    while True:
+    """Send the connection's frames until it must close, then close it with the reason. A
+    failed send ends the connection too (the reader then sees the disconnect), so a client is
+    never left connected without anything reaching it."""
+    try:
+        await _send_until_closing(ws, conn)
+    except Exception:
+        log.debug("websocket send failed; closing", exc_info=True)
+        conn.close_code = CLOSE_SEND_FAILED
+    code = CLOSE_TOO_SLOW if conn.overflowed else (conn.close_code or CLOSE_SEND_FAILED)
+    await _close(ws, code, CLOSE_REASONS.get(code, "closing"))
+
+
+async def _send_until_closing(ws: WebSocket, conn: Connection) -> None:
+    while conn.close_code is None and not conn.overflowed:
         conn.idle = True
         await conn.wake.wait()
         conn.idle = False
@@ -154,16 +173,8 @@ async def _write(ws: WebSocket, conn: Connection) -> None:
         if conn.inflight is not None:  # an eager send that had to wait: finish it first
             inflight, conn.inflight = conn.inflight, None
             await inflight
-        while conn.queue:
-            if conn.overflowed or conn.close_code is not None:
-                break
+        while conn.queue and conn.close_code is None and not conn.overflowed:
             await ws.send_text(conn.queue.popleft())
-        if conn.close_code is not None:
-            await _close(ws, conn.close_code, "the session moved to another node: resume")
-            return
-        if conn.overflowed:
-            await _close(ws, CLOSE_TOO_SLOW, "too far behind: reconnect and resume")
-            return
 
 
 async def _read(session: Session, svc: Services) -> None:

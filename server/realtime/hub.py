@@ -74,7 +74,7 @@ class Connection:
             try:
                 self.inflight = start_eagerly(self.sender(frame))
             except Exception:  # the socket is gone: let the writer notice and finish
-                self.close_code = 1011
+                self.close_code = 1011  # the gateway's CLOSE_SEND_FAILED
                 self.wake.set()
                 return
             if self.inflight is not None:
