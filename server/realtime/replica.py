@@ -15,7 +15,7 @@ import msgspec
 
 from server.domain.errors import DomainError
 from server.domain.events import Audience, Event
-from server.domain.live.commands import EndSession, Join, Leave, StartSession
+from server.domain.live.commands import Join, Leave
 from server.domain.roles import Actor, Role
 from server.realtime import protocol
 from server.realtime.cluster import Cluster
@@ -23,13 +23,12 @@ from server.realtime.runtime import Outcome, SessionRuntime
 
 log = logging.getLogger(__name__)
 
-# Every command a node may forward, by wire name (the protocol's, plus presence).
+# Every command a node may forward, by wire name: the protocol's (session start/end included),
+# plus the presence changes the gateway makes itself.
 FORWARDABLE: dict[str, type[Any]] = {
     **protocol.COMMANDS,
     "presence.join": Join,
     "presence.leave": Leave,
-    "session.start": StartSession,
-    "session.end": EndSession,
 }
 NAME_OF: dict[type[Any], str] = {cls: name for name, cls in FORWARDABLE.items()}
 

@@ -15,7 +15,3 @@ class Principal:
     display_name: str
     # A student who came in through a join link is limited to that one session.
     session_scope: int | None = None
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == Role.ADMIN
