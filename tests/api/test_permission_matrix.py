@@ -391,6 +391,9 @@ async def test_lists_are_scoped(app_and_client: Any, actor: str) -> None:
         assert session_ids == {world.ids["session"]}
     else:
         assert world.ids["session"] in session_ids
+    courses = (await world.call(actor, "GET", "/api/courses")).json()
+    demo_course = next(c for c in courses if c["id"] == world.ids["course"])
+    assert demo_course["site_ids"] == sorted(site.id for site in world.demo.sites)
     other = (await world.call("teacher2", "GET", "/api/sessions")).json()
     assert other == []
     assert (await world.call("student2", "GET", "/api/courses")).json() == []

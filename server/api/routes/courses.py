@@ -40,8 +40,19 @@ async def _require_site(db: AsyncSession, site_id: int) -> None:
 
 @router.get("", response_model=list[CourseOut])
 async def list_courses(who: Caller, db: DB) -> list[CourseOut]:
-    courses = await db.exec(select(Course).where(course_filter(who)).order_by(col(Course.id)))
-    return [await _out(db, c) for c in courses]
+    courses = list(await db.exec(select(Course).where(course_filter(who)).order_by(col(Course.id))))
+    offered: dict[int, list[int]] = {}
+    rows = await db.exec(
+        select(CourseSite).where(col(CourseSite.course_id).in_([c.id for c in courses]))
+    )
+    for row in rows:  # one query for every course's sites, not one per course
+        offered.setdefault(row.course_id, []).append(row.site_id)
+    return [
+        CourseOut.model_validate(c).model_copy(
+            update={"site_ids": sorted(offered.get(c.id or 0, []))}
+        )
+        for c in courses
+    ]
 
 
 @router.post("", response_model=CourseOut, status_code=status.HTTP_201_CREATED)
