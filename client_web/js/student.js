@@ -18,7 +18,7 @@ function activityItems(state) {
   const items = [];
   for (const p of state.polls.values()) items.push({ key: `p${p.poll_id}`, kind: "poll", item: p, t: p.opened_at ?? 0 });
   for (const q of state.questions.values()) {
-    if (q.status !== "prepared") items.push({ key: `q${q.question_id}`, kind: "question", item: q, t: q.shown_at ?? q.position ?? 0 });
+    if (q.status !== "prepared") items.push({ key: `q${q.question_id}`, kind: "question", item: q, t: q.shown_at ?? 0 });
   }
   for (const c of state.checks.values()) items.push({ key: `c${c.check_id}`, kind: "check", item: c, t: c.opened_at ?? 0 });
   const rank = (x) => (x.item.status === "open" ? 0 : 1);

@@ -70,6 +70,7 @@ class CheckBook:
                 "check_id": check.check_id,
                 "prompt": check.prompt,
                 "status": check.status,
+                "opened_at": check.opened_at,
             }
             mine = check.answers.get(actor.user_id)
             view["mine"] = None if mine is None else mine[1]

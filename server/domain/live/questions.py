@@ -104,6 +104,7 @@ class QuestionBook:
             "status": question.status,
             "position": question.shown_clock,
             "planned_position": question.position,
+            "shown_at": question.shown_at,
             **question.spec.public_data(),
         }
         if user_id is not None:

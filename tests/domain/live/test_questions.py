@@ -16,6 +16,7 @@ from server.domain.live.commands import (
     Join,
     LaunchQuestion,
     Leave,
+    OpenCheck,
     PrepareQuestion,
     PromptSpec,
     ShowQuestion,
@@ -271,4 +272,16 @@ def test_question_limit() -> None:
     h.do(TEACHER, LaunchQuestion(Q), T0 + 5)
     h.refuse(TEACHER, LaunchQuestion(Q), T0 + 6, Conflict)
     h.refuse(TEACHER, PrepareQuestion(Q, 50), T0 + 6, Conflict)
+    check_replay(h)
+
+
+def test_snapshots_carry_when_questions_and_checks_appeared(h: Harness) -> None:
+    """A client that resumes rebuilds from the snapshot: it needs these times to order the
+    open items and run their timers, exactly as the live events gave them."""
+    h.start()
+    h.do(TEACHER, LaunchQuestion(Q), T0 + 10)
+    h.do(TEACHER, OpenCheck("Can you see the slide?"), T0 + 20)
+    snapshot = h.session.snapshot_for(STU_A1)
+    assert [q["shown_at"] for q in snapshot["questions"]] == [T0 + 10]
+    assert [c["opened_at"] for c in snapshot["checks"]] == [T0 + 20]
     check_replay(h)
