@@ -220,6 +220,8 @@ class MediaRoom:
         pc = self._pc(participant_id, leg_name)
         if not candidate:
             return
+        if sdp_mid is None and sdp_mline_index is None:
+            raise BadInput("ICE candidate needs sdpMid or sdpMLineIndex")
         if len(candidate) > 512:
             raise BadInput("ICE candidate too long")
         try:
@@ -248,6 +250,7 @@ class MediaRoom:
             for slot in leg.slots.values():
                 if slot.name.startswith(STAGE_PREFIX):
                     leg.rebind(slot, self._stage_key(leg.participant_id, slot.label))
+        self._notify()
 
     @property
     def stage(self) -> str | None:

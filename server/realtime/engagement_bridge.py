@@ -81,7 +81,6 @@ class EngagementBridge:
         self._persist_wake = asyncio.Event()
         self._done_ids: OrderedDict[tuple[int, str], None] = OrderedDict()
         self._tasks: list[asyncio.Task[None]] = []
-        self.delivered = 0
         self.ended = runtime.live.status.value == "ended"
 
     def start(self) -> None:
@@ -147,9 +146,9 @@ class EngagementBridge:
 
     def _publish(self, output: Output) -> None:
         data = output.as_dict()
-        type_ = data.pop("type")
+        frame = protocol.event_frame(None, data.pop("type"), data, output.at)  # encode once
         for audience in output.audiences:
-            self.delivered += self.runtime.hub.publish(_frame(type_, data, output.at), audience)
+            self.runtime.hub.publish(frame, audience)
 
     def _flush(self) -> None:
         waiting, self._coalesced = self._coalesced, {}
@@ -195,12 +194,9 @@ class EngagementBridge:
         while True:
             await self._persist_wake.wait()
             self._persist_wake.clear()
-            await self.writer.flush_all()
+            # shielded: a cancel mid-write must not lose the batch it popped
+            await asyncio.shield(self.writer.flush_all())
             await asyncio.sleep(PERSIST_INTERVAL_S)  # batching: at most one write a second
-
-
-def _frame(type_: str, data: dict[str, Any], at: float) -> str:
-    return protocol.event_frame(None, type_, data, at)
 
 
 def bridge_of(runtime: SessionRuntime) -> EngagementBridge | None:

@@ -157,9 +157,6 @@ def _apply(bridge: EngagementBridge, actor: Actor, message: protocol.ClientMessa
         if k.state is None:
             raise BadInput("engagement.ack: give alert_id, or site_id and state")
         return engine.acknowledge_site(actor, k.site_id, k.state, now)
-    if name == "ack_student":
-        s = _parse(message, AckStudent)
-        return engine.acknowledge_student(actor, s.user_id, now)
     if name == "snooze":
         z = _parse(message, Snooze)
         return engine.snooze(actor, z.site_id, z.state, z.minutes, now)
@@ -220,23 +217,23 @@ async def handle_message(session: Session, message: protocol.ClientMessage) -> N
             raise InvalidState("the session has ended")
         if message.type == "engagement.sync":
             _parse(message, Sync)
-            frame = {
-                "type": "engagement.snapshot",
-                "data": snapshot_for(bridge, actor),
-                "at": bridge.clock(),
-            }
-            session.send(protocol.encode(frame))
+            snapshot = snapshot_for(bridge, actor)
+            session.send(
+                protocol.event_frame(None, "engagement.snapshot", snapshot, bridge.clock())
+            )
             session.send(protocol.ack_frame(msg_id, None))
             return
         if not bridge.seen(actor.user_id, msg_id):
-            bridge.deliver(_apply(bridge, actor, message))
-            bridge.remember(actor.user_id, msg_id)
             if message.type == "engagement.ack_student":
-                # the student's own button resets now, not only when their state changes
                 seen = _parse(message, AckStudent).user_id
-                bridge.runtime.publish(
-                    "engagement.seen", {"user_id": seen}, to_user(seen), bridge.clock()
-                )
+                now = bridge.clock()
+                bridge.deliver(bridge.engine.acknowledge_student(actor, seen, now))
+                bridge.remember(actor.user_id, msg_id)
+                # the student's own button resets now, not only when their state changes
+                bridge.runtime.publish("engagement.seen", {"user_id": seen}, to_user(seen), now)
+            else:
+                bridge.deliver(_apply(bridge, actor, message))
+                bridge.remember(actor.user_id, msg_id)
     except DomainError as exc:
         session.error(exc, msg_id)
         return

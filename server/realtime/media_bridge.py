@@ -32,7 +32,6 @@ one encoded pass-through ``streaming.MediaRoom`` per session.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import MutableMapping
@@ -132,9 +131,8 @@ class MediaBridge:
         self._closed = True
         for task in self._loops:
             task.cancel()
-        for task in self._loops:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # a loop that died of an exception must not skip the recording and the room
+        await asyncio.gather(*self._loops, return_exceptions=True)
         self._stop_recording()
         if self.room is not None:
             await self.room.close()
@@ -216,7 +214,7 @@ class MediaBridge:
             raise NotPermitted("students publish only while the teacher has them on stage")
         if pid == policy.TEACHER_ID:
             self._maybe_record()
-        await self._renegotiate_missing(pid)
+        self._spawn(self._renegotiate_missing(pid))  # the answer need not wait for re-offers
         return "media.publish.answer", {"sdp": answer, "publisher": pid}
 
     async def _subscribe(self, actor: Actor, data: mp.Subscribe) -> tuple[str, dict[str, Any]]:
@@ -244,19 +242,29 @@ class MediaBridge:
         room = self.room
         if room is None:
             return
+        subscribers = room.subscribers  # a copy: read once
+        site_ids = self._site_ids()
         for pid, sub in list(self._subs.items()):
-            if sub.asked is not None or pid not in room.subscribers:
+            if sub.asked is not None or pid not in subscribers:
                 continue
-            wanted = policy.choose_publishers(sub.actor, self._site_ids(), None)
-            slots = room.subscription_slots(pid)
-            if publisher not in wanted or any(s.startswith(f"{publisher}/") for s in slots):
-                continue
-            async with self._lock(pid):
-                offer = await self._offer(room, pid, wanted, sub.mode)
-            frame = self._offer_data(pid, offer, sub.mode, True)
-            self.runtime.publish(
-                "media.subscribe.offer", frame, to_user(sub.actor.user_id), time.time()
-            )
+            try:
+                wanted = policy.choose_publishers(sub.actor, site_ids, None)
+                if publisher not in wanted:
+                    continue
+                async with self._lock(pid):
+                    # the subscription may have changed or closed while we waited
+                    if self._subs.get(pid) is not sub or pid not in room.subscribers:
+                        continue
+                    slots = room.subscription_slots(pid)
+                    if any(s.startswith(f"{publisher}/") for s in slots):
+                        continue
+                    offer = await self._offer(room, pid, wanted, sub.mode)
+                frame = self._offer_data(pid, offer, sub.mode, True)
+                self.runtime.publish(
+                    "media.subscribe.offer", frame, to_user(sub.actor.user_id), time.time()
+                )
+            except Exception:
+                log.exception("media %s: re-offer to %s failed", self.runtime.session_id, pid)
 
     async def _set_bitrate(self, actor: Actor, data: mp.Bitrate) -> None:
         if not actor.leads_session:
@@ -321,8 +329,9 @@ class MediaBridge:
         if room is None:
             return
         hub = self.runtime.hub
+        publishers, subscribers = room.publishers, room.subscribers  # copies: read once
         for (pid, leg), user in list(self._legs.items()):
-            legs = room.publishers if leg == "publish" else room.subscribers
+            legs = publishers if leg == "publish" else subscribers
             if pid not in legs:
                 self._legs.pop((pid, leg), None)
                 if leg == "subscribe":
@@ -446,12 +455,15 @@ class MediaBridge:
         while True:
             try:
                 await room.wait_until(lambda: self._tracks_view() != self._sent_tracks, 5.0)
+                view = self._tracks_view()
+                self._sent_tracks = view
+                data = {"live": list(view[0]), "stage": view[1]}
+                self.runtime.publish("media.tracks", data, EVERYONE, time.time())
             except TimeoutError:
-                continue  # a stage change does not wake the room: look again
-            view = self._tracks_view()
-            self._sent_tracks = view
-            data = {"live": list(view[0]), "stage": view[1]}
-            self.runtime.publish("media.tracks", data, EVERYONE, time.time())
+                continue  # nothing changed for a while: look again
+            except Exception:
+                log.exception("media %s: live tracks update failed", self.runtime.session_id)
+                await asyncio.sleep(TICK_SECONDS)  # no busy loop if it keeps failing
 
     def _tell_leaders(self, type_: str, data: dict[str, Any]) -> None:
         self.runtime.publish(type_, data, LEADERS, time.time())
@@ -469,8 +481,8 @@ def _ice_server(entry: dict[str, Any]) -> RTCIceServer:
 def connection_quality(runtime: SessionRuntime) -> dict[int, dict[str, Any]]:
     """Per user id: media connection quality (see ``media_quality`` for the fields); empty
     when the session has no media. Cheap: reads the latest stats collected every 2 s."""
-    bridge = runtime.extensions.get(EXTENSION)
-    if not isinstance(bridge, MediaBridge):
+    bridge = bridge_of(runtime)
+    if bridge is None:
         return {}
     return quality_by_user(bridge.last_stats, bridge.users_by_pid, bridge.reports, time.time())
 

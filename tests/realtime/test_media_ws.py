@@ -243,6 +243,8 @@ async def test_teacher_to_two_students_and_refusals(klass: Class) -> None:
         # switching to audio only stops the video, no renegotiation
         assert (await at_home.call("media.mode", {"mode": "audio_only"}))["type"] == "ack"
         assert error_code(await at_home.call("media.mode", {"mode": "4k"})) == "bad_input"
+        no_mid = {"leg": "subscribe", "candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host"}
+        assert error_code(await at_home.call("media.ice", no_mid)) == "bad_input"
         report = {"leg": "subscribe", "rtt_ms": 40.0, "loss": 0.2, "freezes": 0}
         assert (await at_home.call("media.report", report))["type"] == "ack"
         user = klass.demo.students[32].id or 0
