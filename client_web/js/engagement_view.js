@@ -20,14 +20,21 @@ export class EngagementModel {
     this.alerts = new Map(); // id -> alert data (+ snoozedUntil)
     this.students = new Map(); // user_id -> {user_id, site_id, state, reasons}
     this.subscribers = new Set();
+    this.queued = false;
   }
 
   subscribe(fn) {
     this.subscribers.add(fn);
   }
 
+  /** Tell subscribers once per task, however many frames arrived (as LiveState.changed). */
   changed() {
-    for (const fn of this.subscribers) fn(this);
+    if (this.queued) return;
+    this.queued = true;
+    queueMicrotask(() => {
+      this.queued = false;
+      for (const fn of this.subscribers) fn(this);
+    });
   }
 
   /** Hook a protocol.js Connection: frames, and engagement.sync on every welcome. */

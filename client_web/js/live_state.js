@@ -49,7 +49,6 @@ export class LiveState {
   constructor() {
     this.subscribers = new Set();
     this.queued = false;
-    this.notices = [];
     this.reset({ status: "scheduled", presence: {}, me: {} }, null);
   }
 
@@ -93,13 +92,9 @@ export class LiveState {
     this.changed();
   }
 
-  /** Apply one event frame; replayed ones (already in the snapshot) only make notices. */
+  /** Apply one event frame; replayed ones are already in the snapshot and change nothing. */
   apply(frame, { replayed = false } = {}) {
-    if (replayed) {
-      this.notices.push(frame);
-      this.changed();
-      return;
-    }
+    if (replayed) return;
     const handler = APPLY[frame.type];
     if (handler) {
       handler(this, frame.data, frame);
@@ -198,7 +193,7 @@ const APPLY = {
   "hand.cleared": (s) => (s.hands.queue = []),
   "stage.joined": (s, d, f) => s.hands.stage.push({ ...d, since: f.at }),
   "stage.left": (s, d) => (s.hands.stage = dropTarget(s.hands.stage, d)),
-  "reaction.sent": (s, d, f) => (s.lastReaction = { ...d, at: f.at }),
+  "reaction.sent": null, // nothing to keep: reaction.counts carries the totals
   "reaction.counts": (s, d) => (s.reactions = { ...d.counts }),
   "check.opened": (s, d, f) =>
     s.checks.set(d.check_id, { check_id: d.check_id, prompt: d.prompt, status: "open", mine: null, opened_at: f.at, results: { sites: new Map(), total: null } }),
@@ -206,5 +201,3 @@ const APPLY = {
   "check.tally": (s, d) => tally(s.checks.get(d.check_id), d),
   "check.closed": (s, d) => { const c = s.checks.get(d.check_id); if (c) c.status = "closed"; },
 };
-
-export const APPLIED_EVENT_TYPES = Object.freeze(Object.keys(APPLY));

@@ -76,6 +76,7 @@ export class Connection {
     this.counter = 0;
     this.attempt = 0;
     this.timer = null;
+    this.stable = null; // resets the backoff once a connection has stayed up 10 s
     this.heartbeat = null;
     this.lastFrameAt = 0;
     this.stopped = false;
@@ -156,9 +157,18 @@ export class Connection {
   stop() {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.stable);
     clearInterval(this.heartbeat);
     if (this.ws) this.ws.close(1000, "bye");
+    this.failPending("signed out");
     this.setStatus("closed", "signed out");
+  }
+
+  /** Reject every command still waiting for its ack: the connection will not come back. */
+  failPending(reason) {
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) p.reject(new CommandError("closed", reason));
   }
 
   setStatus(status, detail = "") {
@@ -213,10 +223,12 @@ export class Connection {
 
   closed(code, reason) {
     clearInterval(this.heartbeat);
+    clearTimeout(this.stable);
     if (this.stopped) return;
     const name = this.closeCodes.get(code);
     if (FATAL.has(name)) {
       this.stopped = true;
+      this.failPending(reason || name);
       this.setStatus("closed", reason || name);
       return;
     }
@@ -274,7 +286,8 @@ export class Connection {
     this.welcomes += 1;
     this.replayUpTo = welcome.last_seq;
     this.lastSeq = welcome.last_seq;
-    this.attempt = 0;
+    clearTimeout(this.stable);
+    this.stable = setTimeout(() => (this.attempt = 0), 10000); // not on a welcome that drops at once
     this.setStatus("live");
     this.startHeartbeat();
     for (const fn of this.welcomeListeners) fn(welcome);

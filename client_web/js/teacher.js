@@ -59,10 +59,9 @@ function resultCard(card, conn, dir) {
   );
 }
 
-function pulseTile(id, state, dir, eng, conn) {
+function pulseTile(id, confused, state, dir, eng, conn) {
   const key = siteKey(id);
   const pulse = eng.pulses.get(key);
-  const confused = eng.studentsIn(key, "confused");
   return h("article", { class: "pulse-tile", "data-site": key, "data-pulse": pulseColour(pulse), "data-level": pulse?.level ?? "none" },
     h("h3", { text: dir.site(id) }),
     h("p", { class: "present" }, h("b", { text: String(state.presentBySite.get(key) ?? 0) }), ` of ${dir.enrolledAt(id)} present`),
@@ -81,11 +80,11 @@ function pulseTile(id, state, dir, eng, conn) {
 function renderAttendance(state, dir, eng, conn) {
   const enrolled = dir.enrolments.length;
   $("#attendance").textContent = `${state.presentStudents} of ${enrolled} students present`;
-  const sites = dir.siteIds();
-  keyed($("#pulse"), sites, (id) => siteKey(id),
-    (id) => JSON.stringify([state.presentBySite.get(siteKey(id)) ?? 0, eng.pulses.get(siteKey(id)) ?? null,
-      eng.studentsIn(siteKey(id), "confused").map((st) => st.user_id)]),
-    (id) => pulseTile(id, state, dir, eng, conn));
+  const sites = dir.siteIds().map((id) => ({ id, key: siteKey(id), confused: eng.studentsIn(siteKey(id), "confused") }));
+  keyed($("#pulse"), sites, (site) => site.key,
+    (site) => JSON.stringify([state.presentBySite.get(site.key) ?? 0, eng.pulses.get(site.key) ?? null,
+      site.confused.map((st) => st.user_id)]),
+    (site) => pulseTile(site.id, site.confused, state, dir, eng, conn));
 }
 
 function renderLifecycle(state, conn) {
@@ -128,7 +127,7 @@ if (ctx) {
   const redraw = () => render(ctx.state, ctx.conn, dir, eng);
   ctx.state.subscribe(redraw);
   eng.subscribe(() => {
-    redraw();
+    renderAttendance(ctx.state, dir, eng, ctx.conn);
     renderAlerts($("#alert-tray"), eng, ctx.conn, (id) => dir.site(id));
   });
   ctx.state.changed();
