@@ -1,0 +1,1 @@
+"""What leaves the server as files (CSV today; reports and xAPI later)."""
