@@ -103,7 +103,8 @@ function render(state, conn, dir, eng) {
   const cards = resultCards(state);
   $("#results-empty").hidden = cards.length > 0;
   keyed($("#results"), cards, (c) => c.key,
-    (c) => JSON.stringify([c.item.status, c.item.correct ?? null, [...(c.item.results?.sites ?? new Map())]]),
+    (c) => JSON.stringify([c.item.status, c.item.correct ?? null, [...(c.item.results?.sites ?? new Map())],
+      c.item.results?.total ?? null]),
     (c) => resultCard(c, conn, dir));
   renderPrepared(state, conn);
   renderHands(state, conn, dir);
