@@ -14,7 +14,7 @@ async function join() {
   }
   try {
     const out = await api("/api/auth/join", { method: "POST", body: { token }, token: "" });
-    saveAuth({ token: out.access_token, user: out.user, session_id: out.session_id });
+    saveAuth({ token: out.access_token, user: out.user, session_id: out.session_id, session_title: out.session_title });
     const page = out.session_status === "ended" ? "catchup" : "student";
     location.replace(`/${page}/${out.session_id}`);
   } catch (err) {
