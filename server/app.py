@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from server.api.body_limit import BodyLimitMiddleware
 from server.api.deps import Services
+from server.api.docs import install_docs
 from server.api.errors import install_error_handlers
 from server.api.routes import auth, courses, org, recordings, roster, sessions, users, web
 from server.auth.tokens import TokenSigner
@@ -56,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Real-time hybrid classroom service for course-sharing consortia of schools",
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs, from local assets
+        redoc_url=None,
     )
     app.state.services = services
     app.state.startup_hooks = []
@@ -66,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     gateway.install(app, services)
     app.include_router(web.router)
+    install_docs(app)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, Any]:

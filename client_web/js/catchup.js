@@ -1,7 +1,9 @@
 // The catch-up player (/catchup/{session_id}): plays the lesson recording and stops at each
-// embedded question at the moment (lesson clock) it was shown in class; the student answers
-// (`question.answer`, stored by the server as a catch-up answer) or skips, and playback
-// resumes. Questions come from the welcome snapshot (shown questions with their `position`).
+// embedded question when playback reaches the moment (lesson clock) it was shown in class; the
+// student answers (`question.answer`, stored by the server as a catch-up answer) or skips, and
+// playback resumes. A seek is the student's own choice: it does not stop at the questions it
+// jumps over (the list on the right goes to each). The status line always tells the player's
+// own position. Questions come from the welcome snapshot (shown questions with `position`).
 // Recordings are listed by GET /api/sessions/{id}/recordings and fetched with the bearer token.
 
 import { api, loadAuth } from "./api.js";
@@ -19,7 +21,8 @@ class CatchUp {
     this.slot = $("#question-slot");
     this.met = new Set(); // questions stopped at (answered or skipped) in this viewing
     this.current = null; // question id shown now
-    this.lastTime = 0;
+    this.lastTime = 0; // where playback was at the last check: a question between it and now is due
+    this.seekingNow = false;
     const check = () => this.check();
     this.video.addEventListener("timeupdate", check);
     if ("requestVideoFrameCallback" in this.video) {
@@ -29,14 +32,32 @@ class CatchUp {
       };
       this.video.requestVideoFrameCallback(onFrame);
     }
+    this.video.addEventListener("seeking", () => {
+      this.seekingNow = true;
+    });
     this.video.addEventListener("seeked", () => {
-      // seeking back before a question meets it again
-      for (const q of this.questions()) if (q.position > this.video.currentTime) this.met.delete(q.question_id);
+      this.seekingNow = false;
+      const t = this.video.currentTime;
+      this.lastTime = t;
+      // seeking back before a question meets it again; a question on screen is left behind
+      for (const q of this.questions()) if (q.position > t) this.met.delete(q.question_id);
+      if (this.current !== null) this.leave();
+      this.showStatus();
       this.check();
     });
     this.video.addEventListener("play", () => {
       if (this.current !== null) this.video.pause();
+      else this.showStatus();
     });
+    for (const type of ["pause", "ended"]) this.video.addEventListener(type, () => this.showStatus());
+  }
+
+  /** The status line, from the player's own position. */
+  showStatus() {
+    const at = formatDuration(this.video.currentTime);
+    if (this.current !== null) this.status.textContent = `Paused at ${at}: a question from the lesson.`;
+    else if (this.video.ended) this.status.textContent = "The end of the recording.";
+    else this.status.textContent = this.video.paused ? `Paused at ${at}.` : "Playing.";
   }
 
   questions() {
@@ -61,11 +82,16 @@ class CatchUp {
     this.video.play().catch(() => {});
   }
 
+  /** Stop at the first question that playback has reached since the last check. */
   check() {
+    if (this.seekingNow || this.video.seeking) return; // seeked: handled there
+    if (!this.ctx.conn.welcomes) return; // the questions are not known yet
+    const from = this.lastTime;
     const t = this.video.currentTime;
     this.lastTime = t;
     if (this.current !== null) return;
-    const due = this.questions().find((q) => !this.met.has(q.question_id) && q.position <= t + EARLY_S);
+    const due = this.questions().find((q) =>
+      !this.met.has(q.question_id) && q.position >= from - EARLY_S && q.position <= t + EARLY_S);
     if (due) this.stopAt(due);
   }
 
@@ -73,16 +99,28 @@ class CatchUp {
     this.video.pause();
     this.current = q.question_id;
     this.video.dataset.pausedFor = String(q.question_id);
-    this.status.textContent = `Paused at ${formatDuration(q.position)}: a question from the lesson.`;
+    this.showStatus();
+    this.render();
+  }
+
+  /** Take the question off the screen (not answered, not skipped: met again when reached). */
+  leave() {
+    this.current = null;
+    delete this.video.dataset.pausedFor;
     this.render();
   }
 
   resume() {
     if (this.current !== null) this.met.add(this.current);
-    this.current = null;
-    delete this.video.dataset.pausedFor;
+    this.leave();
     this.status.textContent = "Playing.";
-    this.render();
+    this.video.play().catch(() => {});
+  }
+
+  /** A marker: play from a little before the question, which then stops the video. */
+  goTo(q) {
+    this.met.delete(q.question_id);
+    this.video.currentTime = Math.max(0, q.position - 2);
     this.video.play().catch(() => {});
   }
 
@@ -92,7 +130,7 @@ class CatchUp {
       const answered = q.mine != null;
       return h("li", { "data-question": q.question_id, "data-state": answered ? "answered" : "open" },
         h("button", { class: "btn btn-small btn-quiet", type: "button", "aria-label": `Go to ${formatDuration(q.position)}`,
-          on: { click: () => { this.video.currentTime = Math.max(0, q.position - 2); } } }, formatDuration(q.position)),
+          on: { click: () => this.goTo(q) } }, formatDuration(q.position)),
         h("span", { class: "grow", text: q.prompt }),
         h("small", { class: "muted", text: answered ? (q.mine.catch_up ? "answered (catch-up)" : "answered in class") : "" }));
     });
@@ -116,6 +154,10 @@ class CatchUp {
 
 const ctx = await boot({ roles: ["student"], signIn: { href: "/join", text: "Open your join link again" } });
 if (ctx) {
+  if (ctx.auth.session_title) {
+    $("#title").textContent = `Catch up: ${ctx.auth.session_title}`;
+    document.title = `${ctx.auth.session_title} · Catch up · HyFlex Live`;
+  }
   const player = new CatchUp(ctx);
   window.__hyflex.catchup = player;
   ctx.state.subscribe((state) => {

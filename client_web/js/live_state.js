@@ -8,11 +8,12 @@ export function siteKey(siteId) {
   return siteId === null || siteId === undefined ? HOME : String(siteId);
 }
 
-/** Sum per-site summaries into a total (counts add; numeric: weighted mean, min, max). */
+/** Sum per-site summaries into a total (counts add; numeric: weighted mean, min, max; a
+ *  median cannot be added up: the server sends it in poll.total / question.total). */
 export function combine(rows) {
   const out = { answered: 0, correct: null };
   for (const row of rows) {
-    out.answered += row.answered ?? 0;
+    out.answered += row.answered ?? (row.yes ?? 0) + (row.no ?? 0); // yes/no rows: yes + no
     if (typeof row.correct === "number") out.correct = (out.correct ?? 0) + row.correct;
     if (Array.isArray(row.counts)) {
       out.counts = out.counts ?? row.counts.map(() => 0);
@@ -102,10 +103,10 @@ export class LiveState {
     }
   }
 
+  /** Head counts of students (staff are never counted): in all and per site. */
   setCounts(counts) {
-    this.present = counts.present ?? 0;
     this.presentStudents = counts.students ?? 0;
-    this.presentBySite = new Map((counts.sites ?? []).map((x) => [siteKey(x.site_id), x.present]));
+    this.presentBySite = new Map((counts.sites ?? []).map((x) => [siteKey(x.site_id), x.students ?? 0]));
   }
 
   isPresent(userId) {
@@ -117,12 +118,22 @@ export class LiveState {
   }
 }
 
+const ADDS_UP = new Set(["single", "multiple", undefined]); // choices and yes/no checks
+
 function tally(item, data) {
   if (!item) return;
   const { poll_id, question_id, check_id, ...row } = data;
   item.results = item.results ?? { sites: new Map(), total: null };
   item.results.sites.set(siteKey(data.site_id), row);
-  item.results.total = combine(item.results.sites.values());
+  // numbers and texts: the class total comes from the server (poll.total / question.total)
+  if (ADDS_UP.has(item.kind)) item.results.total = combine(item.results.sites.values());
+}
+
+function total(item, data) {
+  if (!item) return;
+  const { poll_id, question_id, ...row } = data;
+  item.results = item.results ?? { sites: new Map(), total: null };
+  item.results.total = row;
 }
 
 function dropTarget(list, data) {
@@ -152,6 +163,7 @@ const APPLY = {
   "poll.key": (s, d) => { const p = s.polls.get(d.poll_id); if (p) p.correct = d.correct; },
   "poll.answered": (s, d) => { const p = s.polls.get(d.poll_id); if (p) p.mine = d.value; },
   "poll.tally": (s, d) => tally(s.polls.get(d.poll_id), d),
+  "poll.total": (s, d) => total(s.polls.get(d.poll_id), d),
   "poll.closed": (s, d) => { const p = s.polls.get(d.poll_id); if (p) p.status = "closed"; },
   "poll.revealed": (s, d) => {
     const p = s.polls.get(d.poll_id);
@@ -176,6 +188,7 @@ const APPLY = {
     if (q) q.mine = { value: d.value, correct: d.correct, catch_up: d.catch_up };
   },
   "question.tally": (s, d) => tally(s.questions.get(d.question_id), d),
+  "question.total": (s, d) => total(s.questions.get(d.question_id), d),
   "qna.asked": (s, d, f) =>
     s.qna.set(d.qna_id, { ...d, asked_at: f.at, votes: 0, voted: false, answered: false, hidden: false }),
   "qna.voted": (s, d) => { const i = s.qna.get(d.qna_id); if (i) i.voted = true; },

@@ -1,5 +1,6 @@
 // The student's view: prompts as they open, quiet checks, hand, confused, reactions, Q&A.
 
+import { api } from "./api.js";
 import { $, h, iconText, keyed } from "./dom.js";
 import { boot } from "./page.js";
 import { PENDING_FAMILIES } from "./protocol.js";
@@ -13,6 +14,7 @@ import { LessonPlayer } from "./lesson_media.js";
 const EMOJI = { thumbs_up: "👍", clap: "👏", heart: "❤️", laugh: "😄", surprised: "😮", thumbs_down: "👎" };
 const SAVER_KEY = "hyflex.dataSaver";
 const CONFUSED_EXPIRY_MS = 5 * 60 * 1000; // the server's default confused_expiry_s (a backstop)
+const STATUS_TEXT = { scheduled: "starts soon", live: "live", ended: "ended" };
 
 function activityItems(state) {
   const items = [];
@@ -27,6 +29,7 @@ function activityItems(state) {
 
 function render(state, conn) {
   const me = state.me;
+  const ended = state.status === "ended";
   const items = activityItems(state);
   $("#activity-empty").hidden = items.length > 0;
   const list = $("#activity");
@@ -46,11 +49,36 @@ function render(state, conn) {
   hand.title = place >= 0 ? `Your place in the queue: ${place + 1}` : "";
   renderQna($("#qna-list"), state, conn, {
     asker: (i) => (i.user_id === me.user_id ? "You" : "A classmate"),
-    canVote: true, canAnswer: false, canHide: () => false,
+    canVote: !ended, canAnswer: false, canHide: () => false,
   });
-  $("#catchup-note").hidden = state.status !== "ended";
-  $("#catchup-link").href = `/catchup/${conn.sessionId}`;
-  $("#title").textContent = state.status === "live" ? "Live class" : state.status === "ended" ? "Class ended" : "Class starts soon";
+  const status = $("#lesson-status");
+  status.textContent = STATUS_TEXT[state.status] ?? state.status;
+  status.className = `chip chip-${state.status}`;
+  // after the end nothing can be sent: the controls say so by being disabled
+  document.body.dataset.lesson = state.status;
+  for (const el of document.querySelectorAll("#confused, #reactions button, #qna-form textarea, #qna-form button, #data-saver")) {
+    el.disabled = ended;
+  }
+  $("#catchup-note").hidden = !ended;
+}
+
+/** The end of the lesson: offer the catch-up player when there is something to catch up on
+ *  (a recording, or the lesson's questions). */
+async function offerCatchUp(state, sessionId) {
+  $("#catchup-link").href = `/catchup/${sessionId}`;
+  const recordings = await api(`/api/sessions/${sessionId}/recordings`).catch(() => []);
+  const questions = [...state.questions.values()].some((q) => typeof q.position === "number");
+  if (recordings.length) {
+    $("#catchup-link").textContent = "Watch the recording";
+    $("#catchup-why").textContent = "It stops at each question so you can answer.";
+  } else if (questions) {
+    $("#catchup-link").textContent = "Answer the lesson's questions";
+    $("#catchup-why").textContent = "There is no recording of this lesson yet.";
+  } else {
+    $("#ended-msg").textContent = "Live video, questions, Q&A and reactions are closed. There is no recording of this lesson.";
+    return;
+  }
+  $("#catchup-offer").hidden = false;
 }
 
 function wireControls(ctx) {
@@ -100,10 +128,13 @@ function wireConfused(ctx) {
     set(false);
     toast("Your \"I'm confused\" signal was cleared: your teacher has seen it.");
   });
+  state.subscribe(() => {
+    if (state.status === "ended" && button.getAttribute("aria-pressed") === "true") set(false);
+  });
   const eng = new EngagementModel().attach(conn);
   eng.subscribe(() => {
     const me = eng.students.get(state.me.user_id);
-    if (!me) return;
+    if (!me || state.status === "ended") return;
     const pressed = (me.reasons ?? []).some((r) => r.code === "pressed_confused");
     const on = button.getAttribute("aria-pressed") === "true";
     if (me.state === "confused" && pressed) {
@@ -125,8 +156,9 @@ function wireMedia(ctx) {
   saver.checked = localStorage.getItem(SAVER_KEY) === "1";
   const policy = new FallbackPolicy();
   let auto = false; // switched by the fallback, not by the student
+  let ended = false; // the lesson is over: no more notices about the link
   const mode = () => (saver.checked || auto ? "audio_slides" : "full");
-  const note = () => ($("#mode-note").textContent = saver.checked
+  const note = () => ($("#mode-note").textContent = ended ? "" : saver.checked
     ? "Data saver is on: audio and slides instead of full video."
     : auto ? "Weak connection: switched to audio and slides. Video comes back when the link recovers." : "");
   const apply = async () => {
@@ -138,6 +170,7 @@ function wireMedia(ctx) {
     }
   };
   function fallbackOn(sample) {
+    if (ended) return;
     const change = policy.update(sample.quality);
     if (change === "degrade" && !auto) {
       auto = true;
@@ -155,14 +188,33 @@ function wireMedia(ctx) {
   player.setMode(mode());
   player.policy = policy;
   player.feed = (quality) => fallbackOn({ quality }); // tests drive the policy with samples
-  return { player, start: () => player.media.receive({ mode: mode() }) };
+  const end = () => {
+    ended = true;
+    auto = false;
+    note();
+    player.media.monitor.stop();
+    $("#media-notice").hidden = true;
+    $("#video").dataset.ended = "1";
+    $("#video-placeholder-text").textContent = "The lesson has ended.";
+  };
+  return { player, start: () => player.media.receive({ mode: mode() }), end };
 }
 
 const ctx = await boot({ roles: ["student"], signIn: { href: "/join", text: "Open your join link again" } });
 if (ctx) {
+  const title = ctx.auth.session_title || "Your class";
+  $("#title").textContent = title;
+  document.title = `${title} · HyFlex Live`;
   wireControls(ctx);
   ctx.state.subscribe((state) => render(state, ctx.conn));
-  const { player, start } = wireMedia(ctx);
+  const { player, start, end } = wireMedia(ctx);
+  let over = false;
+  ctx.state.subscribe((state) => {
+    if (state.status !== "ended" || over) return;
+    over = true;
+    end();
+    offerCatchUp(state, ctx.sessionId);
+  });
   window.__hyflex.media = player.media;
   window.__hyflex.player = player;
   startAttention(ctx.conn, { mediaSample: () => player.media.monitor.latest });

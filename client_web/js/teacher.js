@@ -8,56 +8,10 @@ import { renderHands, wireHands } from "./widgets/hands.js";
 import { renderPrepared, wireLauncher } from "./widgets/launcher.js";
 import { Directory } from "./widgets/names.js";
 import { renderQna } from "./widgets/qna.js";
-import { resultsChart } from "./widgets/results.js";
+import { ResultsColumn } from "./widgets/results_column.js";
 import { attempt, toast } from "./widgets/status.js";
 import { EngagementModel, pulseBody, pulseColour, renderAlerts } from "./engagement_view.js";
 import { VideoGrid } from "./teacher_media.js";
-import { timer } from "./widgets/timer.js";
-
-function resultCards(state) {
-  const cards = [];
-  for (const p of state.polls.values()) cards.push({ key: `p${p.poll_id}`, type: "poll", item: p, t: p.opened_at ?? 0 });
-  for (const q of state.questions.values()) {
-    if (q.status !== "prepared") cards.push({ key: `q${q.question_id}`, type: "question", item: q, t: q.shown_at ?? 0 });
-  }
-  for (const c of state.checks.values()) cards.push({ key: `c${c.check_id}`, type: "check", item: c, t: c.opened_at ?? 0 });
-  const rank = (x) => (x.item.status === "open" ? 0 : 1);
-  return cards.sort((a, b) => rank(a) - rank(b) || b.t - a.t).slice(0, 10);
-}
-
-function controls(card, conn) {
-  const { type, item } = card;
-  const out = [];
-  if (type === "poll" && item.status === "open") {
-    out.push(h("button", { class: "btn btn-small", "data-fk": `close-${card.key}`, on: { click: () => attempt(conn.send("poll.close", { poll_id: item.poll_id })) } }, "Close"));
-  }
-  if (type === "poll" && item.status === "closed") {
-    out.push(h("button", { class: "btn btn-small btn-primary", "data-fk": `reveal-${card.key}`, on: { click: () => attempt(conn.send("poll.reveal", { poll_id: item.poll_id })) } }, "Reveal to class"));
-  }
-  if (type === "question" && item.status === "open") {
-    out.push(h("button", { class: "btn btn-small", "data-fk": `close-${card.key}`, on: { click: () => attempt(conn.send("question.close", { question_id: item.question_id })) } }, "Close"));
-  }
-  if (type === "check" && item.status === "open") {
-    out.push(h("button", { class: "btn btn-small", "data-fk": `close-${card.key}`, on: { click: () => attempt(conn.send("check.close", { check_id: item.check_id })) } }, "Close"));
-  }
-  return out;
-}
-
-function resultCard(card, conn, dir) {
-  const { type, item } = card;
-  const tag = { poll: item.anonymous ? "Anonymous poll" : "Poll", question: "Question", check: "Yes/no check" }[type];
-  const status = { open: "Open", closed: "Closed", revealed: "Revealed" }[item.status] ?? item.status;
-  return h("article", { class: `card result-card is-${item.status}`, "data-ref": card.key, "aria-labelledby": `${card.key}-h` },
-    h("header", { class: "card-head" },
-      h("span", { class: "tag", text: tag }),
-      h("span", { class: `chip chip-${item.status}`, text: status }),
-      timer(item),
-      h("span", { class: "spacer" }),
-      controls(card, conn)),
-    h("h3", { id: `${card.key}-h`, class: "prompt", text: item.prompt }),
-    resultsChart(item, { siteIds: dir.siteIds(), siteName: (id) => dir.site(id), enrolledAt: (id) => dir.enrolledAt(id), showTotal: true }),
-  );
-}
 
 function pulseTile(id, confused, state, dir, eng, conn) {
   const key = siteKey(id);
@@ -99,12 +53,8 @@ function renderLifecycle(state, conn) {
   };
 }
 
-function render(state, conn, dir, eng) {
-  const cards = resultCards(state);
-  $("#results-empty").hidden = cards.length > 0;
-  keyed($("#results"), cards, (c) => c.key,
-    (c) => JSON.stringify([c.item.status, c.item.correct ?? null, [...(c.item.results?.sites ?? new Map())]]),
-    (c) => resultCard(c, conn, dir));
+function render(state, conn, dir, eng, column) {
+  column.render(state);
   renderPrepared(state, conn);
   renderHands(state, conn, dir);
   renderQna($("#qna-list"), state, conn, {
@@ -124,7 +74,8 @@ if (ctx) {
   wireLauncher(ctx.conn, (msg) => toast(msg, "error"));
   wireHands(ctx.conn);
   const eng = new EngagementModel().attach(ctx.conn);
-  const redraw = () => render(ctx.state, ctx.conn, dir, eng);
+  const column = new ResultsColumn(ctx.conn, dir, ctx.sessionId);
+  const redraw = () => render(ctx.state, ctx.conn, dir, eng, column);
   ctx.state.subscribe(redraw);
   eng.subscribe(() => {
     renderAttendance(ctx.state, dir, eng, ctx.conn);

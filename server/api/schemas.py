@@ -46,6 +46,7 @@ class TokenOut(BaseModel):
     user: UserOut
     session_id: int | None = None
     session_status: SessionStatus | None = None
+    session_title: str | None = None  # a join link's lesson, for the student's page
 
 
 class SchoolIn(In):

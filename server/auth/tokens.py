@@ -19,7 +19,8 @@ TokenType = Literal["access", "join"]
 
 
 class InvalidToken(DomainError):
-    """The token is malformed, forged, expired or of the wrong kind."""
+    """The token is malformed, forged, expired or of the wrong kind. Messages are plain words
+    for the person holding the link: never the JWT library's own text."""
 
     code = "invalid_token"
 
@@ -60,7 +61,7 @@ class TokenSigner:
 
     def verify(self, token: str, *, typ: TokenType, now: float) -> TokenClaims:
         if not token or len(token) > 4096:
-            raise InvalidToken("missing or oversized token")
+            raise InvalidToken("the link or sign-in is not valid")
         try:
             claims = jwt.decode(
                 token,
@@ -68,18 +69,19 @@ class TokenSigner:
                 algorithms=[ALGORITHM],
                 options={"require": ["sub", "role", "typ", "exp"], "verify_exp": False},
             )
-        except jwt.PyJWTError as exc:
-            raise InvalidToken(f"invalid token: {exc}") from None
+        except jwt.PyJWTError:
+            raise InvalidToken("the link or sign-in is not valid") from None
         if claims.get("typ") != typ:
-            raise InvalidToken(f"expected a {typ} token")
+            what = "a join link" if typ == "join" else "a sign-in"
+            raise InvalidToken(f"this is not {what}")
         exp = claims["exp"]
         if not isinstance(exp, int) or exp <= now:
-            raise InvalidToken("token expired")
+            raise InvalidToken("the link or sign-in has expired")
         try:
             user_id = int(claims["sub"])
             role = Role(claims["role"])
             sid = claims.get("sid")
             session_id = int(sid) if sid is not None else None
         except (TypeError, ValueError):
-            raise InvalidToken("invalid token claims") from None
+            raise InvalidToken("the link or sign-in is not valid") from None
         return TokenClaims(user_id, role, typ, session_id, exp)

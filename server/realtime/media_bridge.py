@@ -226,6 +226,9 @@ class MediaBridge:
             offer = await self._offer(room, pid, publishers, sub.mode)
             self._subs[pid] = sub
             self._own(pid, "subscribe", actor)
+        if actor.leads_session and self.recording is not None:  # e.g. a reloaded console
+            started = {"state": "started", "name": self.recording.name}
+            self.runtime.publish("media.recording", started, to_user(actor.user_id), time.time())
         return "media.subscribe.offer", self._offer_data(pid, offer, sub.mode, False)
 
     async def _offer(self, room: MediaRoom, pid: str, publishers: list[str], mode: str) -> str:

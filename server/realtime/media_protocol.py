@@ -31,6 +31,7 @@ Server -> client (no ``seq``; reply frames echo the request ``id``):
 - ``media.recording {state: started|stopped, name, files?}`` to the leaders: ``name`` is the
   camera + microphone file; ``files`` (on stop) the files written, e.g. also the
   ``<stem>.screen.webm`` screen file.
+  A leader who subscribes while a recording runs (a reloaded console) gets ``started`` again.
 """
 
 from __future__ import annotations

@@ -88,3 +88,51 @@ async def test_catch_up_player_stops_at_the_question_and_stores_a_catch_up_answe
     runtime = await web.server.app.state.realtime.runtime(web.session_id)
     answer = runtime.live.state.questions.questions[1].answers[student.id]
     assert answer.catch_up is True and answer.correct is True
+
+
+# The status line names the player's own position: "Paused at m:ss" as the video's bar reads it.
+STATUS_FOLLOWS_PLAYER = """() => {
+  const v = document.querySelector('#recording');
+  const s = Math.floor(v.currentTime);
+  const at = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+  return v.paused && !v.seeking
+    && document.querySelector('#rec-status').textContent.startsWith(`Paused at ${at}`);
+}"""
+
+
+async def test_after_a_seek_the_pause_label_tells_where_the_player_is(web: WebClass) -> None:
+    teacher = await web.teacher()
+    page = await web.student(7)
+    await expect(teacher.locator("#rec")).to_be_visible(timeout=WAIT_MS)
+    await wait_more_frames(teacher, 30)
+    await teacher.get_by_label("Embedded question", exact=True).check()
+    await teacher.get_by_label("Answer type").select_option("text")
+    await teacher.get_by_label("Prompt").fill("Name one contact force")
+    await teacher.get_by_role("button", name="Launch question now").click()
+    await expect(teacher.locator("#results article.is-open")).to_contain_text("contact force")
+    await wait_more_frames(teacher, 100)  # about 5 s after the question
+    teacher.on("dialog", lambda dialog: dialog.accept())
+    await teacher.get_by_role("button", name="End session").click()
+    await expect(teacher.locator("#rec")).to_be_hidden(timeout=WAIT_MS)
+
+    await page.get_by_role("link", name="Watch the recording").click()
+    await page.wait_for_url(f"**/catchup/{web.session_id}")
+    video = page.locator("#recording")
+    await expect(video).to_have_attribute("data-paused-for", "1", timeout=WAIT_MS)
+    await page.wait_for_function(STATUS_FOLLOWS_PLAYER, timeout=WAIT_MS)
+    position = await page.evaluate("() => window.__hyflex.state.questions.get(1).position")
+    # the student drags the bar well past the question: the label follows the bar
+    await page.evaluate(
+        "(t) => { document.querySelector('#recording').currentTime = t; }", position + 3
+    )
+    await page.wait_for_function(STATUS_FOLLOWS_PLAYER, timeout=WAIT_MS)
+    await expect(video).not_to_have_attribute("data-paused-for", "1")
+    now = await page.evaluate("() => document.querySelector('#recording').currentTime")
+    assert now >= position + 2.5, (now, position)
+    await shot(page, "catchup-after-seek")
+    # the question's marker goes back to it: play from just before, stop at the question
+    await page.locator('#markers li[data-question="1"] button').click()
+    await expect(video).to_have_attribute("data-paused-for", "1", timeout=WAIT_MS)
+    await page.wait_for_function(STATUS_FOLLOWS_PLAYER, timeout=WAIT_MS)
+    stopped = await page.evaluate("() => document.querySelector('#recording').currentTime")
+    assert position - 0.5 <= stopped <= position + 0.5, (stopped, position)

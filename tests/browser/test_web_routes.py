@@ -92,3 +92,38 @@ async def test_static_files_stay_inside_the_client_directory(
         reply = await client.get(path)
         assert reply.status_code in (404, 422), (path, reply.status_code)
         assert "hyflex" not in reply.text.lower() or reply.status_code == 404
+
+
+ASSET = re.compile(r"""(?:src|href)=["']([^"']+)["']""")
+
+
+async def test_every_page_has_a_favicon_and_favicon_ico_is_served(
+    app_and_client: tuple[object, httpx.AsyncClient],
+) -> None:
+    _, client = app_and_client
+    for path in ("/", "/join", "/teacher/1", "/facilitator/1", "/student/1", "/catchup/1"):
+        page = await client.get(path)
+        assert '<link rel="icon" href="/static/favicon.svg"' in page.text, path
+    svg = await client.get("/static/favicon.svg")
+    assert svg.status_code == 200 and svg.headers["content-type"] == "image/svg+xml"
+    ico = await client.get("/favicon.ico")
+    assert ico.status_code == 200 and ico.headers["content-type"] == "image/x-icon"
+    assert ico.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
+
+
+async def test_api_docs_use_only_assets_served_here(
+    app_and_client: tuple[object, httpx.AsyncClient],
+) -> None:
+    _, client = app_and_client
+    docs = await client.get("/docs")
+    assert docs.status_code == 200
+    assets = ASSET.findall(docs.text)
+    assert len(assets) >= 3, assets  # the script, the stylesheet, the icon
+    for url in assets:
+        assert url.startswith("/") and not url.startswith("//"), url  # same origin
+        reply = await client.get(url)
+        assert reply.status_code == 200, url
+    policy = docs.headers["content-security-policy"]
+    assert "script-src 'self' 'sha256-" in policy and "unsafe-eval" not in policy
+    assert (await client.get("/openapi.json")).status_code == 200
+    assert (await client.get("/redoc")).status_code == 404  # not offered: no CDN behind it

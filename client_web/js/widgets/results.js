@@ -50,7 +50,7 @@ export function resultsChart(item, ctx) {
   const rows = item.results?.sites ?? new Map();
   const blocks = [];
   if (ctx.showTotal) {
-    const total = combine(rows.values());
+    const total = item.results?.total ?? combine(rows.values());
     blocks.push(block("All sites", "total", total, item, null));
   }
   const ids = [...ctx.siteIds];

@@ -64,6 +64,7 @@ async def join(body: JoinIn, db: DB, svc: SvcDep) -> TokenOut:
         user=UserOut.model_validate(user),
         session_id=live.id,
         session_status=live.status,
+        session_title=live.title,
     )
 
 

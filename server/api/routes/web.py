@@ -127,6 +127,12 @@ async def catchup_page(session_id: int) -> Response:
     return _file("catchup.html")
 
 
+@router.get("/favicon.ico", include_in_schema=False)
+async def favicon() -> Response:
+    """For browsers and pages (such as /docs) that ask for it; the pages link the SVG one."""
+    return _file("favicon.ico")
+
+
 @router.get("/static/{path:path}", include_in_schema=False)
 async def static_file(path: str) -> Response:
     return _file(path)

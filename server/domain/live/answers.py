@@ -251,6 +251,12 @@ def summarize(spec: Spec, values: Sequence[Value], limits: Limits) -> dict[str, 
     return out
 
 
+def adds_up(spec: Spec) -> bool:
+    """Whether the class total is the sum of the sites' rows (option counts). A median or the
+    most frequent texts is not: such prompts send their total to the leaders separately."""
+    return spec.kind in CHOICE_KINDS
+
+
 REMOTE: Final = "remote"
 SiteFilter = int | Literal["remote"] | None
 """None: every site; an int: that site; "remote": students at home (site None)."""

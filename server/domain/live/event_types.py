@@ -11,15 +11,20 @@ session.ended     E  by                    (implies: open polls/questions/checks
                                             presence stints closed, hand queue and stage empty)
 presence.joined   P  user_id, site_id, role
 presence.left     P  user_id, site_id, seconds
-presence.counts   E  present, students, sites[{site_id, present}]   (derived, after join/leave)
+presence.counts   E  students, sites[{site_id, students}]   (derived, after join/leave; students
+                                            only: staff are not in head counts)
 poll.opened       E  poll_id, anonymous, spec{public}, by
 poll.key          L  poll_id, correct                      (only when the poll has a key)
 poll.answered     U  poll_id, user_id, site_id, value, replaced
 poll.tally        T  poll_id, site_id, answered, correct, counts | mean/median/min/max | texts
+poll.total        L  poll_id, answered, correct, mean/median/min/max | texts   (numeric and
+                                            text polls: a class total the sites' rows do not add
+                                            up to; choice polls' totals are the sum of the rows)
 poll.closed       E  poll_id, by
 poll.revealed     E  poll_id, by, correct, results{answered, correct, counts|...}
 question.prepared L  question_id, position, spec{public + correct}, by
 question.shown    E  question_id, clock, spec{public}
+question.total    L  question_id, answered, correct, mean/median/min/max | texts   (as poll.total)
 question.closed   E  question_id, by
 question.answered U  question_id, user_id, site_id, value, correct, catch_up, latency
 question.tally    T  question_id, site_id, answered, correct, counts | ... | texts
@@ -47,9 +52,10 @@ from __future__ import annotations
 EVENT_TYPES = frozenset({
     "session.started", "session.ended",
     "presence.joined", "presence.left", "presence.counts",
-    "poll.opened", "poll.key", "poll.answered", "poll.tally", "poll.closed", "poll.revealed",
+    "poll.opened", "poll.key", "poll.answered", "poll.tally", "poll.total", "poll.closed",
+    "poll.revealed",
     "question.prepared", "question.shown", "question.closed", "question.answered",
-    "question.tally",
+    "question.tally", "question.total",
     "qna.asked", "qna.voted", "qna.unvoted", "qna.votes", "qna.answered", "qna.hidden",
     "hand.raised", "hand.lowered", "hand.cleared", "stage.joined", "stage.left",
     "reaction.sent", "reaction.counts",
@@ -57,8 +63,8 @@ EVENT_TYPES = frozenset({
 })  # fmt: skip
 
 DERIVED_EVENT_TYPES = frozenset({
-    "poll.tally", "question.tally", "qna.votes", "check.tally", "presence.counts",
-    "reaction.counts",
+    "poll.tally", "poll.total", "question.tally", "question.total", "qna.votes", "check.tally",
+    "presence.counts", "reaction.counts",
 })  # fmt: skip
 """Notifications of aggregates, ignored by ``apply``: the gateway does not log them but sends
 the latest of each (per type, audience and ids) at a bounded rate."""

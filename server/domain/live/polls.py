@@ -19,6 +19,7 @@ from server.domain.live.answers import (
     SiteFilter,
     Spec,
     Value,
+    adds_up,
     build_spec,
     is_correct,
     normalize_answer,
@@ -131,7 +132,7 @@ class PollBook:
             spec = Spec.from_data(data["spec"])
             self.polls[data["poll_id"]] = Poll(data["poll_id"], spec, data["anonymous"], event.at)
             return
-        if event.type == "poll.tally":
+        if event.type in ("poll.tally", "poll.total"):
             return  # derived notification, no state
         poll = self.polls[data["poll_id"]]
         if event.type == "poll.key":
@@ -232,4 +233,8 @@ def _answer(ctx: Context, book: PollBook, command: AnswerPoll) -> list[Event]:
             **summarize(poll.spec, values, ctx.limits),
         }
         events.append(ctx.event("poll.tally", tally, tally_audience(site_id)))
+    if not adds_up(poll.spec):
+        values = [a.value for a in after.values()]
+        total = {"poll_id": poll.poll_id, **summarize(poll.spec, values, ctx.limits)}
+        events.append(ctx.event("poll.total", total, LEADERS))
     return events

@@ -36,6 +36,8 @@ class PresenceBook:
     roles: dict[int, str] = field(default_factory=dict)
     # Kept up to date by ``apply`` so a join costs O(1), not a pass over everyone present.
     present: dict[int, int | None] = field(default_factory=dict)
+    # Head counts are of students only: a teacher at home or a facilitator in their room is
+    # not one of the class.
     per_site: dict[int | None, int] = field(default_factory=dict)
     students_present: int = 0
 
@@ -59,25 +61,25 @@ class PresenceBook:
         )
 
     def counts(self) -> dict[str, Any]:
+        """Students present, in all and per site (None = at home); staff are not counted."""
         return {
-            "present": len(self.present),
             "students": self.students_present,
-            "sites": [{"site_id": s, "present": n} for s, n in site_order(self.per_site) if n],
+            "sites": [{"site_id": s, "students": n} for s, n in site_order(self.per_site) if n],
         }
 
     def _arrive(self, user_id: int, site_id: int | None) -> None:
         self.present[user_id] = site_id
-        self.per_site[site_id] = self.per_site.get(site_id, 0) + 1
         if self.roles.get(user_id) == Role.STUDENT.value:
             self.students_present += 1
+            self.per_site[site_id] = self.per_site.get(site_id, 0) + 1
 
     def _depart(self, user_id: int) -> None:
         site_id = self.present.pop(user_id)
-        self.per_site[site_id] -= 1
-        if not self.per_site[site_id]:
-            del self.per_site[site_id]
         if self.roles.get(user_id) == Role.STUDENT.value:
             self.students_present -= 1
+            self.per_site[site_id] -= 1
+            if not self.per_site[site_id]:
+                del self.per_site[site_id]
 
     def attendance(self, now: float) -> dict[str, Any]:
         """Seconds inside the live window per student and per site, at time ``now``."""

@@ -23,6 +23,7 @@ from server.domain.live.answers import (
     SiteFilter,
     Spec,
     Value,
+    adds_up,
     build_spec,
     is_correct,
     normalize_answer,
@@ -181,7 +182,7 @@ class QuestionBook:
             qid = data["question_id"]
             self.questions[qid] = Question(qid, spec, data["position"])
             return
-        if event.type == "question.tally":
+        if event.type in ("question.tally", "question.total"):
             return  # derived notification, no state
         question = self.questions[data["question_id"]]
         if event.type == "question.shown":
@@ -298,7 +299,15 @@ def _answer(
         "site_id": actor.site_id,
         **summarize(question.spec, values, ctx.limits),
     }
-    return [
+    events = [
         ctx.event("question.answered", data, to_user(actor.user_id)),
         ctx.event("question.tally", tally, tally_audience(actor.site_id)),
     ]
+    if not adds_up(question.spec):
+        everyone = [a.value for a in question.answers.values()] + [value]
+        total = {
+            "question_id": question.question_id,
+            **summarize(question.spec, everyone, ctx.limits),
+        }
+        events.append(ctx.event("question.total", total, LEADERS))
+    return events

@@ -378,3 +378,21 @@ def test_hostile_command_fields(h: Harness) -> None:
     h.refuse(STU_A1, AnswerPoll(poll_id, Answer(choices="0")), T0 + 20, BadInput)  # type: ignore[arg-type]
     with pytest.raises(NotPermitted):
         h.session.poll_results_for(OUTSIDER, poll_id)
+
+
+def test_a_median_reaches_the_leaders_as_a_class_total(h: Harness) -> None:
+    """Sites' medians do not add up to the class median: numeric polls send the leaders a
+    ``poll.total``; choice polls do not (their total is the sum of the sites' counts)."""
+    h.start()
+    poll_id = open_poll(h, PromptSpec("numeric", "How many?"))
+    h.do(STU_A1, AnswerPoll(poll_id, Answer(number=1)), T0 + 20)
+    h.do(STU_A2, AnswerPoll(poll_id, Answer(number=2)), T0 + 21)
+    events = h.do(STU_B1, AnswerPoll(poll_id, Answer(number=9)), T0 + 22)
+    total = of_type(events, "poll.total")
+    assert total.audience == LEADERS
+    assert total.data["poll_id"] == poll_id and total.data["answered"] == 3
+    assert total.data["median"] == 2 and total.data["min"] == 1 and total.data["max"] == 9
+    assert of_type(events, "poll.tally").data["median"] == 9  # site B's own row
+    choice = open_poll(h)
+    events = h.do(STU_A1, AnswerPoll(choice, pick(0)), T0 + 30)
+    assert [e.type for e in events if e.type == "poll.total"] == []

@@ -85,7 +85,7 @@ def test_roster_add_admits_new_participant(h: Harness) -> None:
     assert joined[0].audience == to_site_staff(20)
     assert joined[1].audience == EVERYONE
     assert joined[1].data["students"] == 1 and joined[1].data["sites"] == [
-        {"site_id": 20, "present": 1}
+        {"site_id": 20, "students": 1}
     ]
 
 
@@ -162,13 +162,29 @@ def test_attendance_for_scopes_to_site(h: Harness) -> None:
 def test_presence_counts_in_snapshot(h: Harness) -> None:
     h.start(join=(TEACHER, FAC_A, STU_A1, STU_A2, STU_B1, REMOTE_STU))
     snap = h.session.snapshot_for(STU_B1)
-    assert snap["presence"]["present"] == 6 and snap["presence"]["students"] == 4
-    assert {"site_id": 10, "present": 3} in snap["presence"]["sites"]
+    assert snap["presence"]["students"] == 4
+    assert {"site_id": 10, "students": 2} in snap["presence"]["sites"]
     assert "users" not in snap["presence"]  # students see counts only
     fac = h.session.snapshot_for(FAC_A)["presence"]["users"]
     assert {u["user_id"] for u in fac} == {11, 101, 102}
     lead = h.session.snapshot_for(TEACHER)["presence"]["users"]
     assert len(lead) == 6
+
+
+def test_head_counts_are_of_students_only(h: Harness) -> None:
+    """A teacher at home and a facilitator in their room are not in the class's head count."""
+    h.start(join=(TEACHER, ADMIN, FAC_A))
+    counts = h.session.snapshot_for(TEACHER)["presence"]
+    assert counts == {"students": 0, "sites": [], "users": counts["users"]}
+    joined = h.do(STU_A1, Join(), T0 + 1)
+    assert of_type(joined, "presence.counts").data == {
+        "students": 1,
+        "sites": [{"site_id": 10, "students": 1}],
+    }
+    left = h.do(FAC_A, Leave(), T0 + 2)
+    assert of_type(left, "presence.counts").data["sites"] == [{"site_id": 10, "students": 1}]
+    h.do(TEACHER, EndSession(), T0 + 3)
+    assert h.session.snapshot_for(TEACHER)["presence"]["sites"] == []
 
 
 def test_outsider_sees_nothing(h: Harness) -> None:

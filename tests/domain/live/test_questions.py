@@ -285,3 +285,15 @@ def test_snapshots_carry_when_questions_and_checks_appeared(h: Harness) -> None:
     assert [q["shown_at"] for q in snapshot["questions"]] == [T0 + 10]
     assert [c["opened_at"] for c in snapshot["checks"]] == [T0 + 20]
     check_replay(h)
+
+
+def test_a_numeric_question_sends_the_leaders_its_class_median(h: Harness) -> None:
+    h.start()
+    qid = of_type(h.do(TEACHER, LaunchQuestion(NUM), T0 + 10), "question.shown").data["question_id"]
+    h.do(STU_A1, AnswerQuestion(qid, Answer(number=40)), T0 + 20)
+    h.do(STU_B1, AnswerQuestion(qid, Answer(number=42)), T0 + 21)
+    events = h.do(REMOTE_STU, AnswerQuestion(qid, Answer(number=50)), T0 + 22)
+    total = of_type(events, "question.total")
+    assert total.audience == LEADERS
+    assert total.data["answered"] == 3 and total.data["correct"] == 1
+    assert total.data["median"] == 42
