@@ -26,13 +26,16 @@ Staff:
   "site needs help".
 - ``engagement.ack``   ``{"alert_id": int}`` or ``{"site_id": int | null, "state": str}``:
   acknowledge an alert (state: confused, disengaged, connection_trouble, help).
-- ``engagement.ack_student`` ``{"user_id": int}``: the teacher has seen a student's confusion;
-  that student gets ``{"type": "engagement.seen", "data": {"user_id": ...}}``.
+- ``engagement.ack_student`` ``{"user_id": int}``: the teacher has seen a student's "I'm
+  confused" press; staff of the student's site get ``engagement.explicit`` (``active: false``,
+  ``cause: "seen"``) and that student ``{"type": "engagement.seen", "data": {"user_id": ...}}``
+  (both before the ack; nothing when no press was active).
 - ``engagement.snooze`` ``{"site_id": int | null, "state": str, "minutes": float}`` (0 cancels).
 
 Anyone: ``engagement.sync`` ``{}`` -> one ``engagement.snapshot`` frame with what the sender may
 see now: ``{"pulses": [...], "students": [...]}`` (staff: pulses and student states of their
-sites; a student: their own state only).
+sites, plus ``"explicit": [{user_id, site_id, signal, since}]``, the active "I'm confused"
+presses there; a student: their own state only).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ import msgspec
 from server.domain.engagement import (
     Attention,
     ConfusedPressed,
+    ExplicitChanged,
     FacePresence,
     MediaStats,
     Output,
@@ -202,7 +206,14 @@ def snapshot_for(bridge: EngagementBridge, actor: Actor) -> dict[str, Any]:
                 "reasons": [r.as_dict() for r in snap.reasons],
             }
         )
-    return {"pulses": pulses, "students": states}
+    if actor.role is Role.STUDENT:
+        return {"pulses": pulses, "students": states}
+    explicit = [
+        {"user_id": uid, "site_id": site, "signal": "confused", "since": since}
+        for site in sites
+        for uid, since in engine.pressed_confused(site)
+    ]
+    return {"pulses": pulses, "students": states, "explicit": explicit}
 
 
 async def handle_message(session: Session, message: protocol.ClientMessage) -> None:
@@ -227,10 +238,12 @@ async def handle_message(session: Session, message: protocol.ClientMessage) -> N
             if message.type == "engagement.ack_student":
                 seen = _parse(message, AckStudent).user_id
                 now = bridge.clock()
-                bridge.deliver(bridge.engine.acknowledge_student(actor, seen, now))
+                outputs = bridge.engine.acknowledge_student(actor, seen, now)
+                bridge.deliver(outputs)
                 bridge.remember(actor.user_id, msg_id)
                 # the student's own button resets now, not only when their state changes
-                bridge.runtime.publish("engagement.seen", {"user_id": seen}, to_user(seen), now)
+                if any(isinstance(o, ExplicitChanged) and o.user_id == seen for o in outputs):
+                    bridge.runtime.publish("engagement.seen", {"user_id": seen}, to_user(seen), now)
             else:
                 bridge.deliver(_apply(bridge, actor, message))
                 bridge.remember(actor.user_id, msg_id)
