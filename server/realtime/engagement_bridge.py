@@ -177,20 +177,24 @@ class EngagementBridge:
     # --- loops (each runs until the session closes; every pass does bounded work) ---
 
     def _tick_delay(self) -> float:
-        """Seconds to the next tick: the tick period, or sooner when a press expires sooner."""
+        """Seconds to the next tick: the tick period, or sooner when a press expires sooner
+        (a tick at or after the deadline clears that press, so this never spins)."""
         due = self.engine.next_expiry()
         if due is None or self.ended:
             return self._tick_s
-        return min(self._tick_s, max(MIN_TICK_S, due - self.clock()))
+        return min(self._tick_s, max(0.0, due - self.clock()))
 
     async def _tick_loop(self) -> None:
+        delay = self._tick_s
         while True:
-            await asyncio.sleep(self._tick_delay())  # the tick period, not synchronisation
+            await asyncio.sleep(delay)  # the tick period or a deadline, not synchronisation
+            delay = self._tick_s
             if self.ended:
                 continue
             try:
                 self.deliver(self.engine.tick(self.clock()))
-            except Exception:
+                delay = self._tick_delay()
+            except Exception:  # a failing tick waits a whole period before the next try
                 log.exception("session %s: engagement tick failed", self.runtime.session_id)
 
     async def _flush_loop(self) -> None:
