@@ -21,7 +21,7 @@ export class EngagementModel {
     this.pulses = new Map(); // siteKey -> pulse data
     this.alerts = new Map(); // id -> alert data (+ snoozedUntil)
     this.students = new Map(); // user_id -> {user_id, site_id, state, reasons}
-    this.pressed = new Map(); // user_id -> {user_id, site_id, since}: active "I'm confused" (staff)
+    this.pressed = new Map(); // user_id -> {user_id, site_id, since}: active "I'm confused" presses
     this.subscribers = new Set();
     this.queued = false;
   }

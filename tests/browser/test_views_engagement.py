@@ -88,7 +88,8 @@ async def test_confused_students_turn_the_sites_tile_and_staff_handle_it(web: We
         await shot(teacher, "teacher-console")
         await shot(teacher, "teacher-console-full", full_page=True)
 
-        # snooze, then "Seen" for Ada: the server tells her (engagement.seen), her button resets
+        # snooze, then "Seen" for Ada: the server tells her (engagement.explicit), her button
+        # resets
         await alert.get_by_role("button", name="Snooze 10 min").click()
         await expect(alert).to_contain_text("Snoozed")
         await tile.get_by_role("button", name=f"Seen: {ada_name}").click()

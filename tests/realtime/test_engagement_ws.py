@@ -101,8 +101,8 @@ def _assert_only_own(klass: Class, client: WsClient, index: int) -> None:
     for frame in client.frames:
         kind = str(frame.get("type", ""))
         if kind.startswith("engagement."):
-            assert kind in ("engagement.student", "engagement.snapshot"), frame
-        if kind == "engagement.student":
+            assert kind in ("engagement.student", "engagement.explicit", "engagement.snapshot")
+        if kind in ("engagement.student", "engagement.explicit"):
             assert frame["data"]["user_id"] == me, frame
 
 
@@ -307,6 +307,9 @@ async def test_timeline_is_stored_and_purged(klass: Class) -> None:
     for s in students:
         await s.ok("engagement.confused", {})
     await teacher.wait_for(_of_type("engagement.alert", site_id=site_a))
+    # the alert may come at 2 of 3: wait for the third student's state too (its timeline
+    # entry is queued before the pulse that counts it)
+    await _pulse(teacher, site_a, lambda d: d["counts"]["confused"] == 3)
     bridge = await _bridge(klass)
     await bridge.flush_timeline()
     sessions = klass.server.app.state.services.sessions
@@ -355,10 +358,10 @@ async def test_marking_a_confusion_seen_tells_that_student_only(klass: Class) ->
     await confused.ok("engagement.confused", {"active": True})
     victim = klass.demo.students[SITE_A[0]].id
     await teacher.ok("engagement.ack_student", {"user_id": victim})
-    seen = await confused.wait_for(_of_type("engagement.seen", user_id=victim))
-    assert seen["data"] == {"user_id": victim}
+    seen = await confused.wait_for(_of_type("engagement.explicit", user_id=victim, active=False))
+    assert seen["data"]["cause"] == "seen"
     await other.ok("hand.raise")  # anything after the ack reaches the other student first...
-    assert other.events("engagement.seen") == []  # ...and no one else was told
+    assert other.events("engagement.explicit") == []  # ...and no one else was told
 
 
 def _explicit(client: WsClient, user_id: int) -> list[dict[str, Any]]:
@@ -412,7 +415,12 @@ async def test_confused_press_reaches_staff_with_the_ack_and_seen_clears_it(klas
         cleared = _explicit(staff, me)[-1]
         assert cleared["active"] is False and cleared["cause"] == "seen"
         assert cleared["by"] == _uid_of_teacher(klass) and cleared["since"] is None
-    assert "engagement.seen" in await _arrived_since(student, marks[2])
+    # the student's own button follows the same fact
+    assert "engagement.explicit" in await _arrived_since(student, marks[2])
+    assert [(e["active"], e["cause"]) for e in _explicit(student, me)] == [
+        (True, "pressed"),
+        (False, "seen"),
+    ]
 
     # the student presses and withdraws: the facilitator sees both, in order
     await student.ok("engagement.confused", {"active": True})
@@ -428,8 +436,11 @@ async def test_confused_press_reaches_staff_with_the_ack_and_seen_clears_it(klas
     for client in (fac_b, classmate):
         await _drain(client)
         assert client.events("engagement.explicit") == []
-    await classmate.ok("engagement.sync")
-    assert "explicit" not in classmate.events("engagement.snapshot")[-1]["data"]
+    await student.ok("engagement.confused", {"active": True})
+    for client, expected in ((student, [me]), (classmate, [])):
+        await client.ok("engagement.sync")
+        snap = client.events("engagement.snapshot")[-1]["data"]
+        assert [e["user_id"] for e in snap["explicit"]] == expected
 
 
 async def test_an_expired_press_is_cleared_for_staff(klass: Class) -> None:

@@ -50,8 +50,9 @@ class ExplicitChanged:
 
     @property
     def audiences(self) -> tuple[Audience, ...]:
-        # The teacher and the facilitators of the student's site; never another student.
-        return (staff_of(self.site_id),)
+        # The teacher, the facilitators of the student's site, and the student (whose button
+        # follows it); never another student.
+        return (staff_of(self.site_id), Audience("user", self.user_id))
 
     def as_dict(self) -> dict[str, Any]:
         return {

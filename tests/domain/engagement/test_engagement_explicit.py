@@ -45,8 +45,8 @@ def test_press_and_seen_reach_staff_at_the_same_now() -> None:
     [shown] = explicit(out)
     assert (shown.user_id, shown.site_id, shown.active, shown.cause) == (uid, 1, True, "pressed")
     assert shown.at == shown.since == room.now and shown.by == uid
-    # staff of the student's site only (the teacher is in every site_staff audience)
-    assert shown.audiences == (Audience("site_staff", 1),)
+    # staff of the student's site (the teacher is in every site_staff audience) and the student
+    assert shown.audiences == (Audience("site_staff", 1), Audience("user", uid))
     assert shown.coalesce_key is None  # delivered at once, never held back with the pulses
     assert json.loads(json.dumps(shown.as_dict())) == {
         "type": "engagement.explicit",
