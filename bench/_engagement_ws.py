@@ -13,7 +13,8 @@ moment; a last round is left to expire. Measured in this (driver) process:
 - Seen / withdraw -> the clearing frame at both;
 - expiry -> its clearing frame, from the press's deadline (``since + confused_expiry_s``, the
   server's clock: same machine);
-- leaks: explicit frames at another site's facilitator or at any student (must be 0);
+- leaks: explicit frames at another site's facilitator, or at a student about somebody else
+  (must be 0; a student gets their own, for their button);
 - the server's CPU seconds over the rounds (/proc).
 """
 
@@ -213,7 +214,10 @@ class Lesson:
         return late
 
     def leaks(self) -> int:
-        count = sum(len(s.explicit) for s in self.students)
+        """Explicit frames about another student, or from another site."""
+        count = sum(
+            1 for s in self.students for _p, _w, d in s.explicit if d["user_id"] != s.user_id
+        )
         for site, fac in self.facilitators.items():
             count += sum(1 for _p, _w, d in fac.explicit if d["site_id"] != site)
         return count
