@@ -96,7 +96,8 @@ function wireConfused(ctx) {
     if (d.cause === "expired") toast("Your \"I'm confused\" signal expired. Press it again if you are still stuck.");
   });
   eng.subscribe(() => {
-    set(eng.pressed.has(state.me.user_id));
+    const on = eng.pressed.has(state.me.user_id);
+    if ((button.getAttribute("aria-pressed") === "true") !== on) set(on);
     const me = eng.students.get(state.me.user_id);
     if (me) button.dataset.state = me.state;
   });
