@@ -12,15 +12,22 @@ Measured:
 - CPU per signal: process CPU time of the engine calls (signals prepared outside the timed
   region; ticks included) divided by the signals ingested;
 - side by side, A B A B on the same script: an obvious naive alternative that recomputes every
-  site's aggregate from all students after every signal, and the ratio.
+  site's aggregate from all students after every signal, and the ratio;
+- over real websockets (``bench/_engagement_ws.py``: a server process, a class of
+  ``--ws-students`` students across the four demo sites and remote, the teacher and four
+  facilitators): "I'm confused" press -> the name's frame at the teacher and the student's
+  facilitator, and "Seen" / withdraw / expiry -> the clearing frame, p50/p95 (goal: p95 within
+  1 s); ``--ws-rounds 0`` skips it.
 
 Usage: .venv/bin/python bench/engagement.py [--seconds 600] [--compare-seconds 20]
+       [--ws-students 120] [--ws-rounds 6] [--ws-burst 8]
 The last printed line is one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import json
 import random
@@ -33,6 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._engagement_ws import measure
 from server.domain.engagement import (
     Alert,
     AnswerResult,
@@ -188,11 +196,47 @@ def run(cls: type[EngagementEngine], seconds: int, seed: int) -> dict[str, float
     }
 
 
+MEASURES = (
+    "press_to_teacher",
+    "press_to_facilitator",
+    "clear_to_teacher",
+    "clear_to_facilitator",
+    "expiry_to_staff",
+)
+
+
+def explicit_figures(args: argparse.Namespace) -> dict[str, object]:
+    """The websocket measurement of explicit presses, printed and summarised for the JSON."""
+    ws = asyncio.run(measure(args.ws_students, args.ws_rounds, args.ws_burst))
+    for name in MEASURES:
+        print(f"ws {name}: {ws[name]}")
+    print(
+        f"ws: {ws['ws_students']} students, {ws['ws_facilitators']} facilitators, "
+        f"{ws['ws_presses']} presses, leaks {ws['leaks']}, "
+        f"server CPU {ws['server_cpu_s']} s in {ws['rounds_wall_s']} s"
+    )
+    worst_p95 = max(ws[name]["p95_ms"] or 0.0 for name in MEASURES)
+    return {
+        "explicit_press_p50_ms": ws["press_to_teacher"]["p50_ms"],
+        "explicit_press_p95_ms": ws["press_to_teacher"]["p95_ms"],
+        "explicit_press_fac_p95_ms": ws["press_to_facilitator"]["p95_ms"],
+        "explicit_clear_p50_ms": ws["clear_to_teacher"]["p50_ms"],
+        "explicit_clear_p95_ms": ws["clear_to_teacher"]["p95_ms"],
+        "explicit_clear_fac_p95_ms": ws["clear_to_facilitator"]["p95_ms"],
+        "explicit_expiry_p95_ms": ws["expiry_to_staff"]["p95_ms"],
+        "goal_explicit_p95_ms_1000": worst_p95 <= 1000.0 and ws["leaks"] == 0,
+        "ws": ws,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=600, help="virtual seconds, main run")
     parser.add_argument("--compare-seconds", type=int, default=20, help="virtual s, A/B runs")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--ws-students", type=int, default=120, help="students connected")
+    parser.add_argument("--ws-rounds", type=int, default=6, help="press rounds (0: skip)")
+    parser.add_argument("--ws-burst", type=int, default=8, help="students pressing at once")
     args = parser.parse_args()
 
     ours_ab: list[float] = []
@@ -219,6 +263,7 @@ def main() -> None:
     )
     ours_med = statistics.median(ours_ab)
     naive_med = statistics.median(naive_ab)
+    explicit = explicit_figures(args) if args.ws_rounds > 0 else {}
     result = {
         "bench": "engagement",
         "students": STUDENTS,
@@ -231,6 +276,7 @@ def main() -> None:
         "naive_over_ours": round(naive_med / ours_med, 1),
         "goal_p99_ms_100": main_run["p99_ms"] <= 100.0,
         "goal_cpu_us_20": main_run["cpu_us_per_signal"] <= 20.0,
+        **explicit,
         "python": sys.version.split()[0],
     }
     print(json.dumps(result))

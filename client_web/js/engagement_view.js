@@ -1,6 +1,7 @@
-// Engagement in the views: the site pulses, alerts and student states the server pushes
-// (`engagement.*` frames, server/realtime/engagement_bridge.py), redrawn from
-// `engagement.snapshot` after every (re)connect, and the controls that answer them.
+// Engagement in the views: the site pulses, alerts, student states and students' own "I'm
+// confused" presses the server pushes (`engagement.*` frames,
+// server/realtime/engagement_bridge.py), redrawn from `engagement.snapshot` after every
+// (re)connect, and the controls that answer them.
 
 import { h, keyed } from "./dom.js";
 import { siteKey } from "./live_state.js";
@@ -13,12 +14,14 @@ export const STATE_WORDS = {
 const COLOUR = { confused: "confused", disengaged: "disengaged", connection_trouble: "connection", help: "confused" };
 export const SNOOZE_MINUTES = 10;
 
-/** Pulses by site, open alerts, and students' states, as this participant may see them. */
+/** Pulses by site, open alerts, students' states and active presses, as this participant may
+ *  see them. */
 export class EngagementModel {
   constructor() {
     this.pulses = new Map(); // siteKey -> pulse data
     this.alerts = new Map(); // id -> alert data (+ snoozedUntil)
     this.students = new Map(); // user_id -> {user_id, site_id, state, reasons}
+    this.pressed = new Map(); // user_id -> {user_id, site_id, since}: active "I'm confused" presses
     this.subscribers = new Set();
     this.queued = false;
   }
@@ -57,6 +60,12 @@ export class EngagementModel {
       case "engagement.snapshot":
         this.pulses = new Map((d.pulses ?? []).map((p) => [siteKey(p.site_id), p]));
         this.students = new Map((d.students ?? []).map((s) => [s.user_id, s]));
+        this.pressed = new Map((d.explicit ?? []).filter((e) => e.signal === "confused").map((e) => [e.user_id, e]));
+        break;
+      case "engagement.explicit": // the student's own word: shown at once, cleared at once
+        if (d.signal !== "confused") return;
+        if (d.active) this.pressed.set(d.user_id, d);
+        else this.pressed.delete(d.user_id);
         break;
       case "engagement.pulse":
         this.pulses.set(siteKey(d.site_id), d);
@@ -85,6 +94,44 @@ export class EngagementModel {
   studentsIn(key, state) {
     return [...this.students.values()].filter((s) => siteKey(s.site_id) === key && s.state === state);
   }
+
+  /** Active "I'm confused" presses at one site (key), oldest first. */
+  pressedAt(key) {
+    return [...this.pressed.values()].filter((e) => siteKey(e.site_id) === key).sort((a, b) => a.since - b.since);
+  }
+
+  /** Students of one site whose behaviour (answers, hand) says confused, who did not press. */
+  inferredConfusedAt(key) {
+    return this.studentsIn(key, "confused")
+      .filter((s) => !this.pressed.has(s.user_id) && (s.reasons ?? []).some((r) => r.code !== "pressed_confused"));
+  }
+}
+
+/** The names under a site's tile: who pressed "I'm confused" (with "Seen", which clears it
+ *  for everyone and resets the student's button) and, passively, who seems confused from
+ *  their answers. `person(id)` gives a display name. */
+export function confusedNames(model, key, person, conn) {
+  const pressed = model.pressedAt(key);
+  const inferred = model.inferredConfusedAt(key);
+  return [
+    pressed.length
+      ? h("ul", { class: "confused-list pressed-list", "aria-label": "Pressed \u201cI'm confused\u201d" }, pressed.map((e) =>
+        h("li", { "data-user": e.user_id }, h("span", { text: person(e.user_id) }), " ",
+          h("button", {
+            class: "btn btn-small btn-quiet", type: "button", "data-fk": `seen-${e.user_id}`,
+            "aria-label": `Seen: ${person(e.user_id)}`,
+            on: { click: () => attempt(conn.send("engagement.ack_student", { user_id: e.user_id })) },
+          }, "Seen"))))
+      : null,
+    inferred.length
+      ? h("p", { class: "confused-list inferred-list muted small", text: `Seem confused: ${inferred.map((s) => person(s.user_id)).join(", ")}` })
+      : null,
+  ];
+}
+
+/** What confusedNames shows, for keyed redraws. */
+export function confusedVersion(model, key) {
+  return [model.pressedAt(key).map((e) => e.user_id), model.inferredConfusedAt(key).map((s) => s.user_id)];
 }
 
 /** data-pulse colour of a pulse: engaged / confused / disengaged / connection / unknown. */

@@ -9,7 +9,7 @@ import { Directory } from "./widgets/names.js";
 import { renderQna } from "./widgets/qna.js";
 import { resultsChart } from "./widgets/results.js";
 import { attempt } from "./widgets/status.js";
-import { EngagementModel, pulseBody, pulseColour, renderAlerts } from "./engagement_view.js";
+import { EngagementModel, confusedNames, confusedVersion, pulseBody, pulseColour, renderAlerts } from "./engagement_view.js";
 import { LessonPlayer } from "./lesson_media.js";
 import { timer } from "./widgets/timer.js";
 
@@ -58,12 +58,12 @@ function render(state, conn, dir) {
   });
 }
 
-function renderPulse(eng, dir, siteId) {
+function renderPulse(eng, dir, siteId, conn) {
   const key = siteKey(siteId);
   const pulse = eng.pulses.get(key);
-  keyed($("#pulse"), [key], (k) => k, () => JSON.stringify(pulse ?? null), () =>
+  keyed($("#pulse"), [key], (k) => k, () => JSON.stringify([pulse ?? null, confusedVersion(eng, key)]), () =>
     h("article", { class: "pulse-tile", "data-site": key, "data-pulse": pulseColour(pulse), "data-level": pulse?.level ?? "none" },
-      h("h3", { text: dir.site(siteId) }), pulseBody(pulse)));
+      h("h3", { text: dir.site(siteId) }), pulseBody(pulse), confusedNames(eng, key, (uid) => dir.person(uid), conn)));
   // the help toggle follows the server: on while the site's pulse says help was asked for
   const help = $("#site-help");
   const asked = Boolean(pulse?.reasons?.some((r) => r.includes("asked for help")));
@@ -98,10 +98,10 @@ if (ctx) {
   state.changed();
   const eng = new EngagementModel().attach(conn);
   eng.subscribe(() => {
-    renderPulse(eng, dir, siteId);
+    renderPulse(eng, dir, siteId, conn);
     renderAlerts($("#alert-tray"), eng, conn, (id) => dir.site(id));
   });
-  renderPulse(eng, dir, siteId);
+  renderPulse(eng, dir, siteId, conn);
   const player = new LessonPlayer(ctx, $("#lesson"));
   window.__hyflex.engagement = eng;
   window.__hyflex.media = player.media;

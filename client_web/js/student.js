@@ -13,7 +13,6 @@ import { LessonPlayer } from "./lesson_media.js";
 
 const EMOJI = { thumbs_up: "👍", clap: "👏", heart: "❤️", laugh: "😄", surprised: "😮", thumbs_down: "👎" };
 const SAVER_KEY = "hyflex.dataSaver";
-const CONFUSED_EXPIRY_MS = 5 * 60 * 1000; // the server's default confused_expiry_s (a backstop)
 const STATUS_TEXT = { scheduled: "starts soon", live: "live", ended: "ended" };
 
 function activityItems(state) {
@@ -101,50 +100,37 @@ function wireControls(ctx) {
   askForm($("#qna-form"), conn, schema.limits.max_qna_text_length);
 }
 
-/** "I'm confused": on when pressed; off when withdrawn, when the server's state frames for
- *  this student say the confusion is over (expired or acknowledged by the teacher), or after
- *  the expiry time if no frame came. A reload restores it from engagement.snapshot. */
+/** "I'm confused" follows the server's explicit fact about this student (engagement.explicit,
+ *  and engagement.snapshot after a reload or on another device): on when pressed, off when
+ *  withdrawn, seen by the teacher or the room's facilitator, or expired. */
 function wireConfused(ctx) {
   const { conn, state } = ctx;
   const button = $("#confused");
-  let timer = null;
-  let sawConfused = false;
   const set = (on) => {
     button.setAttribute("aria-pressed", String(on));
     button.classList.toggle("is-on", on);
     button.replaceChildren(...iconText("🤔", on ? "I'm confused (sent)" : "I'm confused"));
-    clearTimeout(timer);
-    sawConfused = false;
-    if (on) timer = setTimeout(() => set(false), CONFUSED_EXPIRY_MS);
   };
   button.addEventListener("click", async () => {
     const on = button.getAttribute("aria-pressed") !== "true";
     const done = await attempt(conn.send(PENDING_FAMILIES.confused, { active: on }), on ? "Your teacher will see that you are confused" : null);
     if (done !== undefined) set(on);
   });
-  // the teacher (or the room's facilitator) marked this student's confusion as seen
-  conn.onFamily("engagement", (frame) => {
-    if (frame.type !== "engagement.seen" || button.getAttribute("aria-pressed") !== "true") return;
-    set(false);
-    toast("Your \"I'm confused\" signal was cleared: your teacher has seen it.");
-  });
   state.subscribe(() => {
     if (state.status === "ended" && button.getAttribute("aria-pressed") === "true") set(false);
   });
   const eng = new EngagementModel().attach(conn);
+  conn.onFamily("engagement", (frame) => {
+    const d = frame.data ?? {};
+    if (frame.type !== "engagement.explicit" || d.user_id !== state.me.user_id || d.active) return;
+    if (d.cause === "seen") toast("Your \"I'm confused\" signal was cleared: your teacher has seen it.");
+    if (d.cause === "expired") toast("Your \"I'm confused\" signal expired. Press it again if you are still stuck.");
+  });
   eng.subscribe(() => {
+    const on = state.status !== "ended" && eng.pressed.has(state.me.user_id);
+    if ((button.getAttribute("aria-pressed") === "true") !== on) set(on);
     const me = eng.students.get(state.me.user_id);
-    if (!me || state.status === "ended") return;
-    const pressed = (me.reasons ?? []).some((r) => r.code === "pressed_confused");
-    const on = button.getAttribute("aria-pressed") === "true";
-    if (me.state === "confused" && pressed) {
-      if (!on) set(true); // restored after a reload or another device
-      sawConfused = true;
-    } else if (on && (sawConfused || me.previous === "confused")) {
-      set(false); // expired, or the teacher has seen it
-      toast("Your \"I'm confused\" signal was cleared (seen by your teacher, or it expired).");
-    }
-    button.dataset.state = me.state;
+    if (me) button.dataset.state = me.state;
   });
   return eng;
 }

@@ -10,35 +10,27 @@ import { Directory } from "./widgets/names.js";
 import { renderQna } from "./widgets/qna.js";
 import { ResultsColumn } from "./widgets/results_column.js";
 import { attempt, toast } from "./widgets/status.js";
-import { EngagementModel, pulseBody, pulseColour, renderAlerts } from "./engagement_view.js";
+import { EngagementModel, confusedNames, confusedVersion, pulseBody, pulseColour, renderAlerts } from "./engagement_view.js";
 import { VideoGrid } from "./teacher_media.js";
 
-function pulseTile(id, confused, state, dir, eng, conn) {
+function pulseTile(id, state, dir, eng, conn) {
   const key = siteKey(id);
   const pulse = eng.pulses.get(key);
   return h("article", { class: "pulse-tile", "data-site": key, "data-pulse": pulseColour(pulse), "data-level": pulse?.level ?? "none" },
     h("h3", { text: dir.site(id) }),
     h("p", { class: "present" }, h("b", { text: String(state.presentBySite.get(key) ?? 0) }), ` of ${dir.enrolledAt(id)} present`),
     pulseBody(pulse),
-    confused.length
-      ? h("ul", { class: "confused-list", "aria-label": "Students who are confused" }, confused.map((st) =>
-        h("li", {}, h("span", { text: dir.person(st.user_id) }), " ",
-          h("button", {
-            class: "btn btn-small btn-quiet", type: "button", "data-fk": `seen-${st.user_id}`,
-            "aria-label": `Seen: ${dir.person(st.user_id)}`,
-            on: { click: () => attempt(conn.send("engagement.ack_student", { user_id: st.user_id })) },
-          }, "Seen"))))
-      : null);
+    confusedNames(eng, key, (uid) => dir.person(uid), conn));
 }
 
 function renderAttendance(state, dir, eng, conn) {
   const enrolled = dir.enrolments.length;
   $("#attendance").textContent = `${state.presentStudents} of ${enrolled} students present`;
-  const sites = dir.siteIds().map((id) => ({ id, key: siteKey(id), confused: eng.studentsIn(siteKey(id), "confused") }));
+  const sites = dir.siteIds().map((id) => ({ id, key: siteKey(id) }));
   keyed($("#pulse"), sites, (site) => site.key,
     (site) => JSON.stringify([state.presentBySite.get(site.key) ?? 0, eng.pulses.get(site.key) ?? null,
-      site.confused.map((st) => st.user_id)]),
-    (site) => pulseTile(site.id, site.confused, state, dir, eng, conn));
+      confusedVersion(eng, site.key)]),
+    (site) => pulseTile(site.id, state, dir, eng, conn));
 }
 
 function renderLifecycle(state, conn) {

@@ -10,14 +10,17 @@ What the bridge does:
   student who joins later (``presence.joined``);
 - observes every stored live event and feeds the engine what it implies
   (``engagement_feed``: answers, missed polls, hands, activities);
-- ticks the engine about once a second (``tick_resolution_s``, at most 1 s) until the session
-  ends; after that, client signals are refused (``invalid_state``);
+- ticks the engine about once a second (``tick_resolution_s``, at most 1 s), and at the
+  moment the oldest "I'm confused" press expires (``next_expiry``), until the session ends;
+  after that, client signals are refused (``invalid_state``);
 - delivers outputs to each output's ``audiences`` only, as un-logged frames
-  ``{"type": "engagement.<kind>", "data": {...}, "at": t}``: alerts and acknowledgements at
-  once; site pulses and student states coalesced (latest wins per ``coalesce_key``) and
-  flushed at most ``staff_update_hz`` times a second. A pulse reaches the teacher (every site)
-  and that site's facilitators; a student's state reaches staff of their site and the student
-  themself, never another student;
+  ``{"type": "engagement.<kind>", "data": {...}, "at": t}``: explicit signals (a student's
+  "I'm confused" pressed / withdrawn / seen / expired), alerts and acknowledgements at once,
+  in the call that caused them (a press reaches staff before the student's ack is sent); site
+  pulses and student states coalesced (latest wins per ``coalesce_key``) and flushed at most
+  ``staff_update_hz`` times a second. A pulse or an explicit signal reaches the teacher (every
+  site) and that site's facilitators; a student's state reaches staff of their site and the
+  student themself, never another student;
 - stores ``TimelineEntry`` outputs in ``engagement_timeline`` in batches (about once a second,
   and whatever is left when the session closes).
 """
@@ -173,14 +176,25 @@ class EngagementBridge:
 
     # --- loops (each runs until the session closes; every pass does bounded work) ---
 
+    def _tick_delay(self) -> float:
+        """Seconds to the next tick: the tick period, or sooner when a press expires sooner
+        (a tick at or after the deadline clears that press, so this never spins)."""
+        due = self.engine.next_expiry()
+        if due is None or self.ended:
+            return self._tick_s
+        return min(self._tick_s, max(0.0, due - self.clock()))
+
     async def _tick_loop(self) -> None:
+        delay = self._tick_s
         while True:
-            await asyncio.sleep(self._tick_s)  # the tick period, not synchronisation
+            await asyncio.sleep(delay)  # the tick period or a deadline, not synchronisation
+            delay = self._tick_s
             if self.ended:
                 continue
             try:
                 self.deliver(self.engine.tick(self.clock()))
-            except Exception:
+                delay = self._tick_delay()
+            except Exception:  # a failing tick waits a whole period before the next try
                 log.exception("session %s: engagement tick failed", self.runtime.session_id)
 
     async def _flush_loop(self) -> None:

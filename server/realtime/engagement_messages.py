@@ -26,13 +26,15 @@ Staff:
   "site needs help".
 - ``engagement.ack``   ``{"alert_id": int}`` or ``{"site_id": int | null, "state": str}``:
   acknowledge an alert (state: confused, disengaged, connection_trouble, help).
-- ``engagement.ack_student`` ``{"user_id": int}``: the teacher has seen a student's confusion;
-  that student gets ``{"type": "engagement.seen", "data": {"user_id": ...}}``.
+- ``engagement.ack_student`` ``{"user_id": int}``: the teacher has seen a student's "I'm
+  confused" press; staff of the student's site and the student get ``engagement.explicit``
+  (``active: false``, ``cause: "seen"``) before the ack (nothing when no press was active).
 - ``engagement.snooze`` ``{"site_id": int | null, "state": str, "minutes": float}`` (0 cancels).
 
 Anyone: ``engagement.sync`` ``{}`` -> one ``engagement.snapshot`` frame with what the sender may
-see now: ``{"pulses": [...], "students": [...]}`` (staff: pulses and student states of their
-sites; a student: their own state only).
+see now: ``{"pulses": [...], "students": [...], "explicit": [...]}`` (staff: pulses, student
+states and active "I'm confused" presses ``{user_id, site_id, signal, since}`` of their sites;
+a student: their own state and press only).
 """
 
 from __future__ import annotations
@@ -50,7 +52,6 @@ from server.domain.engagement import (
     SiteNeedsHelp,
 )
 from server.domain.errors import BadInput, DomainError, InvalidState
-from server.domain.events import to_user
 from server.domain.roles import Actor, Role
 from server.realtime import protocol
 from server.realtime.engagement_bridge import EngagementBridge, bridge_of
@@ -202,7 +203,14 @@ def snapshot_for(bridge: EngagementBridge, actor: Actor) -> dict[str, Any]:
                 "reasons": [r.as_dict() for r in snap.reasons],
             }
         )
-    return {"pulses": pulses, "students": states}
+    shown = set(visible)
+    explicit = [
+        {"user_id": uid, "site_id": site, "signal": "confused", "since": since}
+        for site in ([actor.site_id] if actor.role is Role.STUDENT else sites)
+        for uid, since in engine.pressed_confused(site)
+        if uid in shown
+    ]
+    return {"pulses": pulses, "students": states, "explicit": explicit}
 
 
 async def handle_message(session: Session, message: protocol.ClientMessage) -> None:
@@ -229,8 +237,6 @@ async def handle_message(session: Session, message: protocol.ClientMessage) -> N
                 now = bridge.clock()
                 bridge.deliver(bridge.engine.acknowledge_student(actor, seen, now))
                 bridge.remember(actor.user_id, msg_id)
-                # the student's own button resets now, not only when their state changes
-                bridge.runtime.publish("engagement.seen", {"user_id": seen}, to_user(seen), now)
             else:
                 bridge.deliver(_apply(bridge, actor, message))
                 bridge.remember(actor.user_id, msg_id)

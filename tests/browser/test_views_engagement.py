@@ -7,14 +7,19 @@ button; the facilitator's "site needs help" toggle; tiles redrawn after a reconn
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import expect
+import pytest_asyncio
+from playwright.async_api import Browser, expect
 
+from server.demo import seed_demo
+from server.domain.engagement import EngagementSettings
 from server.domain.roles import Role
+from server.settings import Settings
 from tests.browser.conftest import WebClass, shot
 from tests.browser.test_live_class import open_poll
-from tests.live_server import WsClient
+from tests.live_server import WsClient, start_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -83,7 +88,8 @@ async def test_confused_students_turn_the_sites_tile_and_staff_handle_it(web: We
         await shot(teacher, "teacher-console")
         await shot(teacher, "teacher-console-full", full_page=True)
 
-        # snooze, then "Seen" for Ada: the server tells her (engagement.seen), her button resets
+        # snooze, then "Seen" for Ada: the server tells her (engagement.explicit), her button
+        # resets
         await alert.get_by_role("button", name="Snooze 10 min").click()
         await expect(alert).to_contain_text("Snoozed")
         await tile.get_by_role("button", name=f"Seen: {ada_name}").click()
@@ -133,3 +139,87 @@ async def test_attention_telemetry_is_compact_and_bounded(web: WebClass) -> None
         "() => window.__hyflex.conn.ws && document.querySelector('#confused').dataset.state"
     )
     assert state in (None, "engaged", "unknown")
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def web_default(settings: Settings, browser: Browser) -> AsyncIterator[WebClass]:
+    """The class with the default (slow, smoothed) engagement settings: an explicit press must
+    show at once anyway."""
+    settings.ws_rate_per_second = 200
+    settings.ws_rate_burst = 400
+    settings.engagement = EngagementSettings()
+    server = await start_server(settings)
+    web = WebClass(server, await seed_demo(server.app.state.services.sessions), browser)
+    try:
+        yield web
+    finally:
+        await web.close_pages()
+        await server.stop()
+
+
+# Page-side stopwatch: epoch milliseconds (comparable across pages of one machine) when a
+# student's entry appears in / leaves a pressed-list under #pulse, and when buttons are pressed.
+STOPWATCH = """(uid) => {
+    const now = () => performance.timeOrigin + performance.now();
+    const t = (window.__t = {});
+    const entry = () => document.querySelector(`#pulse .pressed-list [data-user="${uid}"]`);
+    new MutationObserver(() => {
+        if (entry() && t.shown === undefined) t.shown = now();
+        if (!entry() && t.shown !== undefined && t.gone === undefined) t.gone = now();
+    }).observe(document.querySelector("#pulse"), { childList: true, subtree: true });
+    document.addEventListener("click", (e) => {
+        if (e.target.closest(`[data-fk="seen-${uid}"]`)) t.seen = now();
+    }, { capture: true });
+}"""
+STUDENT_STOPWATCH = """() => {
+    const now = () => performance.timeOrigin + performance.now();
+    const t = (window.__t = {});
+    const button = document.querySelector("#confused");
+    button.addEventListener("click", () => { t.press = now(); }, { capture: true });
+    new MutationObserver(() => {
+        const off = button.getAttribute("aria-pressed") === "false";
+        if (t.press !== undefined && off) t.reset ??= now();
+    }).observe(button, { attributes: true, attributeFilter: ["aria-pressed"] });
+}"""
+
+
+async def test_a_press_shows_the_name_to_staff_at_once_and_seen_clears_it(
+    web_default: WebClass,
+) -> None:
+    web = web_default
+    teacher = await web.teacher()
+    facilitator = await web.facilitator("north-a")
+    ada = await web.student(0)
+    ada_id, north_a = web.demo.students[0].id, web.demo.sites[0].id
+    ada_name = web.demo.students[0].display_name
+    for page in (teacher, facilitator):
+        await page.evaluate(STOPWATCH, ada_id)
+    await ada.evaluate(STUDENT_STOPWATCH)
+    tile = teacher.locator(f'#pulse .pulse-tile[data-site="{north_a}"]')
+    shown = tile.locator(f'.pressed-list [data-user="{ada_id}"]')
+    fac_shown = facilitator.locator(f'#pulse .pressed-list [data-user="{ada_id}"]')
+
+    confused = ada.locator("#confused")
+    await confused.click()
+    # with the default smoothing the inferred state takes 14 s or more; the press is her own
+    # word and shows at once, by name, to the teacher and her site's facilitator
+    await expect(shown).to_contain_text(ada_name)
+    await expect(fac_shown).to_contain_text(ada_name)
+    await expect(confused).to_have_attribute("aria-pressed", "true")
+
+    await shown.get_by_role("button", name=f"Seen: {ada_name}").click()
+    await expect(shown).to_have_count(0)
+    await expect(fac_shown).to_have_count(0)
+    await expect(confused).to_have_attribute("aria-pressed", "false")
+
+    t_teacher = await teacher.evaluate("() => window.__t")
+    t_fac = await facilitator.evaluate("() => window.__t")
+    t_ada = await ada.evaluate("() => window.__t")
+    print(
+        "explicit press latency (ms): "
+        f"press->teacher {t_teacher['shown'] - t_ada['press']:.0f}, "
+        f"press->facilitator {t_fac['shown'] - t_ada['press']:.0f}, "
+        f"seen->teacher cleared {t_teacher['gone'] - t_teacher['seen']:.0f}, "
+        f"seen->facilitator cleared {t_fac['gone'] - t_teacher['seen']:.0f}, "
+        f"seen->student button reset {t_ada['reset'] - t_teacher['seen']:.0f}"
+    )

@@ -5,6 +5,7 @@ refused while the session goes on, and the timeline is stored and purged."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from typing import Any
 
@@ -100,8 +101,8 @@ def _assert_only_own(klass: Class, client: WsClient, index: int) -> None:
     for frame in client.frames:
         kind = str(frame.get("type", ""))
         if kind.startswith("engagement."):
-            assert kind in ("engagement.student", "engagement.snapshot"), frame
-        if kind == "engagement.student":
+            assert kind in ("engagement.student", "engagement.explicit", "engagement.snapshot")
+        if kind in ("engagement.student", "engagement.explicit"):
             assert frame["data"]["user_id"] == me, frame
 
 
@@ -306,6 +307,9 @@ async def test_timeline_is_stored_and_purged(klass: Class) -> None:
     for s in students:
         await s.ok("engagement.confused", {})
     await teacher.wait_for(_of_type("engagement.alert", site_id=site_a))
+    # the alert may come at 2 of 3: wait for the third student's state too (its timeline
+    # entry is queued before the pulse that counts it)
+    await _pulse(teacher, site_a, lambda d: d["counts"]["confused"] == 3)
     bridge = await _bridge(klass)
     await bridge.flush_timeline()
     sessions = klass.server.app.state.services.sessions
@@ -354,7 +358,105 @@ async def test_marking_a_confusion_seen_tells_that_student_only(klass: Class) ->
     await confused.ok("engagement.confused", {"active": True})
     victim = klass.demo.students[SITE_A[0]].id
     await teacher.ok("engagement.ack_student", {"user_id": victim})
-    seen = await confused.wait_for(_of_type("engagement.seen", user_id=victim))
-    assert seen["data"] == {"user_id": victim}
+    seen = await confused.wait_for(_of_type("engagement.explicit", user_id=victim, active=False))
+    assert seen["data"]["cause"] == "seen"
     await other.ok("hand.raise")  # anything after the ack reaches the other student first...
-    assert other.events("engagement.seen") == []  # ...and no one else was told
+    assert other.events("engagement.explicit") == []  # ...and no one else was told
+
+
+def _explicit(client: WsClient, user_id: int) -> list[dict[str, Any]]:
+    found = [f["data"] for f in client.events("engagement.explicit")]
+    return [d for d in found if d["user_id"] == user_id]
+
+
+async def _arrived_since(client: WsClient, start: int) -> list[str]:
+    """Types of the frames ``client`` got from index ``start`` up to the pong of a ping sent
+    now, in arrival order."""
+    await _drain(client)
+    return [str(f.get("type")) for f in client.frames[start:]]
+
+
+async def test_confused_press_reaches_staff_with_the_ack_and_seen_clears_it(klass: Class) -> None:
+    """No smoothing for the student's own word: by the time the student's press is
+    acknowledged, the flag is already on its way to the teacher and the site's facilitator
+    (it arrives before the answer to a ping sent after the ack); the same for "Seen"."""
+    teacher = await klass.teacher()
+    fac_a, fac_b = await klass.facilitator(0), await klass.facilitator(1)
+    student, classmate = await klass.student(SITE_A[0]), await klass.student(SITE_A[1])
+    me, site_a = _uid(klass, SITE_A[0]), _site(klass, 0)
+    for client in (teacher, fac_a, fac_b, classmate):
+        await _drain(client)
+
+    marks = [len(teacher.frames), len(fac_a.frames)]
+    await student.ok("engagement.confused", {"active": True})
+    for staff, mark in zip((teacher, fac_a), marks, strict=True):
+        assert "engagement.explicit" in await _arrived_since(staff, mark)
+        [shown] = _explicit(staff, me)
+        assert shown["active"] is True and shown["cause"] == "pressed"
+        assert shown["site_id"] == site_a and shown["signal"] == "confused"
+        assert shown["by"] == me and isinstance(shown["since"], float)
+    # pressed again: nothing changes, nothing is sent
+    await student.ok("engagement.confused", {"active": True})
+    for staff in (teacher, fac_a):
+        await _drain(staff)
+        assert len(_explicit(staff, me)) == 1
+    # a reconnecting teacher gets the flag in the snapshot
+    await teacher.ok("engagement.sync")
+    snap = teacher.events("engagement.snapshot")[-1]["data"]
+    assert [(e["user_id"], e["signal"]) for e in snap["explicit"]] == [(me, "confused")]
+
+    marks = [len(teacher.frames), len(fac_a.frames), len(student.frames)]
+    await teacher.ok("engagement.ack_student", {"user_id": me})
+    # the teacher's own clear comes before the teacher's ack
+    got = [str(f.get("type")) for f in teacher.frames[marks[0] :]]
+    assert got.index("engagement.explicit") < got.index("ack")
+    assert "engagement.explicit" in await _arrived_since(fac_a, marks[1])
+    for staff in (teacher, fac_a):
+        cleared = _explicit(staff, me)[-1]
+        assert cleared["active"] is False and cleared["cause"] == "seen"
+        assert cleared["by"] == _uid_of_teacher(klass) and cleared["since"] is None
+    # the student's own button follows the same fact
+    assert "engagement.explicit" in await _arrived_since(student, marks[2])
+    assert [(e["active"], e["cause"]) for e in _explicit(student, me)] == [
+        (True, "pressed"),
+        (False, "seen"),
+    ]
+
+    # the student presses and withdraws: the facilitator sees both, in order
+    await student.ok("engagement.confused", {"active": True})
+    await student.ok("engagement.confused", {"active": False})
+    await _drain(fac_a)
+    assert [(e["active"], e["cause"]) for e in _explicit(fac_a, me)] == [
+        (True, "pressed"),
+        (False, "seen"),
+        (True, "pressed"),
+        (False, "withdrawn"),
+    ]
+    # never another site's facilitator, never another student
+    for client in (fac_b, classmate):
+        await _drain(client)
+        assert client.events("engagement.explicit") == []
+    await student.ok("engagement.confused", {"active": True})
+    for client, expected in ((student, [me]), (classmate, [])):
+        await client.ok("engagement.sync")
+        snap = client.events("engagement.snapshot")[-1]["data"]
+        assert [e["user_id"] for e in snap["explicit"]] == expected
+
+
+async def test_an_expired_press_is_cleared_for_staff(klass: Class) -> None:
+    klass.settings.engagement = dataclasses.replace(FAST, confused_expiry_s=0.3)
+    teacher = await klass.teacher()
+    student = await klass.student(SITE_A[0])
+    me = _uid(klass, SITE_A[0])
+    await student.ok("engagement.confused", {})
+    shown = await teacher.wait_for(_of_type("engagement.explicit", user_id=me, active=True))
+    # the bridge wakes at the press's deadline (no other traffic is needed to notice it)
+    gone = await teacher.wait_for(_of_type("engagement.explicit", user_id=me, active=False))
+    assert gone["data"]["cause"] == "expired"
+    assert gone["data"]["at"] >= shown["data"]["since"] + 0.3
+
+
+def _uid_of_teacher(klass: Class) -> int:
+    user_id = klass.demo.teacher.id
+    assert user_id is not None
+    return user_id

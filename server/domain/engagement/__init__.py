@@ -1,13 +1,16 @@
 """Behaviour-based engagement fusion (never emotion inference): pure, synchronous, clock passed in.
 
-Use ``EngagementEngine``: register students, ``ingest`` signals, ``tick`` on a timer, and fan out
-the typed outputs (see ``outputs``). All thresholds live in ``EngagementSettings``.
+Use ``EngagementEngine``: register students, ``ingest`` signals, ``tick`` on a timer (and at
+``next_expiry()``), and fan out the typed outputs (see ``outputs``). An explicit press is an
+``ExplicitChanged`` at the same ``now``; inferred states and site alerts are smoothed. All
+thresholds live in ``EngagementSettings``.
 """
 
 from server.domain.engagement.engine import EngagementEngine
 from server.domain.engagement.outputs import (
     Alert,
     AlertHandled,
+    ExplicitChanged,
     Output,
     SitePulse,
     StudentStateChanged,
@@ -41,6 +44,7 @@ __all__ = [
     "ConfusedPressed",
     "EngagementEngine",
     "EngagementSettings",
+    "ExplicitChanged",
     "FacePresence",
     "HandChanged",
     "Level",

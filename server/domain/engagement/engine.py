@@ -1,5 +1,9 @@
 """The engagement engine: signals in, typed outputs out. Pure and synchronous; ``now`` passed in.
 
+An explicit "I'm confused" press is reported at once (``ExplicitChanged``, see ``explicit``):
+pressed, withdrawn, seen and expired each at the ``now`` of the call that changes it; the
+adapter calls ``tick`` at ``next_expiry()`` too. Inferred states and site alerts are smoothed.
+
 Work is incremental: a signal touches one student; a student's state change moves one id
 between two sets of one site tally and re-judges that site only. ``tick`` re-evaluates only
 students not evaluated within ``tick_resolution_s`` (kept in evaluation order, so it never
@@ -14,6 +18,7 @@ import math
 from collections.abc import Mapping
 
 from server.domain.engagement.alerts import AlertPolicy, SlotKey
+from server.domain.engagement.explicit import ConfusedPresses
 from server.domain.engagement.intake import Intake
 from server.domain.engagement.outputs import (
     Alert,
@@ -78,6 +83,7 @@ class EngagementEngine:
         self._explicit = TokenBuckets(
             settings.explicit_rate_per_s, settings.explicit_burst, "explicit signal"
         )
+        self._presses = ConfusedPresses(settings.confused_expiry_s)
         self.signals_accepted = 0
 
     # --- roster ----------------------------------------------------------------------------
@@ -109,6 +115,7 @@ class EngagementEngine:
         self._answers.forget(user_id)
         self._telemetry.forget(user_id)
         self._explicit.forget(user_id)
+        self._presses.forget(user_id)
 
     # --- signals ---------------------------------------------------------------------------
 
@@ -129,6 +136,7 @@ class EngagementEngine:
             self._explicit.take(actor.user_id, now)
         self.signals_accepted += 1
         out: list[Output] = []
+        self._expire(now, out)
         if isinstance(signal, SiteNeedsHelp):
             self._set_help(signal, actor, now, out)
             return out
@@ -139,6 +147,14 @@ class EngagementEngine:
         tracker.advance(now, s)
         if self._answers.apply(tracker, signal, now):
             tracker.last_signal_at = now
+        if isinstance(signal, ConfusedPressed):
+            by = actor.user_id if actor else None
+            if signal.active:
+                changed = self._presses.press(tracker, by, now)
+            else:
+                changed = self._presses.clear(tracker, "withdrawn", by, now)
+            if changed is not None:
+                out.append(changed)
         self._evaluate(tracker, now, out)
         return out
 
@@ -148,6 +164,7 @@ class EngagementEngine:
         """Time-driven changes: expiries, sustained/dwell transitions, held-back alerts."""
         now = self._clock(now)
         out: list[Output] = []
+        self._expire(now, out)
         cutoff = now - self.settings.tick_resolution_s
         due: list[StudentTracker] = []
         students = self._students
@@ -295,14 +312,14 @@ class EngagementEngine:
         check_staff(actor, site_id, self._student_sites)
         at_alert = tally.judgement.kind_level(kind) is Level.ALERT
         self._alerts.acknowledge((site_id, kind), at_alert)
-        out: list[Output] = [
-            AlertHandled("acknowledged", site_id, kind, actor.user_id, now, alert_id)
-        ]
+        out: list[Output] = []
+        self._expire(now, out)
+        out.append(AlertHandled("acknowledged", site_id, kind, actor.user_id, now, alert_id))
         if kind is AlertKind.CONFUSED:
-            for user_id in tally.members[StudentState.CONFUSED]:
+            for user_id, _since in self._presses.active():
                 tracker = self._students[user_id]
-                tracker.advance(now, self.settings)
-                tracker.facts.confused_at = None
+                if tracker.site_id == site_id:
+                    self._seen(tracker, actor, now, out)
         elif kind is AlertKind.HELP and tally.help_at is not None:
             tally.help_at = tally.help_by = None
             self._judge(tally, now, out, pulse=True)
@@ -318,11 +335,20 @@ class EngagementEngine:
         now = self._clock(now)
         tracker = self._student(user_id)
         check_staff(actor, tracker.site_id, self._student_sites)
-        tracker.advance(now, self.settings)
-        tracker.facts.confused_at = None
         out: list[Output] = []
+        self._expire(now, out)
+        self._seen(tracker, actor, now, out)
         self._evaluate(tracker, now, out)
         return out
+
+    def _seen(self, tracker: StudentTracker, actor: Actor, now: float, out: list[Output]) -> None:
+        tracker.advance(now, self.settings)  # the press counted as evidence until now
+        changed = self._presses.clear(tracker, "seen", actor.user_id, now)
+        if changed is not None:
+            out.append(changed)
+
+    def _expire(self, now: float, out: list[Output]) -> None:
+        out.extend(self._presses.expire(now, self._students))
 
     def snooze(
         self, actor: Actor, site_id: int | None, state: AlertKind | str, minutes: float, now: float
@@ -368,6 +394,15 @@ class EngagementEngine:
             t.disengaged.score,
             t.connection.score,
         )
+
+    def pressed_confused(self, site_id: int | None) -> list[tuple[int, float]]:
+        """(student, press time) of the active "I'm confused" presses at one site, oldest first."""
+        sites = self._student_sites
+        return [(uid, at) for uid, at in self._presses.active() if sites[uid] == site_id]
+
+    def next_expiry(self) -> float | None:
+        """When the oldest active press expires: call ``tick`` then (None: nothing pending)."""
+        return self._presses.next_expiry()
 
     def site_pulse(self, site_id: int | None) -> SitePulse:
         tally = self._tally(site_id)

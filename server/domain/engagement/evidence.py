@@ -108,11 +108,8 @@ class Facts:
 
     def confused_raw(self, now: float, s: EngagementSettings) -> float:
         raw = 0.0
-        if self.confused_at is not None:
-            if now - self.confused_at < s.confused_expiry_s:
-                raw += s.confused_weight
-            else:
-                self.confused_at = None
+        if self.confused_at is not None:  # the engine clears it on expiry (explicit.PressIndex)
+            raw += s.confused_weight
         if self.hand_raised:
             raw += s.hand_raised_weight
         if self.wrongs:
@@ -128,7 +125,7 @@ class Facts:
 
     def explain_confused(self, now: float, s: EngagementSettings) -> list[Reason]:
         out: list[Reason] = []
-        if self.confused_at is not None and now - self.confused_at < s.confused_expiry_s:
+        if self.confused_at is not None:
             out.append(Reason("pressed_confused", "pressed confused"))
         self._prune_wrongs(now, s)
         groups: dict[str, list[str]] = {}

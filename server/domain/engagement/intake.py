@@ -68,8 +68,7 @@ class Intake:
                 f.missed_in_row += 1
                 f.missed_questions = [*f.missed_questions[-9:], signal.question_id]
         elif isinstance(signal, ConfusedPressed):
-            f.confused_at = now if signal.active else None
-            f.last_input_at = now
+            f.last_input_at = now  # the press itself: the engine's explicit index and facts
         elif isinstance(signal, HandChanged):
             f.hand_raised = signal.raised
             f.last_input_at = now

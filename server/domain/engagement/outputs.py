@@ -1,4 +1,5 @@
-"""Typed outputs of the engine: state changes, site pulses, alerts and timeline entries.
+"""Typed outputs of the engine: explicit signals, state changes, site pulses, alerts and
+timeline entries.
 
 Every output has ``as_dict()`` (JSON-safe), ``audiences`` (who may see it, using the shared
 fan-out rules of ``server.domain.events``) and ``coalesce_key``: when two outputs with the same
@@ -18,6 +19,53 @@ from server.domain.events import Audience
 def staff_of(site_id: int | None) -> Audience:
     """Facilitators of the site plus the teacher (remote students: the teacher only)."""
     return Audience("site_staff", site_id)
+
+
+ExplicitCause = Literal["pressed", "withdrawn", "seen", "expired"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExplicitChanged:
+    """A student's own explicit signal turned on or off: shown to staff at once, unsmoothed.
+
+    ``signal`` is "confused" (the "I'm confused" button); ``cause`` says what changed it;
+    ``by`` is who did (the student, a facilitator on their behalf, the staff member who saw
+    it; None on expiry); ``since`` is when the active press was made (None when off).
+    """
+
+    user_id: int
+    site_id: int | None
+    active: bool
+    cause: ExplicitCause
+    by: int | None
+    since: float | None
+    at: float
+    signal: Literal["confused"] = "confused"
+
+    type = "engagement.explicit"
+
+    @property
+    def coalesce_key(self) -> None:
+        return None  # every change goes out at once (changes are rate-limited per student)
+
+    @property
+    def audiences(self) -> tuple[Audience, ...]:
+        # The teacher, the facilitators of the student's site, and the student (whose button
+        # follows it); never another student.
+        return (staff_of(self.site_id), Audience("user", self.user_id))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "user_id": self.user_id,
+            "site_id": self.site_id,
+            "signal": self.signal,
+            "active": self.active,
+            "cause": self.cause,
+            "by": self.by,
+            "since": self.since,
+            "at": self.at,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,4 +245,4 @@ class TimelineEntry:
         }
 
 
-Output = StudentStateChanged | SitePulse | Alert | AlertHandled | TimelineEntry
+Output = ExplicitChanged | StudentStateChanged | SitePulse | Alert | AlertHandled | TimelineEntry

@@ -203,6 +203,7 @@ def test_every_output_is_json_safe() -> None:
         decoded = json.loads(json.dumps(o.as_dict()))
         types.add(decoded["type"])
     assert types == {
+        "engagement.explicit",
         "engagement.student",
         "engagement.pulse",
         "engagement.alert",
