@@ -62,6 +62,7 @@ async def test_rest_start_sets_the_lesson_clock_at_the_call(klass: Class) -> Non
     klass.clients.append(student)
     assert student.welcome["lesson_clock"] == 90.0
     assert student.welcome["snapshot"]["started_at"] == start
+    assert started.json()["started_at"].endswith("Z")  # in UTC, on SQLite too
     assert epoch(started.json()["started_at"]) == start
 
     logged = await klass.server.app.state.realtime.log.read_since(session_id, 0)
