@@ -5,13 +5,16 @@ event, and connected clients see the lesson end."""
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 
 import httpx
 
 from server.db.models import LiveSession
-from server.domain.live import SessionStatus
-from server.domain.roles import Role
+from server.domain.live import LiveSession as LiveAggregate
+from server.domain.live import Roster, SessionStatus
+from server.domain.live.commands import StartSession
+from server.domain.roles import Actor, Role
+from server.realtime.event_log import PendingEvent
 from tests.live_server import WsClient
 from tests.realtime.conftest import Class
 
@@ -96,3 +99,43 @@ async def test_rest_end_ends_the_lesson_for_connected_clients(klass: Class) -> N
 
     again = await rest(klass, f"/api/sessions/{klass.session_id}/end")
     assert again.status_code == 409 and again.json()["error"]["code"] == "invalid_state"
+
+
+async def test_a_row_live_from_before_is_adopted_at_its_own_start(klass: Class) -> None:
+    """Older data: the row says live (started through the API before lifecycle went through
+    the writer) and the log has no session.started. The lesson clock runs from the row's
+    start, not from whenever the runtime happens to load."""
+    start = round(time.time()) - 600.0
+    svc = klass.server.app.state.services
+    async with svc.sessions() as db:
+        row = LiveSession(
+            course_id=klass.demo.course.id or 0,
+            title="Started last year",
+            status=SessionStatus.LIVE,
+            started_at=datetime.fromtimestamp(start, UTC),
+        )
+        db.add(row)
+        await db.commit()
+    svc.clock = MovableClock(start + 120.0)
+    token = klass.token(klass.demo.students[0].id or 0, Role.STUDENT)
+    student = await WsClient.open(klass.server.ws_url(row.id or 0), token)
+    klass.clients.append(student)
+    assert student.welcome["lesson_clock"] == 120.0
+    logged = await klass.server.app.state.realtime.log.read_since(row.id or 0, 0)
+    assert (logged[0].event.type, logged[0].event.at) == ("session.started", start)
+
+
+async def test_a_row_behind_its_log_is_projected_again_on_load(klass: Class) -> None:
+    """The process stopped after storing session.started but before writing the row: the
+    next load brings the row up to the log."""
+    session_id = await scheduled_lesson(klass)
+    start = round(time.time()) - 300.0
+    lead = Actor(klass.demo.teacher.id or 0, Role.TEACHER)
+    [event] = LiveAggregate(session_id, Roster([lead])).handle(lead, StartSession(), start)
+    log = klass.server.app.state.realtime.log
+    await log.append(session_id, 1, [PendingEvent(event, lead.user_id, None)])
+    await klass.server.app.state.realtime.runtime(session_id)
+    async with klass.server.app.state.services.sessions() as db:
+        row = await db.get(LiveSession, session_id)
+    assert row is not None and row.status is SessionStatus.LIVE
+    assert row.started_at is not None and row.started_at.replace(tzinfo=UTC).timestamp() == start
