@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Install, create the demo consortium (idempotent, SQLite under ./data, no Redis) and serve it.
+# Install, then serve the demo consortium (SQLite under ./data, no Redis): 'hyflex serve --demo'
+# creates the demo (idempotent; a fresh live lesson once the last one has ended), prints its
+# sign-ins and links for the address it then listens on, and serves. Settings and serve's
+# options both work: HYFLEX_PORT=8765 bash deploy/run-demo.sh, or bash deploy/run-demo.sh --port 8765.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/install.sh
-.venv/bin/hyflex demo
-exec .venv/bin/hyflex serve "$@"
+exec .venv/bin/hyflex serve --demo "$@"

@@ -24,6 +24,37 @@ def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    """Create the demo (idempotent) and print its sign-ins and links, for the server running
+    from the same data folder when there is one (its address, checked against its secret and
+    database), else for the address the settings give."""
+    from server import serve_record
+
+    running = serve_record.find(settings)
+    if running is None:
+        base = settings.base_url
+        where = f"{base}  (not running: start it with '.venv/bin/hyflex serve')"
+    else:
+        mine = serve_record.describe(settings, running.url)
+        for what, theirs, ours, variable in (
+            ("secret", running.secret, mine.secret, "HYFLEX_SECRET_KEY"),
+            ("database", running.database, mine.database, "HYFLEX_DATABASE_URL"),
+        ):
+            if theirs != ours:
+                print(
+                    f"hyflex: the server running from {settings.data_dir} (pid {running.pid}) "
+                    f"uses another {what}: set {variable} as you did for it",
+                    file=sys.stderr,
+                )
+                return 2
+        base = running.url
+        where = f"{base}  (running, pid {running.pid})"
+    print_demo(settings.model_copy(update={"public_url": base}), where, all_links=args.all_links)
+    return 0
+
+
+def print_demo(settings: Settings, where: str, *, all_links: bool) -> None:
+    """Seed the demo and print what was done, the sign-ins and students' links, all for
+    ``settings.base_url``."""
     from server.api.routes.sessions import make_join_link
     from server.app import create_app
     from server.demo import DEMO_PASSWORD, seed_demo
@@ -38,30 +69,37 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         base = settings.base_url
         live = demo.session
         assert live.id is not None
-        print(f"Demo consortium ready ({demo.created} records created, the rest already there).")
-        print(f"Server: {base}   API docs: {base}/docs")
-        print(f"Live session {live.id}: {live.title!r} ({live.status.value})")
+        print(f"Demo consortium {demo.summary()}.")
+        print(f"Data folder: {settings.data_dir}")
+        print(f"Server: {where}   API docs: {base}/docs")
+        since = "live"
+        if live.started_at is not None:
+            since += f" since {live.started_at:%Y-%m-%d %H:%M:%S} UTC"
+        if demo.ended_before is not None:
+            since += f"; a fresh lesson: lesson {demo.ended_before.id} had ended"
+        else:
+            since += "; once it has ended, run '.venv/bin/hyflex demo' again for a fresh one"
+        print(f"Live lesson {live.id}: {live.title!r}, {since}")
         print(f"\nStaff sign in at {base}/ with password {DEMO_PASSWORD!r}:")
         print(f"  admin        {demo.admin.email}")
         print(f"  teacher      {demo.teacher.email}")
         for fac in demo.facilitators:
             print(f"  facilitator  {fac.email}")
         site_names = {site.id: site.name for site in demo.sites}
-        print("\nStudent join links (signed, expiring, one per student and session):")
-        shown = (
-            demo.students if args.all_links else demo.students[:: max(1, len(demo.students) // 6)]
-        )
+        print("\nStudent join links (signed, expiring, one per student and lesson):")
+        shown = demo.students if all_links else demo.students[:: max(1, len(demo.students) // 6)]
         for student in shown:
             link = make_join_link(
                 svc, live_id=live.id, student=student, site_id=student.home_site_id
             )
-            where = site_names.get(student.home_site_id, "at home")
-            print(f"  {student.display_name:<9} {where:<32} {link.url}")
-        if not args.all_links:
-            print(f"  ... {len(demo.students) - len(shown)} more: 'hyflex demo --all-links'")
+            where_from = site_names.get(student.home_site_id, "at home")
+            print(f"  {student.display_name:<9} {where_from:<32} {link.url}")
+        if not all_links:
+            print(
+                f"  ... {len(demo.students) - len(shown)} more: '.venv/bin/hyflex demo --all-links'"
+            )
 
     asyncio.run(run())
-    return 0
 
 
 def cmd_purge(settings: Settings, _: argparse.Namespace) -> int:
@@ -77,27 +115,50 @@ def cmd_purge(settings: Settings, _: argparse.Namespace) -> int:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from server import serve_record
     from server.app import create_app
 
+    # One address for everything: where uvicorn listens, the links the API and the demo
+    # hand out, and the record ``hyflex demo`` reads while this server runs.
+    settings = settings.model_copy(
+        update={
+            "host": args.host or settings.host,
+            "port": args.port if args.port is not None else settings.port,
+        }
+    )
     if not args.no_migrate:
         _migrate(settings)
+    if args.demo:
+        print_demo(settings, settings.base_url, all_links=False)
     app = create_app(settings)
-    host = args.host or settings.host
-    port = args.port if args.port is not None else settings.port
     print(
-        f"HyFlex Live on http://{host}:{port}  (database: {settings.resolved_database_url}, "
+        f"HyFlex Live on http://{settings.host}:{settings.port}  (data folder: "
+        f"{settings.data_dir}, database: {settings.resolved_database_url}, "
         f"bus: {'redis' if settings.redis_url else 'in-process'})",
         flush=True,
     )
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level=args.log_level,
-        ws_max_size=settings.ws_frame_limit,
-        ws_ping_interval=settings.ws_heartbeat_seconds,
-        ws_ping_timeout=settings.ws_heartbeat_seconds,
-    )
+    record = serve_record.describe(settings, settings.base_url)
+
+    async def announce() -> None:
+        serve_record.write(settings, record)
+
+    async def forget() -> None:  # in the shutdown: uvicorn re-raises SIGTERM after it
+        serve_record.remove(settings, record)
+
+    app.state.startup_hooks.append(announce)
+    app.state.shutdown_hooks.append(forget)
+    try:
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=args.log_level,
+            ws_max_size=settings.ws_frame_limit,
+            ws_ping_interval=settings.ws_heartbeat_seconds,
+            ws_ping_timeout=settings.ws_heartbeat_seconds,
+        )
+    finally:
+        serve_record.remove(settings, record)
     return 0
 
 
@@ -109,8 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--no-migrate", action="store_true", help="skip schema migrations")
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--demo", action="store_true", help="first create the demo (idempotent), print links"
+    )
     serve.set_defaults(func=cmd_serve)
-    demo = sub.add_parser("demo", help="create the demo consortium (idempotent), print links")
+    demo = sub.add_parser(
+        "demo",
+        help="create the demo consortium (idempotent; a fresh live lesson once the last one "
+        "has ended) and print links for the server running from the same data folder",
+    )
     demo.add_argument("--all-links", action="store_true", help="print every student's link")
     demo.set_defaults(func=cmd_demo)
     migrate = sub.add_parser("migrate", help="apply database migrations")

@@ -1,10 +1,16 @@
 """An idempotent demo consortium: 3 schools, 4 sites, a teacher, 4 facilitators, 40 students,
-one course offered at every site and one live session."""
+one course offered at every site and one live lesson.
+
+Run again, it creates nothing while the last demo lesson is live; once that lesson has ended it
+starts a fresh one. A fresh lesson is born live: its row and its first logged event
+(``session.started``, built by the domain) are written in one transaction, before any live
+runtime can exist for it, and the row's status is the projection of that event."""
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -19,11 +25,15 @@ from server.db.models import (
     Enrolment,
     LiveSession,
     School,
-    SessionStatus,
     Site,
     User,
 )
-from server.domain.roles import Role
+from server.domain.live import LiveSession as LiveAggregate
+from server.domain.live import Roster, SessionStatus
+from server.domain.live.commands import StartSession
+from server.domain.roles import Actor, Role
+from server.realtime.event_log import PendingEvent, event_row
+from server.services.lifecycle import project_status
 
 DEMO_PASSWORD = "hyflex-demo-2026"
 SCHOOLS = (
@@ -36,7 +46,20 @@ REMOTE_STUDENTS = 8
 FIRST_NAMES = ("Ada", "Ben", "Cleo", "Dev", "Ema", "Finn", "Gia", "Hugo", "Ines", "Jon")
 COURSE_CODE = "PHYS-ADV"
 
+LESSON_TITLE = "Forces and motion (demo)"
+
 T = TypeVar("T", bound=SQLModel)
+# What the summary calls each kind of record, singular and plural.
+NOUNS: dict[str, tuple[str, str]] = {
+    "Consortium": ("consortium", "consortia"),
+    "School": ("school", "schools"),
+    "Site": ("site", "sites"),
+    "User": ("user", "users"),
+    "Course": ("course", "courses"),
+    "Enrolment": ("enrolment", "enrolments"),
+    "CourseSite": ("course offer at a site", "course offers at sites"),
+    "LiveSession": ("live lesson", "live lessons"),
+}
 
 
 @dataclass
@@ -48,14 +71,29 @@ class DemoConsortium:
     sites: list[Site]
     course: Course
     session: LiveSession
-    created: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    created: Counter[str] = field(default_factory=Counter)  # model name -> rows created
+    passwords_reset: int = 0
+    ended_before: LiveSession | None = None  # the ended lesson a fresh one replaced
+
+    def summary(self) -> str:
+        """What this run did, in words: "created: 1 consortium, 3 schools, ..." or
+        "already there, nothing created"."""
+        made = [
+            f"{n} {one if n == 1 else many}"
+            for name, (one, many) in NOUNS.items()
+            if (n := self.created[name])
+        ]
+        text = f"created: {', '.join(made)}" if made else "already there, nothing created"
+        if self.passwords_reset:
+            text += f"; demo password set again on {self.passwords_reset} staff accounts"
+        return text
 
 
 class _Seeder:
     def __init__(self, db: AsyncSession) -> None:
         self.db = db
-        self.created = 0
+        self.created: Counter[str] = Counter()
+        self.passwords_reset = 0
 
     async def get_or_create(self, model: type[T], where: dict[str, Any], **values: Any) -> T:
         query = select(model)
@@ -67,7 +105,7 @@ class _Seeder:
         row = model(**where, **values)
         self.db.add(row)
         await self.db.flush()
-        self.created += 1
+        self.created[model.__name__] += 1
         return row
 
     async def staff(self, email: str, name: str, role: Role, site_id: int | None) -> User:
@@ -75,12 +113,39 @@ class _Seeder:
             User, {"email": email}, display_name=name, role=role, home_site_id=site_id
         )
         if not verify_password(DEMO_PASSWORD, user.password_hash):
+            self.passwords_reset += user.password_hash is not None
             user.password_hash = hash_password(DEMO_PASSWORD)
             self.db.add(user)
         return user
 
+    async def lessons(self, course: Course, status: SessionStatus) -> LiveSession | None:
+        """The course's latest lesson in ``status``."""
+        query = (
+            select(LiveSession)
+            .where(col(LiveSession.course_id) == course.id, col(LiveSession.status) == status)
+            .order_by(col(LiveSession.id).desc())
+        )
+        return (await self.db.exec(query)).first()
 
-async def seed_demo(sessions: async_sessionmaker[AsyncSession]) -> DemoConsortium:
+    async def fresh_lesson(self, course: Course, teacher: User, now: float) -> LiveSession:
+        """A new lesson, born live: its row and its log's ``session.started`` together."""
+        row = LiveSession(course_id=course.id or 0, title=LESSON_TITLE)
+        self.db.add(row)
+        await self.db.flush()
+        assert row.id is not None and teacher.id is not None
+        lead = Actor(teacher.id, Role.TEACHER, None)
+        for event in LiveAggregate(row.id, Roster([lead])).handle(lead, StartSession(), now):
+            self.db.add(event_row(row.id, 1, PendingEvent(event, lead.user_id, None)))
+            project_status(row, SessionStatus.LIVE, event.at)
+        self.db.add(row)
+        self.created["LiveSession"] += 1
+        return row
+
+
+async def seed_demo(
+    sessions: async_sessionmaker[AsyncSession], now: float | None = None
+) -> DemoConsortium:
+    """Create what is missing (``now``: when a fresh lesson starts; the wall clock if None)."""
     async with sessions() as db:
         seed = _Seeder(db)
         consortium = await seed.get_or_create(Consortium, {"name": "Valley Schools Consortium"})
@@ -128,23 +193,11 @@ async def seed_demo(sessions: async_sessionmaker[AsyncSession]) -> DemoConsortiu
             )
         for site in sites:
             await seed.get_or_create(CourseSite, {"course_id": course.id, "site_id": site.id})
-        live = (
-            await db.exec(
-                select(LiveSession)
-                .where(col(LiveSession.course_id) == course.id)
-                .where(col(LiveSession.status) != SessionStatus.ENDED)
-                .order_by(col(LiveSession.id))
-            )
-        ).first()
+        live = await seed.lessons(course, SessionStatus.LIVE)
+        ended = None
         if live is None:
-            live = LiveSession(
-                course_id=course.id or 0,
-                title="Forces and motion (demo)",
-                status=SessionStatus.LIVE,
-                started_at=datetime.now(UTC),
-            )
-            db.add(live)
-            seed.created += 1
+            ended = await seed.lessons(course, SessionStatus.ENDED)
+            live = await seed.fresh_lesson(course, teacher, time.time() if now is None else now)
         await db.commit()
         return DemoConsortium(
             admin=admin,
@@ -155,4 +208,6 @@ async def seed_demo(sessions: async_sessionmaker[AsyncSession]) -> DemoConsortiu
             course=course,
             session=live,
             created=seed.created,
+            passwords_reset=seed.passwords_reset,
+            ended_before=ended,
         )

@@ -16,6 +16,16 @@ from server.domain.engagement.settings import EngagementSettings
 DEFAULT_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev"})
 
 
+def _project_dir() -> Path:
+    """The source checkout the server runs from (where ``deploy/run-demo.sh`` is); for an
+    installed package, the folder it is started from."""
+    here = Path(__file__).resolve().parent.parent
+    return here if (here / "pyproject.toml").is_file() else Path.cwd()
+
+
+PROJECT_DIR = _project_dir()
+
+
 class InsecureSettings(RuntimeError):
     """Raised at start-up when production mode lacks a real secret key."""
 
@@ -24,11 +34,16 @@ class Settings(BaseSettings):
     """Every setting has a default that works on one machine with nothing installed."""
 
     model_config = SettingsConfigDict(
-        env_prefix="HYFLEX_", env_file=".env", extra="ignore", env_nested_delimiter="__"
+        env_prefix="HYFLEX_",
+        env_file=PROJECT_DIR / ".env",
+        extra="ignore",
+        env_nested_delimiter="__",
     )
 
     env: Literal["development", "production"] = "development"
-    data_dir: Path = Path("data")
+    # Relative to the project folder, whatever the current folder: ``hyflex serve`` and
+    # ``hyflex demo`` run from anywhere use the same database, secret and recordings.
+    data_dir: Path = PROJECT_DIR / "data"
     database_url: str = ""
     redis_url: str | None = None
     redis_prefix: str = Field(default="hyflex", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
@@ -55,6 +70,11 @@ class Settings(BaseSettings):
     # e.g. HYFLEX_ENGAGEMENT__CONFUSED_EXPIRY_S=300, HYFLEX_ENGAGEMENT__TIMELINE_RETENTION_DAYS=180,
     # HYFLEX_ENGAGEMENT__FACE_PRESENCE_ENABLED=false (the default: face presence is refused).
     engagement: EngagementSettings = Field(default_factory=EngagementSettings)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _under_project(cls, value: Path) -> Path:
+        return value if value.is_absolute() else PROJECT_DIR / value
 
     @field_validator("ice_servers", mode="before")
     @classmethod

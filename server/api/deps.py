@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -26,6 +26,9 @@ class Services:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     signer: TokenSigner
+    # The wall clock of lesson times (REST start/end, the live sessions' writers): one place
+    # for tests to put a clock they move.
+    clock: Callable[[], float] = field(default=time.time)
 
 
 def services(request: Request) -> Services:

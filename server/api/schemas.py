@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
-from server.db.models import SessionStatus
+from server.domain.live import SessionStatus
 from server.domain.roles import Role
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -131,6 +131,12 @@ class SessionOut(Out):
     scheduled_at: datetime | None
     started_at: datetime | None
     ended_at: datetime | None
+
+    @field_validator("scheduled_at", "started_at", "ended_at")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        """Stored in UTC; SQLite gives them back without their zone."""
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 class JoinLinkOut(BaseModel):

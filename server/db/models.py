@@ -11,6 +11,7 @@ from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
+from server.domain.live.context import SessionStatus
 from server.domain.roles import Role
 
 
@@ -37,12 +38,6 @@ def _enum(enum_cls: type[StrEnum], default: Any = None) -> Any:
     if default is None:
         return Field(sa_column=column)
     return Field(default=default, sa_column=column)
-
-
-class SessionStatus(StrEnum):
-    SCHEDULED = "scheduled"
-    LIVE = "live"
-    ENDED = "ended"
 
 
 class Consortium(SQLModel, table=True):
@@ -104,6 +99,9 @@ class Enrolment(SQLModel, table=True):
 
 
 class LiveSession(SQLModel, table=True):
+    """A lesson. ``status``, ``started_at`` and ``ended_at`` are a projection of the session's
+    event log (``session.started`` / ``session.ended``), written by its single writer."""
+
     id: int | None = Field(default=None, primary_key=True)
     course_id: int = Field(foreign_key="course.id", index=True)
     title: str = Field(max_length=200)

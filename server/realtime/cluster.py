@@ -234,13 +234,6 @@ class Cluster:
         finally:
             self._waiting.pop(corr, None)
 
-    async def notify(self, session_id: int, command: dict[str, Any]) -> None:
-        """A command that needs no reply (e.g. 'the session was started through the API')."""
-        owner = await self._get(self._owner_key(session_id))
-        if owner is not None:
-            body = {**command, "session_id": session_id}
-            await self.redis.rpush(self._cmd_key(owner), msgspec.json.encode(body))
-
     async def _serve_commands(self) -> None:
         """Commands forwarded to this node, each run in its own task so they batch in the
         session's writer like local ones."""

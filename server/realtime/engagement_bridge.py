@@ -40,6 +40,7 @@ from sqlmodel import col, select
 from server.db.models import Course, CourseSite, Enrolment, LiveSession, Site
 from server.domain.engagement import EngagementEngine, Output, TimelineEntry
 from server.domain.errors import DomainError
+from server.domain.live import SessionStatus
 from server.domain.roles import Role
 from server.realtime import protocol
 from server.realtime.engagement_feed import LiveEventFeed
@@ -84,7 +85,7 @@ class EngagementBridge:
         self._persist_wake = asyncio.Event()
         self._done_ids: OrderedDict[tuple[int, str], None] = OrderedDict()
         self._tasks: list[asyncio.Task[None]] = []
-        self.ended = runtime.live.status.value == "ended"
+        self.ended = runtime.live.status is SessionStatus.ENDED
 
     def start(self) -> None:
         sid = self.runtime.session_id

@@ -13,17 +13,18 @@ import msgspec
 from sqlmodel import col, select
 
 from server.api.deps import Services
-from server.db.models import Course, CourseSite, Enrolment, LiveSession, SessionStatus, User
-from server.domain.errors import NotFound
+from server.db.models import Course, CourseSite, Enrolment, LiveSession, User
+from server.domain.errors import NotFound, NotPermitted
 from server.domain.events import Audience
 from server.domain.live import LiveSession as LiveAggregate
-from server.domain.live import Roster
+from server.domain.live import Roster, SessionStatus
 from server.domain.live.commands import EndSession, StartSession
 from server.domain.roles import Actor, Role
 from server.realtime.cluster import Cluster
 from server.realtime.event_log import EventLog
 from server.realtime.replica import ReplicaRuntime, decode_command
 from server.realtime.runtime import SessionRuntime
+from server.services.lifecycle import LifecycleCommand, project_status
 from server.services.principal import Principal
 
 CLOSE_MOVED = 1012  # "service restart": the client reconnects and resumes from its seq
@@ -74,17 +75,11 @@ class RealtimeEngine:
                 await cluster.publish(runtime.session_id, await outbox.get())
 
         async def handle(body: dict[str, Any]) -> dict[str, Any] | None:
-            if body.get("type") == "_reconcile":
-                async with self.services.sessions() as db:
-                    row = await db.get(LiveSession, runtime.session_id)
-                if row is not None:
-                    await self._reconcile(runtime, row)
-                return None
             try:
-                actor, msg_id, command = decode_command(body)
+                actor, msg_id, command, at = decode_command(body)
             except (KeyError, ValueError, msgspec.ValidationError) as exc:
                 return {"error": {"code": "bad_input", "message": f"bad forward: {exc}"}}
-            outcome = await runtime.submit(actor, msg_id, command)
+            outcome = await runtime.submit(actor, msg_id, command, at)
             if outcome.error is not None:
                 return {"error": {"code": outcome.error.code, "message": outcome.error.message}}
             return {"seq": outcome.seq}
@@ -165,6 +160,7 @@ class RealtimeEngine:
             tally_hz=settings.staff_update_hz,
             replay_limit=settings.ws_replay_limit,
             on_status=self._store_status,
+            clock=self.services.clock,
         )
         for item in logged:
             runtime.remember(item)
@@ -175,38 +171,48 @@ class RealtimeEngine:
         return runtime
 
     async def _reconcile(self, runtime: SessionRuntime, row: LiveSession) -> None:
-        """A session started or ended through the API before its runtime existed (or while
-        the server was down) gets the matching domain event now."""
+        """Bring the row and the log together on load. The log is the truth: a row behind it
+        (the process stopped between storing the event and projecting it) is projected again.
+        A row ahead of the log was written before lifecycle went through the writer (older
+        data, or a row inserted by hand): the log adopts it, at the row's own times."""
+        domain = runtime.live
+        if row.status.rank < domain.status.rank:
+            if domain.started_at is not None:
+                await self._store_status(row.id or 0, SessionStatus.LIVE, domain.started_at)
+            if domain.ended_at is not None:
+                await self._store_status(row.id or 0, SessionStatus.ENDED, domain.ended_at)
+            return
         teacher = next(a for a in runtime.roster if a.role == Role.TEACHER)
-        domain = runtime.live.status.value
-        if row.status in (SessionStatus.LIVE, SessionStatus.ENDED) and domain == "scheduled":
-            await runtime.submit(teacher, None, StartSession())
-        if row.status == SessionStatus.ENDED and runtime.live.status.value != "ended":
-            await runtime.submit(teacher, None, EndSession())
+        now = self.services.clock()
+        if row.status.rank >= SessionStatus.LIVE.rank and domain.status is SessionStatus.SCHEDULED:
+            await runtime.submit(teacher, None, StartSession(), _epoch(row.started_at, now))
+        if row.status is SessionStatus.ENDED and runtime.live.status is SessionStatus.LIVE:
+            await runtime.submit(teacher, None, EndSession(), _epoch(row.ended_at, now))
 
-    async def _store_status(self, session_id: int, status: str, at: float) -> None:
+    async def _store_status(self, session_id: int, status: SessionStatus, at: float) -> None:
+        """The row's projection of a stored ``session.started`` / ``session.ended``."""
         async with self.services.sessions() as db:
             row = await db.get(LiveSession, session_id)
-            if row is None:
-                return
-            stamp = datetime.fromtimestamp(at, UTC)
-            if status == "started" and row.status == SessionStatus.SCHEDULED:
-                row.status, row.started_at = SessionStatus.LIVE, stamp
-            elif status == "ended" and row.status != SessionStatus.ENDED:
-                row.status, row.ended_at = SessionStatus.ENDED, stamp
-            else:
-                return
-            db.add(row)
-            await db.commit()
+            if row is not None and project_status(row, status, at):
+                db.add(row)
+                await db.commit()
 
-    async def session_status_changed(self, live: LiveSession, who: Principal) -> None:
-        """Called by the REST start/end routes: only sessions already in memory need telling
-        (here, or on their owner node); others reconcile when they load."""
-        runtime = self._runtimes.get(live.id or 0)
-        if runtime is not None and not runtime.is_replica:
-            await self._reconcile(runtime, live)
-        elif self.cluster is not None:
-            await self.cluster.notify(live.id or 0, {"type": "_reconcile"})
+    async def run_lifecycle(
+        self, session_id: int, who: Principal, command: LifecycleCommand, at: float
+    ) -> None:
+        """A REST start or end: through the session's writer (here, or forwarded to its owner
+        node), as given by ``who`` at ``at``. The row is projected before this returns."""
+        runtime = await self.runtime(session_id)
+        actor = runtime.roster.get(who.user_id)
+        if actor is None:  # an admin added since the session loaded? read the roster again
+            _, roster = await self.load_roster(session_id)
+            actor = roster.get(who.user_id)
+            if actor is None:
+                raise NotPermitted("not a participant of this session")
+            runtime.roster.add(actor)
+        outcome = await runtime.submit(actor, None, command, at)
+        if outcome.error is not None:
+            raise outcome.error
 
     def loaded(self) -> list[int]:
         return sorted(self._runtimes)
@@ -215,3 +221,10 @@ class RealtimeEngine:
         runtimes, self._runtimes = self._runtimes, {}
         for runtime in runtimes.values():
             await runtime.close()
+
+
+def _epoch(stamp: datetime | None, default: float) -> float:
+    """Seconds since the epoch of a stored time (SQLite returns it without its UTC zone)."""
+    if stamp is None:
+        return default
+    return (stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)).timestamp()

@@ -29,6 +29,20 @@ class PendingEvent:
     client_msg_id: str | None
 
 
+def event_row(session_id: int, seq: int, pending: PendingEvent) -> SessionEvent:
+    """The stored form of one event."""
+    return SessionEvent(
+        session_id=session_id,
+        seq=seq,
+        type=pending.event.type,
+        data=pending.event.data,
+        audience=pending.event.audience.as_dict(),
+        at=pending.event.at,
+        actor_id=pending.actor_id,
+        client_msg_id=pending.client_msg_id,
+    )
+
+
 class EventLog:
     """Append and read one session's events. One writer per session (the session runtime)
     assigns ``seq``; the unique (session_id, seq) constraint guards against a second one."""
@@ -51,19 +65,7 @@ class EventLog:
         self, session_id: int, first_seq: int, batch: Sequence[PendingEvent]
     ) -> list[LoggedEvent]:
         """Store ``batch`` in one transaction with seq first_seq, first_seq+1, ..."""
-        rows = [
-            SessionEvent(
-                session_id=session_id,
-                seq=first_seq + i,
-                type=p.event.type,
-                data=p.event.data,
-                audience=p.event.audience.as_dict(),
-                at=p.event.at,
-                actor_id=p.actor_id,
-                client_msg_id=p.client_msg_id,
-            )
-            for i, p in enumerate(batch)
-        ]
+        rows = [event_row(session_id, first_seq + i, p) for i, p in enumerate(batch)]
         async with self._sessions() as db:
             db.add_all(rows)
             await db.commit()

@@ -307,7 +307,7 @@ def install(app: Any, services: Services) -> RealtimeEngine:
     media_bridge.install(engine, EXTRA_HANDLERS)
     app.state.realtime = engine
     install_engagement(engine, EXTRA_HANDLERS)
-    app.state.status_listener = engine
+    app.state.lifecycle = engine
     app.state.shutdown_hooks.append(engine.close)
     app.include_router(router)
     return engine

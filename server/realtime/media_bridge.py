@@ -43,6 +43,7 @@ from aiortc import RTCIceServer
 
 from server.domain.errors import BadInput, DomainError, InvalidState, NotFound, NotPermitted
 from server.domain.events import EVERYONE, LEADERS, to_user
+from server.domain.live import SessionStatus
 from server.domain.roles import Actor, Role
 from server.realtime import media_policy as policy
 from server.realtime import media_protocol as mp
@@ -106,7 +107,7 @@ class MediaBridge:
     def ensure_room(self) -> MediaRoom:
         if self._closed:
             raise InvalidState("the session's media is closed")
-        if self.runtime.live.status.value == "ended":
+        if self.runtime.live.status is SessionStatus.ENDED:
             raise InvalidState("the session has ended")
         if self.room is None:
             servers = [_ice_server(s) for s in self.settings.ice_servers]
@@ -401,7 +402,7 @@ class MediaBridge:
         room, live = self.room, self.runtime.live
         if room is None or self.recording is not None or self._closed:
             return
-        if live.status.value != "live" or live.started_at is None:
+        if live.status is not SessionStatus.LIVE or live.started_at is None:
             return
         if policy.TEACHER_ID not in room.publishers:
             return

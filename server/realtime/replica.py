@@ -13,7 +13,15 @@ from typing import Any
 
 import msgspec
 
-from server.domain.errors import DomainError
+from server.domain.errors import (
+    BadInput,
+    Conflict,
+    DomainError,
+    InvalidState,
+    NotFound,
+    NotPermitted,
+    RateLimited,
+)
 from server.domain.events import Audience, Event
 from server.domain.live.commands import Join, Leave
 from server.domain.roles import Actor, Role
@@ -34,15 +42,29 @@ NAME_OF: dict[type[Any], str] = {cls: name for name, cls in FORWARDABLE.items()}
 
 
 class RemoteError(DomainError):
-    """An error the owner node answered with; keeps its code."""
+    """An error the owner node answered with that has no class here; keeps its code."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
 
 
-def encode_command(actor: Actor, msg_id: str | None, command: Any) -> dict[str, Any]:
+_ERRORS: dict[str, type[DomainError]] = {
+    cls.code: cls for cls in (NotPermitted, InvalidState, NotFound, BadInput, RateLimited, Conflict)
+}
+
+
+def remote_error(code: str, message: str) -> DomainError:
+    """The owner's refusal as the same domain error here (so REST maps it to the same status)."""
+    cls = _ERRORS.get(code)
+    return cls(message) if cls is not None else RemoteError(code, message)
+
+
+def encode_command(
+    actor: Actor, msg_id: str | None, command: Any, at: float | None = None
+) -> dict[str, Any]:
     return {
+        "at": at,
         "type": NAME_OF[type(command)],
         "data": msgspec.to_builtins(command),
         "msg_id": msg_id,
@@ -55,11 +77,12 @@ def encode_command(actor: Actor, msg_id: str | None, command: Any) -> dict[str, 
     }
 
 
-def decode_command(body: dict[str, Any]) -> tuple[Actor, str | None, Any]:
+def decode_command(body: dict[str, Any]) -> tuple[Actor, str | None, Any, float | None]:
     who = body["actor"]
     actor = Actor(who["user_id"], Role(who["role"]), who["site_id"], who["display_name"])
     command = msgspec.convert(body["data"], FORWARDABLE[body["type"]])
-    return actor, body.get("msg_id"), command
+    at = msgspec.convert(body.get("at"), float | None)
+    return actor, body.get("msg_id"), command, at
 
 
 class ReplicaRuntime(SessionRuntime):
@@ -72,11 +95,14 @@ class ReplicaRuntime(SessionRuntime):
     def start(self) -> None:
         """No writer here: the owner node writes."""
 
-    async def submit(self, actor: Actor, msg_id: str | None, command: Any) -> Outcome:
-        reply = await self._cluster.forward(self.session_id, encode_command(actor, msg_id, command))
+    async def submit(
+        self, actor: Actor, msg_id: str | None, command: Any, at: float | None = None
+    ) -> Outcome:
+        body = encode_command(actor, msg_id, command, at)
+        reply = await self._cluster.forward(self.session_id, body)
         error = reply.get("error")
         if error is not None:
-            return Outcome(error=RemoteError(str(error["code"]), str(error["message"])))
+            return Outcome(error=remote_error(str(error["code"]), str(error["message"])))
         seq = reply.get("seq")
         return Outcome(seq=int(seq) if seq is not None else None)
 

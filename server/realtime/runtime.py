@@ -19,7 +19,7 @@ from typing import Any
 
 from server.domain.errors import DomainError, InvalidState
 from server.domain.events import Audience, Event
-from server.domain.live import DERIVED_EVENT_TYPES, LiveSession, Roster
+from server.domain.live import DERIVED_EVENT_TYPES, STATUS_AFTER, LiveSession, Roster, SessionStatus
 from server.domain.roles import Actor
 from server.realtime import protocol
 from server.realtime.event_log import EventLog, LoggedEvent, PendingEvent
@@ -27,7 +27,7 @@ from server.realtime.hub import Connection, SessionHub
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
-StatusCallback = Callable[[int, str, float], Awaitable[None]]
+StatusCallback = Callable[[int, SessionStatus, float], Awaitable[None]]
 Observer = Callable[["SessionRuntime", LoggedEvent], None]
 
 
@@ -42,6 +42,7 @@ class _Job:
     actor: Actor
     msg_id: str | None
     command: Any
+    at: float | None  # when the command was given, if not now (a REST start/end)
     done: asyncio.Future[Outcome] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -109,8 +110,12 @@ class SessionRuntime:
         if logged.client_msg_id is not None and logged.actor_id is not None:
             self._done[(logged.actor_id, logged.client_msg_id)] = logged.seq
 
-    async def submit(self, actor: Actor, msg_id: str | None, command: Any) -> Outcome:
-        job = _Job(actor, msg_id, command)
+    async def submit(
+        self, actor: Actor, msg_id: str | None, command: Any, at: float | None = None
+    ) -> Outcome:
+        """Run ``command`` through the writer; ``at``: the time it was given, when that was
+        before it reached the writer (a REST start whose runtime had to load first)."""
+        job = _Job(actor, msg_id, command, at)
         await self._queue.put(job)
         return await job.done
 
@@ -180,7 +185,7 @@ class SessionRuntime:
         pending: list[PendingEvent] = []
         placed: list[tuple[_Job, int | None, DomainError | None]] = []
         in_batch: dict[tuple[int, str], int | None] = {}
-        statuses: list[tuple[str, float]] = []
+        statuses: list[tuple[SessionStatus, float]] = []
         for job in batch:
             key = (job.actor.user_id, job.msg_id) if job.msg_id is not None else None
             if key is not None and (key in self._done or key in in_batch):
@@ -188,7 +193,7 @@ class SessionRuntime:
                 job.done.set_result(Outcome(seq=seq))
                 continue
             try:
-                events = self.live.handle(job.actor, job.command, now)
+                events = self.live.handle(job.actor, job.command, now if job.at is None else job.at)
             except DomainError as exc:
                 placed.append((job, None, exc))
                 continue
@@ -196,8 +201,8 @@ class SessionRuntime:
             for event in events:
                 if event.type in DERIVED_EVENT_TYPES:
                     self._coalesce(event)
-                elif event.type in ("session.started", "session.ended"):
-                    statuses.append((event.type.split(".")[1], event.at))
+                elif event.type in STATUS_AFTER:
+                    statuses.append((STATUS_AFTER[event.type], event.at))
             index = len(pending) if logged else None
             for i, event in enumerate(logged):
                 pending.append(
@@ -228,6 +233,10 @@ class SessionRuntime:
                         log.exception("session %s: observer failed", self.session_id)
         else:
             first = self.last_seq + 1
+        # The row projection follows the stored event and precedes the acks, so whoever
+        # started or ended the session reads the row as the log has it.
+        for status, at in statuses:
+            await self._project(status, at)
         for job, index, error in placed:
             if error is not None:
                 job.done.set_result(Outcome(error=error))
@@ -238,9 +247,14 @@ class SessionRuntime:
             job.done.set_result(Outcome(seq=seq))
         if self._tallies:
             self._tally_wake.set()
-        for status, at in statuses:
-            if self._on_status is not None:
-                await self._on_status(self.session_id, status, at)
+
+    async def _project(self, status: SessionStatus, at: float) -> None:
+        if self._on_status is None:
+            return
+        try:
+            await self._on_status(self.session_id, status, at)
+        except Exception:  # the log holds it; the row is brought up to date on the next load
+            log.exception("session %s: projecting status %s failed", self.session_id, status)
 
     async def _recover(self, placed: list[tuple[_Job, int | None, DomainError | None]]) -> None:
         """The store refused a batch: rebuild state from the log, tell the senders to retry."""

@@ -84,7 +84,7 @@ async def test_unknown_ids_and_duplicates(app_and_client: Any) -> None:
         "POST",
         f"/api/sessions/{world.ids['session']}/start",
     )
-    assert resp.status_code == 409 and "not scheduled" in resp.text
+    assert resp.status_code == 409 and "already live" in resp.text
 
 
 async def test_oversized_body_is_refused(app_and_client: Any) -> None:

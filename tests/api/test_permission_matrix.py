@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from server.db.models import LiveSession, SessionStatus, Site, User
+from server.db.models import LiveSession, Site, User
+from server.domain.live import SessionStatus
 from server.domain.roles import Role
 from server.realtime.media_recording import session_dir
 from tests.api.world import ACTORS, World, build_world

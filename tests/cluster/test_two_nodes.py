@@ -8,11 +8,14 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 
 import httpx
 import pytest
 
+from server.db.models import LiveSession
 from server.demo import DemoConsortium, seed_demo
+from server.domain.live import SessionStatus
 from server.domain.roles import Role
 from server.settings import Settings
 from tests.live_server import LiveServer, WsClient, start_server
@@ -144,3 +147,72 @@ async def test_owner_stops_and_the_other_node_takes_over(nodes: Nodes) -> None:
     closing = await lead.ok("poll.close", {"poll_id": poll_id})
     closed = await back.wait_for(lambda f: f.get("type") == "poll.closed")
     assert closed["seq"] == closing["seq"] > last
+
+
+class MovableClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_rest_start_and_end_on_the_other_node_go_to_the_owners_writer(
+    nodes: Nodes,
+) -> None:
+    """A REST start on a node that does not own the session reaches the owner's single writer,
+    stamped with the time of the call; the row follows the log; REST end reaches everyone."""
+    async with nodes.a.app.state.services.sessions() as db:
+        row = LiveSession(course_id=nodes.demo.course.id or 0, title="Next lesson")
+        db.add(row)
+        await db.commit()
+    session_id = row.id or 0
+    start = round(time.time()) - 600.0
+    clock_a, clock_b = MovableClock(start), MovableClock(start)
+    nodes.a.app.state.services.clock = clock_a
+    nodes.b.app.state.services.clock = clock_b
+
+    def token(user_id: int | None, role: Role) -> str:
+        signer = nodes.a.app.state.services.signer
+        issued: str = signer.issue(
+            user_id=user_id or 0, role=role, typ="access", now=time.time(), ttl_seconds=600
+        )
+        return issued
+
+    teacher_token = token(nodes.demo.teacher.id, Role.TEACHER)
+    teacher = await WsClient.open(nodes.a.ws_url(session_id), teacher_token)  # a owns it
+    student_token = token(nodes.demo.students[0].id, Role.STUDENT)
+    student = await WsClient.open(nodes.b.ws_url(session_id), student_token)
+    nodes.clients += [teacher, student]
+    assert teacher.welcome["snapshot"]["status"] == "scheduled"
+    assert nodes.b.app.state.realtime._runtimes[session_id].is_replica
+    clock_a.now = start + 30.0  # the owner's writer gets the command a while after the call
+
+    headers = {"Authorization": f"Bearer {teacher_token}"}
+    async with httpx.AsyncClient(base_url=nodes.b.base, headers=headers, timeout=30) as http:
+        started = await http.post(f"/api/sessions/{session_id}/start")
+        assert started.status_code == 200, started.text
+        assert started.json()["status"] == "live"
+        assert datetime.fromisoformat(started.json()["started_at"]).timestamp() == start
+        for client in (teacher, student):
+            event = await client.wait_for(lambda f: f.get("type") == "session.started")
+            assert event["at"] == start
+        late = await WsClient.open(
+            nodes.a.ws_url(session_id), token(nodes.demo.admin.id, Role.ADMIN)
+        )
+        nodes.clients.append(late)
+        assert late.welcome["lesson_clock"] == 30.0
+
+        again = await http.post(f"/api/sessions/{session_id}/start")
+        assert again.status_code == 409 and again.json()["error"]["code"] == "invalid_state"
+
+        clock_b.now = start + 60.0
+        ended = await http.post(f"/api/sessions/{session_id}/end")
+        assert ended.status_code == 200, ended.text
+        assert datetime.fromisoformat(ended.json()["ended_at"]).timestamp() == start + 60.0
+        for client in (teacher, student):
+            event = await client.wait_for(lambda f: f.get("type") == "session.ended")
+            assert event["at"] == start + 60.0
+    async with nodes.b.app.state.services.sessions() as db:
+        stored = await db.get(LiveSession, session_id)
+    assert stored is not None and stored.status is SessionStatus.ENDED

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.db.models import LiveSession, SessionStatus
+from server.db.models import LiveSession
+from server.domain.live import SessionStatus
 from server.domain.roles import Role
 from server.realtime.protocol import COMMANDS
 from tests.live_server import WsClient

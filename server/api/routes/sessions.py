@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, status
 from sqlmodel import col, select
 
 from server.api.deps import DB, Caller, Services, SvcDep
 from server.api.schemas import JoinLinkOut, NodeOut, SessionIn, SessionOut
-from server.db.models import Course, Enrolment, LiveSession, SessionStatus, User
-from server.domain.errors import InvalidState, NotFound
+from server.db.models import Course, Enrolment, LiveSession, User
+from server.domain.errors import NotFound
+from server.domain.live.commands import EndSession, StartSession
 from server.domain.roles import Role
 from server.services.access import (
     require_course_owner,
@@ -20,7 +20,7 @@ from server.services.access import (
     visible_course,
     visible_session,
 )
-from server.services.lifecycle import notify_status
+from server.services.lifecycle import LifecycleCommand, change_status
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
@@ -56,33 +56,28 @@ async def _owned(db: DB, who: Caller, session_id: int, action: str) -> LiveSessi
     return live
 
 
-async def _transition(
-    request: Request, db: DB, who: Caller, session_id: int, action: str, to: SessionStatus
+async def _lifecycle(
+    request: Request, db: DB, who: Caller, session_id: int, command: LifecycleCommand
 ) -> LiveSession:
-    """scheduled -> live (stamping started_at) or live -> ended (stamping ended_at)."""
+    """Start or end through the session's single writer, stamped with the time of this call;
+    the answer is the row, which the writer has projected from the stored event."""
+    at = request.app.state.services.clock()
+    action = "start" if isinstance(command, StartSession) else "end"
     live = await _owned(db, who, session_id, f"{action} the session")
-    before = SessionStatus.SCHEDULED if to == SessionStatus.LIVE else SessionStatus.LIVE
-    if live.status != before:
-        raise InvalidState(f"the session is {live.status.value}, not {before.value}")
-    live.status = to
-    if to == SessionStatus.LIVE:
-        live.started_at = datetime.now(UTC)
-    else:
-        live.ended_at = datetime.now(UTC)
-    db.add(live)
-    await db.commit()
-    await notify_status(request.app, live, who)
+    await db.commit()  # ends this read: the writer updates the row
+    await change_status(request.app, session_id, who, command, at)
+    await db.refresh(live)
     return live
 
 
 @router.post("/{session_id}/start", response_model=SessionOut)
 async def start_session(session_id: int, who: Caller, db: DB, request: Request) -> LiveSession:
-    return await _transition(request, db, who, session_id, "start", SessionStatus.LIVE)
+    return await _lifecycle(request, db, who, session_id, StartSession())
 
 
 @router.post("/{session_id}/end", response_model=SessionOut)
 async def end_session(session_id: int, who: Caller, db: DB, request: Request) -> LiveSession:
-    return await _transition(request, db, who, session_id, "end", SessionStatus.ENDED)
+    return await _lifecycle(request, db, who, session_id, EndSession())
 
 
 @router.get("/{session_id}/node", response_model=NodeOut)

@@ -6,7 +6,7 @@ Use ``LiveSession(session_id, roster).handle(actor, command, now)``; see ``sessi
 
 from server.domain.live.answers import REMOTE, Kind
 from server.domain.live.commands import Answer, Command, PromptSpec
-from server.domain.live.context import SessionStatus
+from server.domain.live.context import STATUS_AFTER, SessionStatus
 from server.domain.live.event_types import DERIVED_EVENT_TYPES, EVENT_TYPES
 from server.domain.live.limits import Limits
 from server.domain.live.roster import Roster
@@ -16,6 +16,7 @@ __all__ = [
     "DERIVED_EVENT_TYPES",
     "EVENT_TYPES",
     "REMOTE",
+    "STATUS_AFTER",
     "Answer",
     "Command",
     "Kind",

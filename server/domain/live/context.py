@@ -15,9 +15,25 @@ from server.domain.roles import Actor, Role
 
 
 class SessionStatus(StrEnum):
+    """A lesson's life, in order: the one status enum (the ``livesession`` table uses it too,
+    as a projection of the session's log)."""
+
     SCHEDULED = "scheduled"
     LIVE = "live"
     ENDED = "ended"
+
+    @property
+    def rank(self) -> int:
+        """0, 1, 2 in the order a lesson goes through them."""
+        return _ORDER.index(self)
+
+
+_ORDER = tuple(SessionStatus)
+STATUS_AFTER: dict[str, SessionStatus] = {
+    "session.started": SessionStatus.LIVE,
+    "session.ended": SessionStatus.ENDED,
+}
+"""The lifecycle events and the status each leaves the session in."""
 
 
 @dataclass(frozen=True, slots=True)
