@@ -290,8 +290,9 @@ export class Connection {
     this.stable = setTimeout(() => (this.attempt = 0), 10000); // not on a welcome that drops at once
     this.setStatus("live");
     this.startHeartbeat();
-    for (const fn of this.welcomeListeners) fn(welcome);
+    // commands still waiting go first (in order); what a listener sends now goes once
     for (const pending of this.pending.values()) this.ws.send(pending.frame);
+    for (const fn of this.welcomeListeners) fn(welcome);
   }
 
   settle(id, fn) {
