@@ -99,6 +99,11 @@ export class MediaSession {
     return this.ctx.conn.status === "live";
   }
 
+  /** Nothing to set up again once the lesson has ended. */
+  ended() {
+    return this.ctx.state?.status === "ended";
+  }
+
   /** The page's own participant id in the relay (the stage never shows oneself). */
   ownPid() {
     const me = this.ctx.state?.me ?? {};
@@ -148,7 +153,7 @@ export class MediaSession {
       return;
     }
     this.timers[leg] = setTimeout(() => {
-      if (this.closed || !this.online()) return;
+      if (this.closed || !this.online() || this.ended()) return;
       if (leg === "receive" && this.receiving) this.resubscribe();
       if (leg === "publish") this.republish();
     }, RETRY_MS[tries - 1]);
@@ -289,7 +294,7 @@ export class MediaSession {
 
   /** After a websocket resume: both legs again, on fresh peer connections. */
   async recover() {
-    if (this.closed) return;
+    if (this.closed || this.ended()) return;
     if (this.receiving) await this.resubscribe();
     const { camera, microphone, screen } = this.local;
     if (camera || microphone || screen) {

@@ -269,7 +269,9 @@ export class Connection {
       case "ack":
         return this.settle(frame.id, (p) => p.resolve(frame.seq));
       case "error":
-        if (!this.settle(frame.id, (p) => p.reject(new CommandError(frame.code, frame.message)))) {
+        // an error naming an id that is no longer waiting answers a copy re-sent after a
+        // resume (already answered): nothing to tell anyone; id-less errors are shown
+        if (!this.settle(frame.id, (p) => p.reject(new CommandError(frame.code, frame.message))) && frame.id == null) {
           this.emitError(frame);
         }
         return;

@@ -86,6 +86,10 @@ export class VideoGrid {
       }
     }
     // the stage shows someone the grid already has: hide it and mute it (no double audio)
+    const stage = this.media.stage;
+    const who = stage?.startsWith("user-") ? this.dir.person(Number(stage.slice(5)))
+      : stage?.startsWith("site-") ? this.dir.site(Number(stage.slice(5))) : null;
+    this.stageTile.querySelector("figcaption span").textContent = who ? `On stage: ${who}` : "On stage";
     const duplicate = this.media.stageIsDuplicate();
     this.stageTile.hidden = !this.media.stage || duplicate;
     this.stageTile.querySelector("audio").muted = duplicate;

@@ -29,7 +29,7 @@ RECORD_TEXTS = """
       if (text && !window.__shown.includes(text)) window.__shown.push(text);
     }
   };
-  new MutationObserver(keep).observe(document.documentElement,
+  new MutationObserver(keep).observe(document,
     { subtree: true, childList: true, characterData: true });
 })();
 """
@@ -57,7 +57,8 @@ async def student(web: WebClass, index: int) -> Page:
 async def bring_on_stage(web: WebClass, teacher: Page, speaker: Page, index: int) -> None:
     await speaker.get_by_role("button", name="Raise hand").click()
     name = web.demo.students[index].display_name
-    await teacher.get_by_role("button", name=re.compile(f"^Bring {re.escape(name)} .*on stage$")).click()
+    bring = re.compile(f"^Bring {re.escape(name)} .*on stage$")
+    await teacher.get_by_role("button", name=bring).click()
 
 
 async def frames(page: Page, selector: str) -> int:
@@ -86,6 +87,7 @@ async def test_student_on_stage_sees_themselves_and_the_teacher_sees_them(web: W
     await expect(tile).to_be_visible(timeout=WAIT_MS)
     await expect(tile).to_have_attribute("data-decoding", "1", timeout=WAIT_MS)
     await expect(tile.locator(".tile-status")).to_have_text("live")
+    await expect(tile.locator("figcaption")).to_contain_text(web.demo.students[3].display_name)
     await frames_at_least(teacher, f"{STAGE_TILE} video", 10)
     assert await decoded(teacher, "stage:camera") >= 10
     await shot(cleo, "student-on-stage")
@@ -150,6 +152,8 @@ async def test_media_and_stage_come_back_after_a_drop_out(
     await frames_at_least(teacher, f"{STAGE_TILE} video", seen_by_teacher + 10)
 
     # nothing internal was ever shown, and no video sits outside the lesson's box
+    shown_cleo: list[str] = await cleo.evaluate("() => window.__shown")
+    assert any("reconnecting" in text.lower() for text in shown_cleo), shown_cleo  # the banner
     for page in (ada, cleo):
         shown: list[str] = await page.evaluate("() => window.__shown")
         assert not [text for text in shown if INTERNAL.search(text)], shown
@@ -162,9 +166,31 @@ async def test_media_and_stage_come_back_after_a_drop_out(
                 && r.left >= b.left - 1 && r.right <= b.right + 1;
               return [...document.querySelectorAll('video')].filter(v => {
                 const r = v.getBoundingClientRect();
-                if (!r.width || !r.height || getComputedStyle(v).visibility === 'hidden') return false;
+                const hidden = getComputedStyle(v).visibility === 'hidden';
+                if (!r.width || !r.height || hidden) return false;
                 return r.top < header.bottom || !boxes.some(b => inside(r, b));
               }).map(v => v.id);
             }"""
         )
         assert stray == []
+
+
+async def test_an_answer_to_a_copy_sent_again_shows_no_toast(web: WebClass) -> None:
+    """After a resume the page re-sends commands still waiting; the server may answer a copy of
+    one it had already answered (media signalling is not logged) with an error naming that id.
+    Nobody waits for it any more, so the student is shown nothing."""
+    ada = await student(web, 5)
+    code = await ada.evaluate(  # the page's own handler sees the error frame first
+        """() => new Promise((resolve) => {
+             const ws = window.__hyflex.conn.ws;
+             ws.addEventListener("message", (m) => {
+               const frame = JSON.parse(m.data);
+               if (frame.id === "answered-before-1") resolve(frame.code);
+             });
+             ws.send(JSON.stringify(
+               {type: "media.mode", id: "answered-before-1", data: {mode: "4k"}}));
+           })"""
+    )
+    assert code == "bad_input"
+    assert await ada.locator("#toasts .toast").count() == 0
+    assert await ada.evaluate("() => window.__shown") == []
