@@ -548,3 +548,22 @@ async def test_media_errors_are_sentences_for_people(klass: Class) -> None:
         message = str(frame["message"])
         assert message[:1].isupper() and message.endswith("."), message
         assert not any(word in message for word in INTERNAL), message
+
+
+async def test_a_student_who_stays_away_leaves_the_stage_after_the_grace(klass: Class) -> None:
+    """The presence grace keeps a place through a drop-out, not for ever: someone still away
+    after ``presence_grace_seconds`` leaves (off stage, reason "left"); someone back within it
+    never left, even if they drop again later."""
+    klass.settings.presence_grace_seconds = 1.0
+    teacher = await klass.teacher()
+    speaker_id = klass.demo.students[8].id or 0
+    speaker = await klass.student(8)
+    assert (await teacher.call("stage.bring", {"user_id": speaker_id}))["type"] == "ack"
+    await speaker.close()
+    back = await klass.student(8)  # within the grace: still on stage
+    assert [e["user_id"] for e in back.welcome["snapshot"]["hands"]["stage"]] == [speaker_id]
+    await back.close()
+    left = await teacher.wait_for(lambda f: f.get("type") == "stage.left", within=10)
+    assert left["data"]["user_id"] == speaker_id and left["data"]["reason"] == "left"
+    assert len(teacher.events("stage.left")) == 1
+    assert len(teacher.events("presence.left")) <= 1
