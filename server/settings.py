@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     ws_heartbeat_seconds: float = Field(default=20.0, gt=0)
     ws_replay_limit: int = Field(default=10_000, ge=100)
     ws_hello_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A participant whose last websocket closed leaves the session (hand down, off stage) only
+    # after this long without one: a network that drops and comes back keeps their place.
+    presence_grace_seconds: float = Field(default=10.0, ge=0, le=300)
     staff_update_hz: float = Field(default=5.0, gt=0, le=50)
     # Engagement thresholds, field by field as documented in EngagementSettings (docs/privacy.md),
     # e.g. HYFLEX_ENGAGEMENT__CONFUSED_EXPIRY_S=300, HYFLEX_ENGAGEMENT__TIMELINE_RETENTION_DAYS=180,

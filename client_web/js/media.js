@@ -26,6 +26,7 @@
 //   await receivedFrames(conn) -> {slot: framesDecoded}   (video slots, from getStats)
 //   onMedia(conn, type, fn)     server pushes: "media.tracks" {live, stage},
 //       "media.closed" {leg, reason}, "media.stats" (teacher), "media.recording" (teacher)
+//   await unpublish(conn)       stop sending (close the publish leg, tell the server)
 //   await closeMedia(conn)      close both peer connections (tell the server)
 //   currentPeer(conn, "publish" | "subscribe") -> RTCPeerConnection | null  (the live one,
 //       also after a server renegotiation replaced the receiving leg)
@@ -380,6 +381,14 @@ export function startStatsReporting(conn, { intervalMs = 5000 } = {}) {
     state.conn.send("media.report", data).catch(() => {});
   }, intervalMs);
   return () => clearInterval(timer);
+}
+
+/** Stop sending here and tell the server (nothing to do when not publishing). */
+export async function unpublish(conn) {
+  const state = stateOf(conn);
+  if (!state.pub) return;
+  stopPublishing(state);
+  await state.conn.send("media.unpublish", {}).catch(() => {});
 }
 
 /** Close both legs here and tell the server. */

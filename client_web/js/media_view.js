@@ -1,67 +1,33 @@
-// Media for the views: local camera/microphone with clear messages when a device or a
-// permission is missing (the class goes on with what works), the receiving leg with slots
-// attached to <video>/<audio> elements, live-track and stage updates, the connection indicator
-// from getStats, and recovery after the websocket resumes.
+// Media for the views: the local camera/microphone going out (media_devices.js), the receiving
+// leg with slots attached to <video>/<audio> elements, live-track and stage updates, and the
+// connection indicator from getStats.
+//
+// After a drop-out the media comes back by itself: when the websocket resumes, both legs are
+// set up again on fresh peer connections (the server closes the legs of someone away for a few
+// seconds), the receiving leg in the mode the page wants now (the same as before unless the link
+// is still weak), the sending leg only while this person may send. A failed request is retried
+// a few times with growing pauses. People read only sentences meant for them: a refusal's own
+// words, otherwise "Video is reconnecting…".
 
 import { h } from "./dom.js";
 import { LinkMonitor } from "./link_quality.js";
 import {
   adaptConnection, closeMedia, currentPeer, onMedia, publish, receivedFrames, setMode,
-  startStatsReporting, subscribe,
+  startStatsReporting, subscribe, unpublish,
 } from "./media.js";
+import { acquire, attach, describeProblem } from "./media_devices.js";
 
-const PROBLEMS = {
-  NotAllowedError: (what) => `${what} access is blocked. Allow it in the browser's site settings and reload; the class goes on without it.`,
-  SecurityError: (what) => `${what} access is blocked. Allow it in the browser's site settings and reload; the class goes on without it.`,
-  NotFoundError: (what) => `No ${what.toLowerCase()} was found. Plug one in and reload; the class goes on without it.`,
-  OverconstrainedError: (what) => `No ${what.toLowerCase()} was found. Plug one in and reload; the class goes on without it.`,
-  NotReadableError: (what) => `The ${what.toLowerCase()} is in use by another program. Close it and reload; the class goes on without it.`,
+export const RECONNECTING = "Video is reconnecting…";
+const RETRY_MS = [1000, 2000, 4000, 8000, 15000];
+const GAVE_UP = {
+  receive: "Live video could not be set up again. Questions and polls still work; reload the page to try again.",
+  publish: "Your video could not be sent. The class goes on; reload the page to try again.",
 };
 
-export function describeProblem(what, err) {
-  const make = PROBLEMS[err?.name];
-  return make ? make(what) : `${what} could not start (${err?.message ?? err}); the class goes on without it.`;
-}
-
-/** Ask for each device on its own, so a missing camera does not cost the microphone. */
-export async function acquire({ camera = true, microphone = true } = {}) {
-  const out = { camera: null, microphone: null, problems: [] };
-  if (!navigator.mediaDevices?.getUserMedia) {
-    out.problems.push("This browser cannot use a camera or microphone here (it needs https). The class goes on without them.");
-    return out;
-  }
-  for (const [kind, want, what] of [["camera", camera, "Camera"], ["microphone", microphone, "Microphone"]]) {
-    if (!want) continue;
-    try {
-      const stream = await navigator.mediaDevices.getUserMedia(kind === "camera" ? { video: true } : { audio: true });
-      out[kind] = (kind === "camera" ? stream.getVideoTracks() : stream.getAudioTracks())[0] ?? null;
-    } catch (err) {
-      out.problems.push(describeProblem(what, err));
-    }
-  }
-  return out;
-}
-
-/** Show `stream` in `el` (video or audio); video elements count painted frames in
- *  data-frames (requestVideoFrameCallback). Returns false when the browser refused to play
- *  sound without a click. */
-export async function attach(el, stream) {
-  if (el.srcObject !== stream) el.srcObject = stream;
-  if (el.tagName === "VIDEO" && !el.dataset.counting && "requestVideoFrameCallback" in el) {
-    el.dataset.counting = "1";
-    el.dataset.frames = "0";
-    const count = () => {
-      el.dataset.frames = String(Number(el.dataset.frames) + 1);
-      el.requestVideoFrameCallback(count);
-    };
-    el.requestVideoFrameCallback(count);
-  }
-  try {
-    await el.play();
-    return true;
-  } catch {
-    return false;
-  }
+/** What a person may read about a failed media request: a refusal's own (server-written)
+ *  sentence, otherwise the generic reconnecting text (internal failures, timeouts, closed legs). */
+export function forPeople(err) {
+  return err?.code === "not_permitted" && err.message ? err.message : RECONNECTING;
 }
 
 const QUALITY_TEXT = { good: "Video: good", fair: "Video: fair", poor: "Video: weak link", none: "Video: off" };
@@ -75,8 +41,11 @@ export class MediaSession {
    * @param {(slot, stream, track) => void} [opts.onSlot]
    * @param {(live: Set<string>, stage: string|null) => void} [opts.onTracks]
    * @param {(sample) => void} [opts.onSample]
+   * @param {() => string} [opts.wantedMode]  the mode to receive in after a drop-out
+   * @param {() => boolean} [opts.mayPublish]  whether to send again after a drop-out
    */
-  constructor(ctx, { notice, quality = null, onSlot = () => {}, onTracks = () => {}, onSample = () => {} }) {
+  constructor(ctx, opts) {
+    const { notice, quality = null, onSlot = () => {}, onTracks = () => {}, onSample = () => {} } = opts;
     this.ctx = ctx;
     this.conn = adaptConnection(ctx.conn);
     this.noticeEl = notice;
@@ -84,15 +53,21 @@ export class MediaSession {
     this.onSlot = onSlot;
     this.onTracks = onTracks;
     this.onSample = onSample;
+    this.wantedMode = opts.wantedMode ?? (() => this.mode);
+    this.mayPublish = opts.mayPublish ?? (() => true);
     this.problems = new Map(); // key -> message
     this.local = { camera: null, microphone: null, screen: null };
     this.publishing = false;
     this.receiving = null; // {mode, publishers}
+    this.subscriptions = 0; // receiving legs set up so far (1 + one per recovery)
     this.slots = new Map(); // slot -> MediaStream
     this.live = new Set();
     this.stage = null;
     this.mode = "full";
     this.needsClick = new Set();
+    this.tries = { receive: 0, publish: 0 };
+    this.timers = { receive: null, publish: null };
+    this.closed = false;
     onMedia(this.conn, "media.tracks", (data) => {
       this.live = new Set(data.live ?? []);
       this.stage = data.stage ?? null;
@@ -100,7 +75,7 @@ export class MediaSession {
     });
     onMedia(this.conn, "media.closed", (data) => {
       if (data.reason === "session_ended") this.problem("ended", "The lesson has ended: live video stopped.");
-      else if (data.leg === "publish") this.problem("publish", "Your video is no longer sent (you left the stage).");
+      else if (data.leg === "publish") this.problem("publish", "You left the stage: your camera and microphone are no longer sent.");
       if (data.leg === "publish" || data.leg === "all") this.publishing = false;
       if (data.leg === "subscribe" || data.leg === "all") this.receiving = null;
       this.setQuality("none");
@@ -110,13 +85,31 @@ export class MediaSession {
     });
     this.monitor = new LinkMonitor({
       getPeer: () => currentPeer(this.conn, "subscribe"),
-      expecting: () => [...this.live].some((s) => this.slots.has(s)),
+      expecting: () => this.online() && [...this.live].some((s) => this.slots.has(s)),
       onSample: (sample) => {
+        if (!this.online()) return; // the websocket is down: the resume sets media up again
         this.setQuality(sample.quality);
         this.onSample(sample);
       },
     });
     this.stopReports = null;
+  }
+
+  online() {
+    return this.ctx.conn.status === "live";
+  }
+
+  /** Nothing to set up again once the lesson has ended. */
+  ended() {
+    return this.ctx.state?.status === "ended";
+  }
+
+  /** The page's own participant id in the relay (the stage never shows oneself). */
+  ownPid() {
+    const me = this.ctx.state?.me ?? {};
+    if (me.role === "student") return `user-${me.user_id}`;
+    if (me.role === "facilitator") return `site-${me.site_id}`;
+    return me.role === "teacher" ? "teacher" : null;
   }
 
   problem(key, message) {
@@ -150,6 +143,22 @@ export class MediaSession {
     this.problem("sound", null);
   }
 
+  /** A failed leg is tried again after a pause (not while the websocket is down: the resume
+   *  does it); after the last pause the person is told plainly. */
+  retryLater(leg) {
+    clearTimeout(this.timers[leg]);
+    const tries = (this.tries[leg] += 1);
+    if (tries > RETRY_MS.length) {
+      this.problem(leg, GAVE_UP[leg]);
+      return;
+    }
+    this.timers[leg] = setTimeout(() => {
+      if (this.closed || !this.online() || this.ended()) return;
+      if (leg === "receive" && this.receiving) this.resubscribe();
+      if (leg === "publish") this.republish();
+    }, RETRY_MS[tries - 1]);
+  }
+
   // --- sending --------------------------------------------------------------------------
 
   /** Start the camera and microphone (whatever works) and publish them. */
@@ -163,8 +172,7 @@ export class MediaSession {
       track.addEventListener("ended", () => {
         if (this.local[kind] !== track) return;
         this.local[kind] = null;
-        const what = kind === "camera" ? "camera" : "microphone";
-        this.problem(`${kind}-lost`, `Your ${what} stopped (permission withdrawn or device unplugged). The class goes on; reload to try again.`);
+        this.problem(`${kind}-lost`, `Your ${kind} stopped (permission withdrawn or device unplugged). The class goes on; reload to try again.`);
         this.republish().catch(() => {});
         if (preview && kind === "camera") preview.srcObject = null;
       });
@@ -174,22 +182,40 @@ export class MediaSession {
     return got;
   }
 
+  /** Stop sending: the camera and microphone are released and the publish leg closed. */
+  async stopLocal() {
+    for (const kind of ["camera", "microphone"]) {
+      this.local[kind]?.stop();
+      this.local[kind] = null;
+    }
+    this.problem("devices", null);
+    await this.republish();
+  }
+
   /** (Re)publish what is available now; nothing to send just stops sending. */
   async republish() {
+    clearTimeout(this.timers.publish);
     const { camera, microphone, screen } = this.local;
     if (!camera && !microphone && !screen) {
-      if (this.publishing) await this.conn.send("media.unpublish", {}).catch(() => {});
       this.publishing = false;
+      this.problem("publish", null);
+      await unpublish(this.conn);
       return null;
     }
     try {
       const out = await publish(this.conn, { camera: camera ?? false, microphone: microphone ?? false, screen: screen ?? false });
       this.publishing = true;
+      this.tries.publish = 0;
       this.problem("publish", null);
       return out;
     } catch (err) {
       this.publishing = false;
-      this.problem("publish", `Your video could not be sent: ${err.message ?? err}. The class goes on.`);
+      if (err?.code === "not_permitted") {
+        this.problem("publish", forPeople(err));
+      } else {
+        this.problem("publish", `Your video: ${RECONNECTING}`);
+        this.retryLater("publish");
+      }
       return null;
     }
   }
@@ -223,6 +249,7 @@ export class MediaSession {
   // --- receiving ------------------------------------------------------------------------
 
   async receive({ mode = "full", publishers = null } = {}) {
+    clearTimeout(this.timers.receive);
     this.receiving = { mode, publishers };
     this.mode = mode;
     try {
@@ -234,31 +261,44 @@ export class MediaSession {
           this.onSlot(slot, stream, track);
         },
       });
+      this.subscriptions += 1;
+      this.tries.receive = 0;
       this.problem("receive", null);
     } catch (err) {
-      this.receiving = null;
-      this.problem("receive", `Live video is not available (${err.message ?? err}). Questions and polls still work.`);
+      this.problem("receive", forPeople(err));
+      if (err?.code !== "not_permitted") this.retryLater("receive");
       return;
     }
     this.monitor.start();
     if (this.stopReports === null) this.stopReports = startStatsReporting(this.conn, { intervalMs: 5000 });
   }
 
-  async setMode(mode) {
-    this.mode = mode;
-    if (this.receiving) this.receiving.mode = mode;
-    await setMode(this.conn, mode);
+  /** A fresh receiving leg with the same publishers, in the mode the page wants now. */
+  resubscribe() {
+    return this.receive({ mode: this.wantedMode(), publishers: this.receiving?.publishers ?? null });
   }
 
-  /** After a websocket resume: rebuild legs the server closed while we were away. */
-  async recover() {
-    const sub = currentPeer(this.conn, "subscribe");
-    if (this.receiving && (!sub || ["failed", "closed"].includes(sub.connectionState))) {
-      await this.receive(this.receiving);
+  /** Change what is received (no renegotiation); a leg the server has closed meanwhile is set
+   *  up again in the new mode. */
+  async setMode(mode) {
+    this.mode = mode;
+    if (!this.receiving) return;
+    this.receiving.mode = mode;
+    try {
+      await setMode(this.conn, mode);
+    } catch (err) {
+      if (err?.code === "not_permitted") this.problem("receive", forPeople(err));
+      else if (this.receiving?.mode === mode) await this.resubscribe();
     }
-    const pub = currentPeer(this.conn, "publish");
-    if ((this.local.camera || this.local.microphone) && (!pub || ["failed", "closed"].includes(pub.connectionState))) {
-      await this.republish();
+  }
+
+  /** After a websocket resume: both legs again, on fresh peer connections. */
+  async recover() {
+    if (this.closed || this.ended()) return;
+    if (this.receiving) await this.resubscribe();
+    const { camera, microphone, screen } = this.local;
+    if (camera || microphone || screen) {
+      if (this.mayPublish()) await this.republish();
     }
   }
 
@@ -273,6 +313,9 @@ export class MediaSession {
   }
 
   async close() {
+    this.closed = true;
+    clearTimeout(this.timers.receive);
+    clearTimeout(this.timers.publish);
     this.monitor.stop();
     this.stopReports?.();
     await closeMedia(this.conn);

@@ -269,7 +269,9 @@ export class Connection {
       case "ack":
         return this.settle(frame.id, (p) => p.resolve(frame.seq));
       case "error":
-        if (!this.settle(frame.id, (p) => p.reject(new CommandError(frame.code, frame.message)))) {
+        // an error naming an id that is no longer waiting answers a copy re-sent after a
+        // resume (already answered): nothing to tell anyone; id-less errors are shown
+        if (!this.settle(frame.id, (p) => p.reject(new CommandError(frame.code, frame.message))) && frame.id == null) {
           this.emitError(frame);
         }
         return;
@@ -290,8 +292,9 @@ export class Connection {
     this.stable = setTimeout(() => (this.attempt = 0), 10000); // not on a welcome that drops at once
     this.setStatus("live");
     this.startHeartbeat();
-    for (const fn of this.welcomeListeners) fn(welcome);
+    // commands still waiting go first (in order); what a listener sends now goes once
     for (const pending of this.pending.values()) this.ws.send(pending.frame);
+    for (const fn of this.welcomeListeners) fn(welcome);
   }
 
   settle(id, fn) {

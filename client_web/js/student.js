@@ -10,6 +10,7 @@ import { attempt, toast } from "./widgets/status.js";
 import { EngagementModel, startAttention } from "./engagement_view.js";
 import { FallbackPolicy } from "./link_quality.js";
 import { LessonPlayer } from "./lesson_media.js";
+import { StageSelf } from "./stage_self.js";
 
 const EMOJI = { thumbs_up: "👍", clap: "👏", heart: "❤️", laugh: "😄", surprised: "😮", thumbs_down: "👎" };
 const SAVER_KEY = "hyflex.dataSaver";
@@ -135,9 +136,17 @@ function wireConfused(ctx) {
   return eng;
 }
 
-/** Data saver (chosen) and automatic fallback (weak link) both mean audio + slides. */
+const onStage = (state) => state.hands.stage.some((e) => e.kind === "user" && e.user_id === state.me.user_id);
+
+/** Data saver (chosen) and automatic fallback (weak link) both mean audio + slides. After a
+ *  drop-out the media comes back in the mode wanted then; on stage, the student sends too. */
 function wireMedia(ctx) {
-  const player = new LessonPlayer(ctx, $("#video"), { onSample: (sample) => fallbackOn(sample) });
+  const player = new LessonPlayer(ctx, $("#video"), {
+    onSample: (sample) => fallbackOn(sample),
+    media: { wantedMode: () => mode(), mayPublish: () => onStage(ctx.state) },
+  });
+  const stageSelf = new StageSelf(player.media);
+  ctx.state.subscribe((state) => stageSelf.update(onStage(state)));
   const saver = $("#data-saver");
   saver.checked = localStorage.getItem(SAVER_KEY) === "1";
   const policy = new FallbackPolicy();

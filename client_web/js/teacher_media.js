@@ -42,10 +42,21 @@ export class VideoGrid {
     const video = h("video", { muted: true, playsinline: true, autoplay: true, "aria-label": `Video: ${label}` });
     video.muted = true;
     const status = h("small", { class: "tile-status", text: "no video yet" });
-    video.addEventListener("playing", () => {
-      status.textContent = "live";
+    // decoding = a frame was painted while the tile's source is live (again after a pause:
+    // a second guest on stage, a room feed that comes back)
+    const painted = () => {
+      if (el.dataset.live !== "1" || el.dataset.decoding === "1") return;
       el.dataset.decoding = "1";
-    });
+      status.textContent = "live";
+    };
+    video.addEventListener("playing", painted);
+    if ("requestVideoFrameCallback" in video) {
+      const frame = () => {
+        painted();
+        video.requestVideoFrameCallback(frame);
+      };
+      video.requestVideoFrameCallback(frame);
+    }
     el = h("figure", { class: "video-tile", "data-pid": pid, "data-site": site || null, "data-live": "0" },
       video, h("audio", { autoplay: true }),
       h("figcaption", {}, h("span", { text: label }), " ", status));
@@ -66,7 +77,8 @@ export class VideoGrid {
   tracks(live) {
     for (const tile of this.grid.querySelectorAll(".video-tile")) {
       const pid = tile.dataset.pid;
-      const on = pid === "stage" ? Boolean(this.media.stage) : live.has(`${pid}/camera`) || live.has(`${pid}/microphone`);
+      const source = pid === "stage" ? this.media.stage : pid;
+      const on = Boolean(source) && (live.has(`${source}/camera`) || live.has(`${source}/microphone`));
       tile.dataset.live = on ? "1" : "0";
       if (!on) {
         tile.dataset.decoding = "0";
@@ -74,6 +86,10 @@ export class VideoGrid {
       }
     }
     // the stage shows someone the grid already has: hide it and mute it (no double audio)
+    const stage = this.media.stage;
+    const who = stage?.startsWith("user-") ? this.dir.person(Number(stage.slice(5)))
+      : stage?.startsWith("site-") ? this.dir.site(Number(stage.slice(5))) : null;
+    this.stageTile.querySelector("figcaption span").textContent = who ? `On stage: ${who}` : "On stage";
     const duplicate = this.media.stageIsDuplicate();
     this.stageTile.hidden = !this.media.stage || duplicate;
     this.stageTile.querySelector("audio").muted = duplicate;

@@ -21,7 +21,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from server.api.deps import Services, load_principal
 from server.auth.tokens import InvalidToken
 from server.domain.errors import BadInput, DomainError, NotFound, RateLimited
-from server.domain.live.commands import Join, Leave
+from server.domain.live.commands import Join
 from server.domain.roles import Actor
 from server.realtime import media_bridge, protocol
 from server.realtime.cluster import Cluster
@@ -142,12 +142,13 @@ async def session_socket(ws: WebSocket, session_id: int) -> None:
             await writer
         runtime.detach(conn)
         if runtime.hub.user_connections(actor.user_id) == 0:
-            await _note_presence(runtime, actor, Leave())
+            runtime.leave_when_gone(actor, svc.settings.presence_grace_seconds)
         await _close(ws, 1000, "bye")
 
 
 async def _note_presence(runtime: SessionRuntime, actor: Actor, command: Any) -> None:
-    """Join or Leave; the outcome is not needed (an ended session refuses them, which is fine)."""
+    """Join; the outcome is not needed (an ended session refuses it, which is fine). Leaving
+    waits for ``presence_grace_seconds`` (``SessionRuntime.leave_when_gone``)."""
     await runtime.submit(actor, None, command)
 
 

@@ -45,9 +45,9 @@ from server.domain.errors import BadInput, DomainError, InvalidState, NotFound, 
 from server.domain.events import EVERYONE, LEADERS, to_user
 from server.domain.live import SessionStatus
 from server.domain.roles import Actor, Role
+from server.realtime import media_errors, protocol
 from server.realtime import media_policy as policy
 from server.realtime import media_protocol as mp
-from server.realtime import protocol
 from server.realtime.event_log import LoggedEvent
 from server.realtime.media_engagement import MediaEngagementFeed
 from server.realtime.media_quality import ClientReport, quality_by_user, stats_frame
@@ -106,9 +106,9 @@ class MediaBridge:
     # ----- room lifecycle -----------------------------------------------------------------
     def ensure_room(self) -> MediaRoom:
         if self._closed:
-            raise InvalidState("the session's media is closed")
+            raise InvalidState(media_errors.STOPPED)
         if self.runtime.live.status is SessionStatus.ENDED:
-            raise InvalidState("the session has ended")
+            raise InvalidState(media_errors.ENDED)
         if self.room is None:
             servers = [_ice_server(s) for s in self.settings.ice_servers]
             self.room = MediaRoom(str(self.runtime.session_id), servers)
@@ -151,11 +151,11 @@ class MediaBridge:
             data = mp.parse(message)
             reply = await self._handle(session.actor, message.type, data)
         except DomainError as exc:
-            session.error(exc, msg_id)
+            session.error(media_errors.for_people(exc), msg_id)
             return
         except Exception:
             log.exception("session %s: %s failed", self.runtime.session_id, message.type)
-            session.error(InvalidState("the media request failed"), msg_id)
+            session.error(InvalidState(media_errors.FAILED), msg_id)
             return
         if reply is not None:
             session.send(mp.reply_frame(reply[0], msg_id, reply[1]))
@@ -212,7 +212,7 @@ class MediaBridge:
             self._own(pid, "publish", actor)
         if actor.role == Role.STUDENT and not self._on_stage(actor):  # left while negotiating
             await self.close_leg(pid, "publish")
-            raise NotPermitted("students publish only while the teacher has them on stage")
+            raise NotPermitted(policy.STUDENT_OFF_STAGE)
         if pid == policy.TEACHER_ID:
             self._maybe_record()
         self._spawn(self._renegotiate_missing(pid))  # the answer need not wait for re-offers
@@ -272,7 +272,7 @@ class MediaBridge:
 
     async def _set_bitrate(self, actor: Actor, data: mp.Bitrate) -> None:
         if not actor.leads_session:
-            raise NotPermitted("only the teacher sets bitrate caps")
+            raise NotPermitted("Only the teacher sets video bitrate caps.")
         if data.bps is not None and not 30_000 <= data.bps <= 20_000_000:
             raise BadInput("bps must be between 30000 and 20000000 (or null)")
         room = self.ensure_room()
@@ -304,7 +304,7 @@ class MediaBridge:
 
     def _require_owner(self, pid: str, leg: str, actor: Actor) -> None:
         if self._legs.get((pid, leg)) != actor.user_id:
-            raise NotFound(f"no {leg} connection of yours")
+            raise NotFound(media_errors.LEG_GONE)
 
     def _pid_for_leg(self, actor: Actor, leg: str) -> str:
         if leg == "publish":
@@ -512,7 +512,7 @@ def install(engine: RealtimeEngine, handlers: MutableMapping[str, Handler]) -> N
     async def handle(session: Session, message: protocol.ClientMessage) -> None:
         bridge = bridge_of(session.runtime)
         if bridge is None:
-            session.error(InvalidState("media is not available"), message.id)
+            session.error(InvalidState(media_errors.UNAVAILABLE), message.id)
             return
         await bridge.handle(session, message)
 

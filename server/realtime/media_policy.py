@@ -26,6 +26,7 @@ from server.domain.roles import Actor, Role
 TEACHER_ID: Final = "teacher"
 LEAD_LABELS: Final = ("microphone", "camera", "screen")
 ROOM_LABELS: Final = ("microphone", "camera")
+STUDENT_OFF_STAGE: Final = "Students send video only while the teacher has them on stage."
 
 
 def site_pid(site_id: int) -> str:
@@ -44,7 +45,7 @@ def own_pid(actor: Actor) -> str:
         return f"admin-{actor.user_id}"
     if actor.role == Role.FACILITATOR:
         if actor.site_id is None:
-            raise NotPermitted("a facilitator without a site has no room feed")
+            raise NotPermitted("A facilitator without a site has no room feed to send.")
         return site_pid(actor.site_id)
     return user_pid(actor.user_id)
 
@@ -61,10 +62,10 @@ def publish_right(actor: Actor, on_stage: bool) -> PublishRight:
         return PublishRight(TEACHER_ID, LEAD_LABELS)
     if actor.role == Role.FACILITATOR:
         if actor.site_id is None:
-            raise NotPermitted("a facilitator without a site has no room feed")
+            raise NotPermitted("A facilitator without a site has no room feed to send.")
         return PublishRight(site_pid(actor.site_id), ROOM_LABELS)
     if not on_stage:
-        raise NotPermitted("students publish only while the teacher has them on stage")
+        raise NotPermitted(STUDENT_OFF_STAGE)
     return PublishRight(user_pid(actor.user_id), ROOM_LABELS)
 
 
@@ -86,7 +87,7 @@ def choose_publishers(
         return default
     refused = [p for p in asked if p not in allowed]
     if refused:
-        raise NotPermitted(f"you may not receive {refused[0][:40]!r}")
+        raise NotPermitted("You may not receive that video.")
     return list(dict.fromkeys(asked))
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from server.domain.errors import DomainError, InvalidState
 from server.domain.events import Audience, Event
 from server.domain.live import DERIVED_EVENT_TYPES, STATUS_AFTER, LiveSession, Roster, SessionStatus
+from server.domain.live.commands import Leave
 from server.domain.roles import Actor
 from server.realtime import protocol
 from server.realtime.event_log import EventLog, LoggedEvent, PendingEvent
@@ -81,6 +82,7 @@ class SessionRuntime:
         self.extensions: dict[str, Any] = {}
         self.close_hooks: list[Callable[[], Awaitable[None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._leaving: dict[int, asyncio.Task[None]] = {}
 
     is_replica = False
 
@@ -146,15 +148,45 @@ class SessionRuntime:
             ]
             conn.push_unbounded(frames)
             self.hub.add(conn)
+        leaving = self._leaving.pop(conn.actor.user_id, None)
+        if leaving is not None:  # back within the grace: they never left
+            leaving.cancel()
 
     def detach(self, conn: Connection) -> None:
         self.hub.remove(conn)
+
+    def leave_when_gone(self, actor: Actor, grace_seconds: float) -> None:
+        """``actor`` has no open websocket here: they leave the session (hand down, off stage)
+        once they have stayed away ``grace_seconds``. A quick resume keeps their presence,
+        their place in the hand queue and on stage, as a dropped network should."""
+        if actor.user_id in self._leaving:
+            return  # already counting down
+        task = asyncio.create_task(
+            self._leave_later(actor, grace_seconds, self._clock()),
+            name=f"session-{self.session_id}-leave",
+        )
+        self._leaving[actor.user_id] = task
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._leaving.get(actor.user_id) is done:
+                del self._leaving[actor.user_id]
+
+        task.add_done_callback(forget)
+
+    async def _leave_later(self, actor: Actor, grace_seconds: float, gone_at: float) -> None:
+        """The leave is stamped when the last websocket closed, not when the grace ran out,
+        so attendance counts no minute of the grace."""
+        await asyncio.sleep(grace_seconds)  # the grace itself, not a synchronisation
+        if self.hub.user_connections(actor.user_id) == 0:
+            await self.submit(actor, None, Leave(), at=gone_at)
 
     def publish(self, type_: str, data: dict[str, Any], audience: Audience, at: float) -> None:
         """Send a frame that is not logged (no seq): live aggregates, pulses, media signalling."""
         self.hub.publish(protocol.event_frame(None, type_, data, at), audience)
 
     async def close(self) -> None:
+        for leaving in list(self._leaving.values()):
+            leaving.cancel()
         for hook in self.close_hooks:
             try:
                 await hook()

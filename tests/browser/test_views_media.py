@@ -99,7 +99,14 @@ async def test_teacher_video_reaches_students_and_site_feed_reaches_the_grid(web
     assert await server_mode(web, 32) == "full"
 
     # automatic fallback with hysteresis: 2 poor samples do nothing, 3 in a row switch...
+    # (only the samples fed here count: the page's own sampling stops, and a fallback it may
+    # already have made on a loaded machine is undone first)
     feed = "(q) => window.__hyflex.player.feed(q)"
+    await ada.evaluate("() => window.__hyflex.media.monitor.stop()")
+    if await ada.evaluate("() => window.__hyflex.player.policy.weak"):
+        for _ in range(10):
+            await ada.evaluate(feed, "good")
+    await ada.wait_for_function("() => window.__hyflex.media.mode === 'full'")
     for quality in ("poor", "poor", "fair", "poor", "poor"):
         await ada.evaluate(feed, quality)
     assert await ada.evaluate("() => window.__hyflex.media.mode") == "full"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -492,3 +493,84 @@ async def _outsider_headers(klass: Class) -> dict[str, str]:
         await db.commit()
         await db.refresh(user)
     return {"Authorization": f"Bearer {klass.token(user.id or 0, Role.STUDENT)}"}
+
+
+async def test_stage_survives_a_drop_out_and_the_student_publishes_again(klass: Class) -> None:
+    """A student on stage whose websocket drops (longer than the media grace, so their publish
+    leg is closed) stays on stage; back online they publish again and the class sees them."""
+    teacher = await klass.teacher()
+    speaker, listener = await klass.student(6), await klass.student(34)
+    speaker_id = klass.demo.students[6].id or 0
+    rx = await subscribe(listener)
+    speaker_pc = None
+    try:
+        assert (await teacher.call("stage.bring", {"user_id": speaker_id}))["type"] == "ack"
+        speaker_pc = await publish(speaker)
+        assert isinstance(speaker_pc, RTCPeerConnection)
+        await rx.slots["stage:camera"].wait_frames(10)
+        bridge = await bridge_of(klass)
+        room = room_of(bridge)
+        await speaker.close()  # the network drops
+        await room.wait_until(lambda: f"user-{speaker_id}" not in room.publishers, 10)
+        await speaker_pc.close()
+        # still on stage in the session (the domain's stage), for everyone
+        stage = bridge.runtime.live.state.hands.stage
+        assert [e.target.user_id for e in stage] == [speaker_id]
+        assert room.stage == f"user-{speaker_id}"
+        back = await klass.student(6)  # the network comes back
+        staged = back.welcome["snapshot"]["hands"]["stage"]
+        assert [e["user_id"] for e in staged] == [speaker_id]
+        seen = rx.slots["stage:camera"].frames
+        speaker_pc = await publish(back)
+        assert isinstance(speaker_pc, RTCPeerConnection), speaker_pc
+        await rx.slots["stage:camera"].wait_frames(seen + 10)
+        assert listener.events("stage.left") == []
+    finally:
+        await rx.close()
+        if speaker_pc is not None:
+            await speaker_pc.close()
+    await until_no_peers(room_of(await bridge_of(klass)))
+
+
+INTERNAL = ("connection of yours", "user-", "site-", "pid", "subscribed", "pending", "room")
+
+
+async def test_media_errors_are_sentences_for_people(klass: Class) -> None:
+    """A student whose media legs were closed (a drop-out) and whose page still asks for a mode
+    change is told in words meant for people, not the relay's internals."""
+    student = await klass.student(7)
+    for type_, data in (
+        ("media.mode", {"mode": "audio_slides"}),
+        ("media.subscribe.answer", {"sdp": "v=0"}),
+        ("media.unpublish", {}),
+    ):
+        frame = await student.call(type_, data)
+        assert error_code(frame) == "not_found"
+        message = str(frame["message"])
+        assert message[:1].isupper() and message.endswith("."), message
+        assert not any(word in message for word in INTERNAL), message
+
+
+async def test_a_student_who_stays_away_leaves_the_stage_after_the_grace(klass: Class) -> None:
+    """The presence grace keeps a place through a drop-out, not for ever: someone still away
+    after ``presence_grace_seconds`` leaves (off stage, reason "left"); someone back within it
+    never left, even if they drop again later."""
+    klass.settings.presence_grace_seconds = 3.0
+    teacher = await klass.teacher()
+    speaker_id = klass.demo.students[8].id or 0
+    speaker = await klass.student(8)
+    assert (await teacher.call("stage.bring", {"user_id": speaker_id}))["type"] == "ack"
+    await speaker.close()
+    back = await klass.student(8)  # within the grace: still on stage
+    assert [e["user_id"] for e in back.welcome["snapshot"]["hands"]["stage"]] == [speaker_id]
+    closed_at = time.time()
+    await back.close()
+    left = await teacher.wait_for(lambda f: f.get("type") == "stage.left", within=10)
+    assert left["data"]["user_id"] == speaker_id and left["data"]["reason"] == "left"
+    assert len(teacher.events("stage.left")) == 1
+    gone = await teacher.wait_for(
+        lambda f: f.get("type") == "presence.left" and f["data"]["user_id"] == speaker_id,
+        within=10,
+    )
+    # the leave is stamped when the websocket closed, not when the grace ran out
+    assert closed_at - 0.5 <= gone["at"] < closed_at + 2.5
