@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from server.api.ids import Id
 from server.db.models import SessionStatus
 from server.domain.roles import Role
 
@@ -61,7 +62,7 @@ class SchoolOut(Out):
 
 
 class SiteIn(In):
-    school_id: int = Field(gt=0)
+    school_id: Id
     name: Name
     code: Code
 
@@ -78,7 +79,7 @@ class UserIn(In):
     display_name: Name
     role: Role
     password: Annotated[str, StringConstraints(min_length=10, max_length=256)] | None = None
-    home_site_id: int | None = Field(default=None, gt=0)
+    home_site_id: Id | None = None
 
 
 class PasswordIn(In):
@@ -88,8 +89,8 @@ class PasswordIn(In):
 class CourseIn(In):
     code: Code
     title: Name
-    teacher_id: int = Field(gt=0)
-    site_ids: list[Annotated[int, Field(gt=0)]] = Field(default_factory=list, max_length=200)
+    teacher_id: Id
+    site_ids: list[Id] = Field(default_factory=list, max_length=200)
 
 
 class CourseOut(Out):
@@ -101,12 +102,12 @@ class CourseOut(Out):
 
 
 class CourseSiteIn(In):
-    site_id: int = Field(gt=0)
+    site_id: Id
 
 
 class EnrolmentIn(In):
-    student_id: int = Field(gt=0)
-    site_id: int | None = Field(default=None, gt=0)
+    student_id: Id
+    site_id: Id | None = None
 
 
 class EnrolmentOut(Out):
@@ -117,7 +118,7 @@ class EnrolmentOut(Out):
 
 
 class SessionIn(In):
-    course_id: int = Field(gt=0)
+    course_id: Id
     title: Name
     scheduled_at: datetime | None = None
 

@@ -19,6 +19,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from server.api.deps import Services, load_principal
+from server.api.ids import PathId
 from server.auth.tokens import InvalidToken
 from server.domain.errors import BadInput, DomainError, NotFound, RateLimited
 from server.domain.live.commands import Join, Leave
@@ -108,7 +109,7 @@ async def _hello(ws: WebSocket, svc: Services, session_id: int) -> tuple[protoco
 
 
 @router.websocket("/ws/sessions/{session_id}")
-async def session_socket(ws: WebSocket, session_id: int) -> None:
+async def session_socket(ws: WebSocket, session_id: PathId) -> None:
     svc: Services = ws.app.state.services
     await ws.accept()
     try:

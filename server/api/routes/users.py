@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 from sqlmodel import col, select
 
 from server.api.deps import DB, Caller
+from server.api.ids import PathId
 from server.api.schemas import PasswordIn, UserIn, UserOut
 from server.auth.passwords import hash_password
 from server.db.models import Site, User
@@ -47,7 +48,7 @@ async def create_user(body: UserIn, who: Caller, db: DB) -> User:
 
 
 @router.get("/{user_id}", response_model=UserOut)
-async def get_user(user_id: int, who: Caller, db: DB) -> User:
+async def get_user(user_id: PathId, who: Caller, db: DB) -> User:
     user = (await db.exec(select(User).where(col(User.id) == user_id, user_filter(who)))).first()
     if user is None:
         raise NotFound(f"user {user_id} not found")
@@ -55,7 +56,7 @@ async def get_user(user_id: int, who: Caller, db: DB) -> User:
 
 
 @router.put("/{user_id}/password", status_code=status.HTTP_204_NO_CONTENT)
-async def set_password(user_id: int, body: PasswordIn, who: Caller, db: DB) -> None:
+async def set_password(user_id: PathId, body: PasswordIn, who: Caller, db: DB) -> None:
     """An admin sets a staff member's password (e.g. after a roster import, or when one is
     forgotten). Students sign in with join links and have none."""
     require_role(who, {Role.ADMIN}, "set passwords")
