@@ -48,6 +48,8 @@ async def load_principal(
     user = await db.get(User, claims.user_id)
     if user is None or not user.is_active or user.role != claims.role:
         raise InvalidToken("the token's user no longer exists or has changed")
+    if claims.generation != user.token_generation:
+        raise InvalidToken("signed out: the password was changed since; sign in again")
     return Principal(
         user_id=claims.user_id,
         role=user.role,

@@ -43,6 +43,7 @@ CLOSE_FLOOD = 4429
 CLOSE_TOO_BIG = 1009
 CLOSE_SEND_FAILED = 1011
 CLOSE_REASONS = {
+    CLOSE_UNAUTHORIZED: "signed out: sign in again",
     CLOSE_TOO_SLOW: "too far behind: reconnect and resume",
     CLOSE_MOVED: "the session moved to another node: resume",
     CLOSE_SEND_FAILED: "sending failed: reconnect and resume",

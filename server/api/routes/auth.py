@@ -25,7 +25,12 @@ async def login(body: LoginIn, db: DB, svc: SvcDep) -> TokenOut:
         raise InvalidToken("wrong e-mail or password")
     ttl = svc.settings.access_token_minutes * 60
     token = svc.signer.issue(
-        user_id=user.id, role=user.role, typ="access", now=time.time(), ttl_seconds=ttl
+        user_id=user.id,
+        role=user.role,
+        typ="access",
+        now=time.time(),
+        ttl_seconds=ttl,
+        generation=user.token_generation,
     )
     return TokenOut(access_token=token, expires_in=ttl, user=UserOut.model_validate(user))
 
@@ -40,6 +45,8 @@ async def join(body: JoinIn, db: DB, svc: SvcDep) -> TokenOut:
     live = await db.get(LiveSession, claims.session_id) if claims.session_id else None
     if user is None or user.id is None or live is None or not user.is_active:
         raise InvalidToken("this join link no longer matches a student and session")
+    if claims.generation != user.token_generation:
+        raise InvalidToken("this join link has been revoked: ask for a new one")
     enrolled = (
         await db.exec(
             select(Enrolment).where(
@@ -57,6 +64,7 @@ async def join(body: JoinIn, db: DB, svc: SvcDep) -> TokenOut:
         now=now,
         ttl_seconds=max(ttl, 60),
         session_id=live.id,
+        generation=user.token_generation,
     )
     return TokenOut(
         access_token=token,

@@ -131,6 +131,7 @@ def make_join_link(
         now=time.time(),
         ttl_seconds=svc.settings.join_link_hours * 3600,
         session_id=live_id,
+        generation=student.token_generation,
     )
     return JoinLinkOut(
         student_id=student.id,
