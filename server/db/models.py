@@ -133,6 +133,9 @@ class SessionEvent(SQLModel, table=True):
     at: float
     actor_id: int | None = None
     client_msg_id: str | None = Field(default=None, max_length=64)
+    # The fingerprint of the command (type and canonical data) this row is the first event
+    # of: a message id reused for another command is a conflict, also after a restart.
+    command_hash: str | None = Field(default=None, max_length=64)
 
 
 from server.db.engagement_models import EngagementTimeline as EngagementTimeline  # noqa: E402

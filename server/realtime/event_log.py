@@ -20,6 +20,7 @@ class LoggedEvent:
     event: Event
     actor_id: int | None
     client_msg_id: str | None
+    command_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,7 @@ class PendingEvent:
     event: Event
     actor_id: int | None
     client_msg_id: str | None
+    command_hash: str | None = None
 
 
 class EventLog:
@@ -61,6 +63,7 @@ class EventLog:
                 at=p.event.at,
                 actor_id=p.actor_id,
                 client_msg_id=p.client_msg_id,
+                command_hash=p.command_hash,
             )
             for i, p in enumerate(batch)
         ]
@@ -68,7 +71,7 @@ class EventLog:
             db.add_all(rows)
             await db.commit()
         return [
-            LoggedEvent(first_seq + i, p.event, p.actor_id, p.client_msg_id)
+            LoggedEvent(first_seq + i, p.event, p.actor_id, p.client_msg_id, p.command_hash)
             for i, p in enumerate(batch)
         ]
 
@@ -95,6 +98,7 @@ class EventLog:
                 ),
                 actor_id=row.actor_id,
                 client_msg_id=row.client_msg_id,
+                command_hash=row.command_hash,
             )
             for row in rows
         ]
