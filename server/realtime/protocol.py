@@ -98,6 +98,8 @@ def parse(raw: str | bytes) -> ClientMessage:
         raise BadInput(f"malformed message: {exc}") from None
     except msgspec.DecodeError as exc:
         raise BadInput(f"not JSON: {exc}") from None
+    except RecursionError:  # msgspec's guard against deeply nested arrays and objects
+        raise BadInput("malformed message: nested too deeply") from None
     if message.id is not None and not 0 < len(message.id) <= MAX_ID_LENGTH:
         raise BadInput(f"id must be 1-{MAX_ID_LENGTH} characters")
     return message
