@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.auth.tokens import InvalidToken, TokenSigner
 from server.db.models import User
+from server.domain.signin_throttle import SigninThrottle
 from server.services.principal import Principal
 from server.settings import Settings
 
@@ -26,6 +27,7 @@ class Services:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     signer: TokenSigner
+    signin_throttle: SigninThrottle
 
 
 def services(request: Request) -> Services:
