@@ -1,8 +1,8 @@
 """Every event type a live session emits (and accepts in ``apply``), with its audience and
 ``data`` keys. Every event also carries ``at`` (the command's ``now``). Audiences:
 E = everyone, L = leaders, U = the acting user only, T = tally audience (``site_staff(site)``
-for a site, ``leaders`` for remote students, site None), P = a student's presence goes to the
-T audience of their site, staff presence to everyone. Individual student presence and reactions
+for a site, ``leaders`` for remote students, site None), P = anyone's presence (joined and left
+alike, students and staff) goes to the T audience of their site. Individual presence and reactions
 never go to everyone: with thousands of students that would cost N^2 deliveries; everyone gets
 the coalesced ``presence.counts`` and ``reaction.counts`` instead.
 
