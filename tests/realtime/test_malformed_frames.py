@@ -8,6 +8,8 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from server.realtime import gateway, protocol
 from tests.realtime.conftest import Class
@@ -100,3 +102,16 @@ async def test_a_bug_in_a_handler_is_logged_not_swallowed(
     bugs = [r for r in server_log.records if r.levelno == logging.ERROR and r.exc_info]
     assert [str(r.exc_info[1]) for r in bugs if r.exc_info] == ["a bug in a handler"]
     await teacher.ok("hand.clear")
+
+
+@pytest.mark.parametrize("session_id", [2**63, 10**30, -5, 0])
+async def test_out_of_range_session_ids_are_refused_at_the_handshake(
+    klass: Class, server_log: pytest.LogCaptureFixture, session_id: int
+) -> None:
+    """The websocket path's id is bounded like every REST id: no database overflow."""
+    server_log.clear()
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(klass.server.ws_url(session_id)):
+            pass
+    assert refused.value.response.status_code == 403
+    _no_errors_logged(server_log)
