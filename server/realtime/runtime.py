@@ -30,7 +30,7 @@ from server.realtime.hub import Connection, SessionHub
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
-REUSED_ID = Conflict("this message id was already used for a different command: use a new id")
+REUSED_ID = "this message id was already used for a different command: use a new id"
 StatusCallback = Callable[[int, str, float], Awaitable[None]]
 Observer = Callable[["SessionRuntime", LoggedEvent], None]
 
@@ -206,7 +206,7 @@ class SessionRuntime:
             if seen is not None:
                 seq, earlier = seen
                 if earlier is not None and earlier != digest:
-                    job.done.set_result(Outcome(error=REUSED_ID))
+                    job.done.set_result(Outcome(error=Conflict(REUSED_ID)))
                 else:  # a retry of the same command: the same answer
                     job.done.set_result(Outcome(seq=seq))
                 continue
