@@ -16,6 +16,7 @@ from server.api.errors import install_error_handlers
 from server.api.routes import auth, courses, org, recordings, roster, sessions, users, web
 from server.auth.tokens import TokenSigner
 from server.db.engine import make_engine, make_sessionmaker
+from server.domain.signin_throttle import SigninThrottle
 from server.realtime import gateway
 from server.settings import Settings
 
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine=engine,
         sessions=make_sessionmaker(engine),
         signer=TokenSigner(settings.resolve_secret()),
+        signin_throttle=SigninThrottle(settings.signin_policy),
     )
 
     @asynccontextmanager

@@ -12,6 +12,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from server.domain.engagement.settings import EngagementSettings
+from server.domain.signin_throttle import ThrottlePolicy
 
 DEFAULT_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev"})
 
@@ -69,6 +70,12 @@ class Settings(BaseSettings):
     # after this long without one: a network that drops and comes back keeps their place.
     presence_grace_seconds: float = Field(default=10.0, ge=0, le=300)
     staff_update_hz: float = Field(default=5.0, gt=0, le=50)
+    # Sign-in throttling (server/domain/signin_throttle.py; README "Sign-in throttling").
+    signin_address_free_failures: int = Field(default=5, ge=1)
+    signin_address_max_block_seconds: float = Field(default=300.0, ge=1)
+    signin_account_free_failures: int = Field(default=20, ge=1)
+    signin_account_max_block_seconds: float = Field(default=60.0, ge=1)
+    signin_forget_after_seconds: float = Field(default=900.0, ge=1)
     # Engagement thresholds, field by field as documented in EngagementSettings (docs/privacy.md),
     # e.g. HYFLEX_ENGAGEMENT__CONFUSED_EXPIRY_S=300, HYFLEX_ENGAGEMENT__TIMELINE_RETENTION_DAYS=180,
     # HYFLEX_ENGAGEMENT__FACE_PRESENCE_ENABLED=false (the default: face presence is refused).
@@ -96,6 +103,16 @@ class Settings(BaseSettings):
     def base_url(self) -> str:
         """Where people reach this server: ``public_url``, or http://host:port when unset."""
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def signin_policy(self) -> ThrottlePolicy:
+        return ThrottlePolicy(
+            address_free=self.signin_address_free_failures,
+            address_max_block_s=self.signin_address_max_block_seconds,
+            account_free=self.signin_account_free_failures,
+            account_max_block_s=self.signin_account_max_block_seconds,
+            forget_after_s=self.signin_forget_after_seconds,
+        )
 
     @property
     def ws_frame_limit(self) -> int:

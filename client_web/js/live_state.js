@@ -86,7 +86,9 @@ export class LiveState {
       this.questions.set(q.question_id, { ...q, results: resultsFrom(q.results) });
     }
     this.qna = new Map((snap.qna ?? []).map((i) => [i.qna_id, { ...i }]));
-    this.hands = { queue: [...(snap.hands?.queue ?? [])], stage: [...(snap.hands?.stage ?? [])] };
+    this.hands = {
+      queue: [...(snap.hands?.queue ?? [])], stage: [...(snap.hands?.stage ?? [])], queued: snap.hands?.queued ?? 0,
+    };
     this.checks = new Map();
     for (const c of snap.checks ?? []) this.checks.set(c.check_id, { ...c, results: resultsFrom(c.results) });
     this.reactions = { ...(snap.reactions?.counts ?? {}) };
@@ -204,6 +206,7 @@ const APPLY = {
   "hand.raised": (s, d, f) => s.hands.queue.push({ ...d, since: f.at }),
   "hand.lowered": (s, d) => (s.hands.queue = dropTarget(s.hands.queue, d)),
   "hand.cleared": (s) => (s.hands.queue = []),
+  "hand.count": (s, d) => (s.hands.queued = d.queued),
   "stage.joined": (s, d, f) => s.hands.stage.push({ ...d, since: f.at }),
   "stage.left": (s, d) => (s.hands.stage = dropTarget(s.hands.stage, d)),
   "reaction.sent": null, // nothing to keep: reaction.counts carries the totals

@@ -45,8 +45,8 @@ function render(state, conn) {
   hand.classList.toggle("is-on", raised);
   hand.replaceChildren(...(onStage ? iconText("🎙", "You are on stage") : iconText("✋", raised ? "Lower hand" : "Raise hand")));
   hand.disabled = onStage || state.status !== "live";
-  const place = state.hands.queue.findIndex((e) => e.kind === "user" && e.user_id === me.user_id);
-  hand.title = place >= 0 ? `Your place in the queue: ${place + 1}` : "";
+  // Students see their own hand and the queue's length only (hand.count), not who else.
+  hand.title = raised ? `Hands raised in the class: ${Math.max(state.hands.queued ?? 0, 1)}` : "";
   renderQna($("#qna-list"), state, conn, {
     asker: (i) => (i.user_id === me.user_id ? "You" : "A classmate"),
     canVote: !ended, canAnswer: false, canHide: () => false,

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.auth.tokens import InvalidToken, TokenSigner
 from server.db.models import User
+from server.domain.signin_throttle import SigninThrottle
 from server.services.principal import Principal
 from server.settings import Settings
 
@@ -26,6 +27,7 @@ class Services:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     signer: TokenSigner
+    signin_throttle: SigninThrottle
     # The wall clock of lesson times (REST start/end, the live sessions' writers): one place
     # for tests to put a clock they move.
     clock: Callable[[], float] = field(default=time.time)
@@ -51,6 +53,8 @@ async def load_principal(
     user = await db.get(User, claims.user_id)
     if user is None or not user.is_active or user.role != claims.role:
         raise InvalidToken("the token's user no longer exists or has changed")
+    if claims.generation != user.token_generation:
+        raise InvalidToken("signed out: the password was changed since; sign in again")
     return Principal(
         user_id=claims.user_id,
         role=user.role,

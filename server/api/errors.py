@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
@@ -14,10 +16,21 @@ from server.domain.errors import (
     InvalidState,
     NotFound,
     NotPermitted,
+    RateLimited,
 )
+
+
+class TooManyAttempts(RateLimited):
+    """Refused for now: try again after ``retry_after`` seconds (429 with Retry-After)."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, math.ceil(retry_after))
+
 
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     InvalidToken: 401,
+    RateLimited: 429,
     NotPermitted: 403,
     NotFound: 404,
     Conflict: 409,
@@ -40,6 +53,8 @@ def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, InvalidToken) else None
+    if isinstance(exc, TooManyAttempts):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse(error_body(exc.code, exc.message), status_for(exc), headers=headers)
 
 

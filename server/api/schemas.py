@@ -5,12 +5,34 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
+from server.api.ids import Id
 from server.domain.live import SessionStatus
 from server.domain.roles import Role
+from server.domain.text import has_visible_text, trim_invisible
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+def _visible(value: str) -> str:
+    text = trim_invisible(value)
+    if not has_visible_text(text):
+        raise ValueError("has no visible characters")
+    return text
+
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_visible),
+]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 
 
@@ -62,7 +84,7 @@ class SchoolOut(Out):
 
 
 class SiteIn(In):
-    school_id: int = Field(gt=0)
+    school_id: Id
     name: Name
     code: Code
 
@@ -79,7 +101,7 @@ class UserIn(In):
     display_name: Name
     role: Role
     password: Annotated[str, StringConstraints(min_length=10, max_length=256)] | None = None
-    home_site_id: int | None = Field(default=None, gt=0)
+    home_site_id: Id | None = None
 
 
 class PasswordIn(In):
@@ -89,8 +111,8 @@ class PasswordIn(In):
 class CourseIn(In):
     code: Code
     title: Name
-    teacher_id: int = Field(gt=0)
-    site_ids: list[Annotated[int, Field(gt=0)]] = Field(default_factory=list, max_length=200)
+    teacher_id: Id
+    site_ids: list[Id] = Field(default_factory=list, max_length=200)
 
 
 class CourseOut(Out):
@@ -102,12 +124,12 @@ class CourseOut(Out):
 
 
 class CourseSiteIn(In):
-    site_id: int = Field(gt=0)
+    site_id: Id
 
 
 class EnrolmentIn(In):
-    student_id: int = Field(gt=0)
-    site_id: int | None = Field(default=None, gt=0)
+    student_id: Id
+    site_id: Id | None = None
 
 
 class EnrolmentOut(Out):
@@ -118,7 +140,7 @@ class EnrolmentOut(Out):
 
 
 class SessionIn(In):
-    course_id: int = Field(gt=0)
+    course_id: Id
     title: Name
     scheduled_at: datetime | None = None
 

@@ -1,7 +1,9 @@
 """Signed, expiring tokens (JWT, HS256): staff access tokens and student join links.
 
 Claims: ``sub`` (user id), ``role``, ``typ`` (``access`` or ``join``), ``sid`` (the one session a
-join link or a student's session token is bound to), ``iat``, ``exp``.
+join link or a student's session token is bound to), ``gen`` (the user's token generation when
+it was issued: a password change raises the user's, which revokes every earlier token),
+``iat``, ``exp``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class TokenClaims:
     typ: TokenType
     session_id: int | None
     expires_at: int
+    generation: int = 0
 
 
 class TokenSigner:
@@ -47,6 +50,7 @@ class TokenSigner:
         now: float,
         ttl_seconds: int,
         session_id: int | None = None,
+        generation: int = 0,
     ) -> str:
         claims: dict[str, object] = {
             "sub": str(user_id),
@@ -54,6 +58,7 @@ class TokenSigner:
             "typ": typ,
             "iat": int(now),
             "exp": int(now) + ttl_seconds,
+            "gen": generation,
         }
         if session_id is not None:
             claims["sid"] = session_id
@@ -82,6 +87,7 @@ class TokenSigner:
             role = Role(claims["role"])
             sid = claims.get("sid")
             session_id = int(sid) if sid is not None else None
+            generation = int(claims.get("gen", 0))
         except (TypeError, ValueError):
             raise InvalidToken("the link or sign-in is not valid") from None
-        return TokenClaims(user_id, role, typ, session_id, exp)
+        return TokenClaims(user_id, role, typ, session_id, exp, generation)

@@ -72,6 +72,9 @@ class User(SQLModel, table=True):
     home_site_id: int | None = Field(default=None, foreign_key="site.id", index=True)
     sourced_id: str | None = Field(default=None, max_length=128, unique=True)
     is_active: bool = True
+    # Carried in every token issued to the user; a password change raises it, so every
+    # earlier token stops working (server.api.deps.load_principal).
+    token_generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Course(SQLModel, table=True):
@@ -128,6 +131,9 @@ class SessionEvent(SQLModel, table=True):
     at: float
     actor_id: int | None = None
     client_msg_id: str | None = Field(default=None, max_length=64)
+    # The fingerprint of the command (type and canonical data) this row is the first event
+    # of: a message id reused for another command is a conflict, also after a restart.
+    command_hash: str | None = Field(default=None, max_length=64)
 
 
 from server.db.engagement_models import EngagementTimeline as EngagementTimeline  # noqa: E402

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from server.domain.roles import Role
+from server.domain.text import has_visible_text, trim_invisible
 
 REQUIRED_COLUMNS = ("sourcedId", "role", "givenName", "familyName", "email", "orgSourcedIds")
 ROLE_NAMES: Mapping[str, Role] = {
@@ -118,8 +119,8 @@ def _check_row(
     role = ROLE_NAMES.get(get("role").lower())
     if role is None:
         problems.append(f"unknown role {get('role')!r} (use one of: {', '.join(ROLE_NAMES)})")
-    name = " ".join(p for p in (get("givenName"), get("familyName")) if p)
-    if not name or len(name) > 200:
+    name = trim_invisible(" ".join(p for p in (get("givenName"), get("familyName")) if p))
+    if not has_visible_text(name) or len(name) > 200:
         problems.append("givenName/familyName: a name of 1-200 characters is needed")
     email = get("email").lower()
     if len(email) > 254 or not _EMAIL.match(email):

@@ -214,6 +214,13 @@ class RealtimeEngine:
         if outcome.error is not None:
             raise outcome.error
 
+    def sign_out(self, user_id: int, code: int) -> None:
+        """Close this node's live connections of a user whose tokens were revoked."""
+        for runtime in self._runtimes.values():
+            for conn in runtime.hub.connections():
+                if conn.actor.user_id == user_id:
+                    conn.kick(code)
+
     def loaded(self) -> list[int]:
         return sorted(self._runtimes)
 

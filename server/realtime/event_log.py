@@ -20,6 +20,7 @@ class LoggedEvent:
     event: Event
     actor_id: int | None
     client_msg_id: str | None
+    command_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,7 @@ class PendingEvent:
     event: Event
     actor_id: int | None
     client_msg_id: str | None
+    command_hash: str | None = None
 
 
 def event_row(session_id: int, seq: int, pending: PendingEvent) -> SessionEvent:
@@ -40,6 +42,7 @@ def event_row(session_id: int, seq: int, pending: PendingEvent) -> SessionEvent:
         at=pending.event.at,
         actor_id=pending.actor_id,
         client_msg_id=pending.client_msg_id,
+        command_hash=pending.command_hash,
     )
 
 
@@ -70,7 +73,7 @@ class EventLog:
             db.add_all(rows)
             await db.commit()
         return [
-            LoggedEvent(first_seq + i, p.event, p.actor_id, p.client_msg_id)
+            LoggedEvent(first_seq + i, p.event, p.actor_id, p.client_msg_id, p.command_hash)
             for i, p in enumerate(batch)
         ]
 
@@ -97,6 +100,7 @@ class EventLog:
                 ),
                 actor_id=row.actor_id,
                 client_msg_id=row.client_msg_id,
+                command_hash=row.command_hash,
             )
             for row in rows
         ]

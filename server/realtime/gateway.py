@@ -19,11 +19,12 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from server.api.deps import Services, load_principal
+from server.api.ids import PathId
 from server.auth.tokens import InvalidToken
 from server.domain.errors import BadInput, DomainError, NotFound, RateLimited
 from server.domain.live.commands import Join
 from server.domain.roles import Actor
-from server.realtime import media_bridge, protocol
+from server.realtime import media_bridge, protocol, server_log
 from server.realtime.cluster import Cluster
 from server.realtime.engagement_bridge import install as install_engagement
 from server.realtime.engine import CLOSE_MOVED, RealtimeEngine
@@ -42,6 +43,7 @@ CLOSE_FLOOD = 4429
 CLOSE_TOO_BIG = 1009
 CLOSE_SEND_FAILED = 1011
 CLOSE_REASONS = {
+    CLOSE_UNAUTHORIZED: "signed out: sign in again",
     CLOSE_TOO_SLOW: "too far behind: reconnect and resume",
     CLOSE_MOVED: "the session moved to another node: resume",
     CLOSE_SEND_FAILED: "sending failed: reconnect and resume",
@@ -108,7 +110,7 @@ async def _hello(ws: WebSocket, svc: Services, session_id: int) -> tuple[protoco
 
 
 @router.websocket("/ws/sessions/{session_id}")
-async def session_socket(ws: WebSocket, session_id: int) -> None:
+async def session_socket(ws: WebSocket, session_id: PathId) -> None:
     svc: Services = ws.app.state.services
     await ws.accept()
     try:
@@ -134,11 +136,15 @@ async def session_socket(ws: WebSocket, session_id: int) -> None:
     writer = asyncio.create_task(_write(ws, conn), name=f"ws-writer-{actor.user_id}")
     try:
         await _note_presence(runtime, actor, Join())
-        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-            await _read(session, svc)
+        await _read(session, svc)
+    except WebSocketDisconnect:
+        pass  # the client went away while a handler was answering it
+    except Exception:  # a bug, not bad input: say so, and let the client resume
+        log.exception("session %s: serving user %s failed", session_id, actor.user_id)
+        await _close(ws, CLOSE_SEND_FAILED, "server error: reconnect and resume")
     finally:
         writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
             await writer
         runtime.detach(conn)
         if runtime.hub.user_connections(actor.user_id) == 0:
@@ -217,7 +223,7 @@ def _media_within_limit(text: str, settings: Settings) -> bool:
         return False
     try:
         return msgspec.json.decode(text, type=_TypeOnly).type.startswith("media.")
-    except msgspec.MsgspecError:
+    except (msgspec.MsgspecError, RecursionError):
         return False
 
 
@@ -305,6 +311,7 @@ def install(app: Any, services: Services) -> RealtimeEngine:
         app.state.startup_hooks.append(cluster.start)
         app.state.shutdown_hooks.append(cluster.close)  # hooks run in reverse: after the engine
     engine = RealtimeEngine(services, cluster)
+    server_log.install()
     media_bridge.install(engine, EXTRA_HANDLERS)
     app.state.realtime = engine
     install_engagement(engine, EXTRA_HANDLERS)

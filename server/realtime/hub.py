@@ -177,6 +177,12 @@ class SessionHub:
             return self._by_user.get(audience.target or 0, ())
         if kind == "leaders":
             return self._leaders
+        if kind == "user_and_staff":
+            return (
+                *self._leaders,
+                *self._facilitators_by_site.get(audience.site, ()),
+                *self._by_user.get(audience.target or 0, ()),
+            )
         index = self._by_site if kind == "site" else self._facilitators_by_site
         return (*self._leaders, *index.get(audience.target, ()))
 

@@ -6,7 +6,8 @@ Client -> server, one JSON object per text frame::
 
 ``id`` is an idempotency key: unique per user and session (a UUID, say). A message resent
 with the same id, even from another connection or after a server restart, is carried out once
-and acknowledged with the same ``seq``.
+and acknowledged with the same ``seq``; the same id with a different command (type or data) is
+refused with a ``conflict`` error.
 
 The first message must be ``hello`` (``{"token": str, "last_seq": int | null}``). Command
 names map to the live-session domain's command dataclasses (``COMMANDS``); their ``data`` is
@@ -97,6 +98,8 @@ def parse(raw: str | bytes) -> ClientMessage:
         raise BadInput(f"malformed message: {exc}") from None
     except msgspec.DecodeError as exc:
         raise BadInput(f"not JSON: {exc}") from None
+    except RecursionError:  # msgspec's guard against deeply nested arrays and objects
+        raise BadInput("malformed message: nested too deeply") from None
     if message.id is not None and not 0 < len(message.id) <= MAX_ID_LENGTH:
         raise BadInput(f"id must be 1-{MAX_ID_LENGTH} characters")
     return message

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from server.domain.errors import DomainError, InvalidState
+import msgspec
+
+from server.domain.errors import Conflict, DomainError, InvalidState
 from server.domain.events import Audience, Event
 from server.domain.live import DERIVED_EVENT_TYPES, STATUS_AFTER, LiveSession, Roster, SessionStatus
 from server.domain.live.commands import Leave
@@ -28,8 +31,16 @@ from server.realtime.hub import Connection, SessionHub
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
+REUSED_ID = "this message id was already used for a different command: use a new id"
 StatusCallback = Callable[[int, SessionStatus, float], Awaitable[None]]
 Observer = Callable[["SessionRuntime", LoggedEvent], None]
+
+
+def fingerprint(command: Any) -> str:
+    """What a reused message id must match to count as a retry: the command's type and its
+    data in canonical form (keys sorted), hashed."""
+    body = msgspec.json.encode(command, order="sorted")
+    return hashlib.sha256(type(command).__name__.encode() + b":" + body).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +58,10 @@ class _Job:
     done: asyncio.Future[Outcome] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
+
+    @property
+    def key(self) -> tuple[int, str] | None:
+        return None if self.msg_id is None else (self.actor.user_id, self.msg_id)
 
 
 class SessionRuntime:
@@ -73,7 +88,9 @@ class SessionRuntime:
         self._replay_limit = replay_limit
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._lock = asyncio.Lock()
-        self._done: dict[tuple[int, str], int | None] = {}
+        # The idempotency store: (user, message id) -> (first seq or None, command fingerprint;
+        # None for rows logged before fingerprints were stored).
+        self._done: dict[tuple[int, str], tuple[int | None, str | None]] = {}
         self._tallies: dict[tuple[Any, ...], Event] = {}
         self._tally_wake = asyncio.Event()
         # Called (synchronously, in order) with every stored event after it is published:
@@ -110,7 +127,8 @@ class SessionRuntime:
     def remember(self, logged: LoggedEvent) -> None:
         """Note a logged command id (on load from the log) so a retried message is not re-run."""
         if logged.client_msg_id is not None and logged.actor_id is not None:
-            self._done[(logged.actor_id, logged.client_msg_id)] = logged.seq
+            key = (logged.actor_id, logged.client_msg_id)
+            self._done[key] = (logged.seq, logged.command_hash)
 
     async def submit(
         self, actor: Actor, msg_id: str | None, command: Any, at: float | None = None
@@ -216,13 +234,18 @@ class SessionRuntime:
         now = self._clock()
         pending: list[PendingEvent] = []
         placed: list[tuple[_Job, int | None, DomainError | None]] = []
-        in_batch: dict[tuple[int, str], int | None] = {}
+        in_batch: dict[tuple[int, str], tuple[int | None, str | None]] = {}
         statuses: list[tuple[SessionStatus, float]] = []
         for job in batch:
-            key = (job.actor.user_id, job.msg_id) if job.msg_id is not None else None
-            if key is not None and (key in self._done or key in in_batch):
-                seq = self._done[key] if key in self._done else in_batch[key]
-                job.done.set_result(Outcome(seq=seq))
+            key = job.key
+            digest = fingerprint(job.command) if key is not None else None
+            seen = None if key is None else self._done.get(key) or in_batch.get(key)
+            if seen is not None:
+                seq, earlier = seen
+                if earlier is not None and earlier != digest:
+                    job.done.set_result(Outcome(error=Conflict(REUSED_ID)))
+                else:  # a retry of the same command: the same answer
+                    job.done.set_result(Outcome(seq=seq))
                 continue
             try:
                 events = self.live.handle(job.actor, job.command, now if job.at is None else job.at)
@@ -237,11 +260,18 @@ class SessionRuntime:
                     statuses.append((STATUS_AFTER[event.type], event.at))
             index = len(pending) if logged else None
             for i, event in enumerate(logged):
+                first_event = i == 0
                 pending.append(
-                    PendingEvent(event, job.actor.user_id, job.msg_id if i == 0 else None)
+                    PendingEvent(
+                        event,
+                        job.actor.user_id,
+                        job.msg_id if first_event else None,
+                        digest if first_event else None,
+                    )
                 )
             if key is not None:
-                in_batch[key] = None if index is None else self.last_seq + 1 + index
+                seq = None if index is None else self.last_seq + 1 + index
+                in_batch[key] = (seq, digest)
             placed.append((job, index, None))
         if pending:
             try:
@@ -274,8 +304,8 @@ class SessionRuntime:
                 job.done.set_result(Outcome(error=error))
                 continue
             seq = None if index is None else first + index
-            if job.msg_id is not None:
-                self._done[(job.actor.user_id, job.msg_id)] = seq
+            if job.key is not None:
+                self._done[job.key] = (seq, fingerprint(job.command))
             job.done.set_result(Outcome(seq=seq))
         if self._tallies:
             self._tally_wake.set()

@@ -24,6 +24,7 @@ async def test_malformed_and_wrong_types(app_and_client: Any) -> None:
         ({"json": {"name": "A", "code": "has spaces"}, "headers": h}, 422),
         ({"json": {"name": "A", "code": "ok", "extra": 1}, "headers": h}, 422),
         ({"json": {"name": "", "code": "ok"}, "headers": h}, 422),
+        ({"json": {"name": "\u200b\u2060 \u3164", "code": "ok"}, "headers": h}, 422),
         ({"json": ["not", "an", "object"], "headers": h}, 422),
     ]
     for kwargs, want in cases:

@@ -124,7 +124,7 @@ CASES = [
     Case(
         "PUT",
         "/api/users/{user_id}/password",
-        lambda w, a: f"/api/users/{w.ids['fac']}/password",
+        lambda w, a: f"/api/users/{w.ids['pw_target']}/password",  # not a caller: it signs out
         {"anon": 401, "admin": 204, **dict.fromkeys(ACTORS[2:], 403)},
         body=lambda w, a: {"password": f"new-password-{a}"},
     ),
@@ -327,6 +327,9 @@ async def _prepare(world: World) -> None:
             rows[f"new_student_{actor}"] = User(
                 email=f"enrol-{actor}@demo.hyflex", display_name="E", role=Role.STUDENT
             )
+        rows["pw_target"] = User(
+            email="pw-target@demo.hyflex", display_name="P", role=Role.FACILITATOR
+        )
         for row in rows.values():
             db.add(row)
         await db.commit()

@@ -42,11 +42,12 @@ async def test_bad_rows_reported_and_nothing_imported(app_and_client: Any) -> No
         "s-7,student,Gi,Sa,gi@school.org,,NOPE-101,\n"  # 8: unknown course
         "s-8,student,Ha,Tu,ANN@school.org,,,\n"  # 9: repeated email (case-insensitive)
         "s-9,teacher,Io,Vu,io@school.org,,,short\n"  # 10: short password
+        "s-10,student,\u200b,\u3164,jo@school.org,,,\n"  # 11: a name with nothing visible
     )
     report = await _import(world, csv)
     assert report["imported"] is False
     lines = {e["line"]: e["reason"] for e in report["errors"]}
-    assert sorted(lines) == [3, 4, 5, 6, 7, 8, 9, 10]
+    assert sorted(lines) == [3, 4, 5, 6, 7, 8, 9, 10, 11]
     assert "unknown role" in lines[3]
     assert "not a valid address" in lines[4]
     assert "repeats line 2" in lines[5]
@@ -55,6 +56,7 @@ async def test_bad_rows_reported_and_nothing_imported(app_and_client: Any) -> No
     assert "NOPE-101" in lines[8]
     assert "repeats line 2" in lines[9]
     assert "at least 10" in lines[10]
+    assert "givenName/familyName" in lines[11]
     assert await _count_users(world) == before
 
 

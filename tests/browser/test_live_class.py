@@ -87,6 +87,8 @@ async def test_raised_hand_reaches_the_teachers_queue(web: WebClass) -> None:
     await facilitator.get_by_role("button", name="Raise hand for the room").click()
     await expect(teacher.locator("#hand-queue li[data-kind=site]")).to_contain_text("whole room")
     await expect(teacher.locator("#hand-count")).to_have_text("2")
+    # a student sees their own hand and how many are up, not whose
+    await expect(cleo.locator("#hand")).to_have_attribute("title", "Hands raised in the class: 2")
     await shot(cleo, "student-phone-hand-raised")
 
     await entry.get_by_role("button", name=re.compile("Bring .* on stage")).click()

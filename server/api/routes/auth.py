@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import time
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlmodel import col, select
 
 from server.api.deps import DB, Caller, SvcDep
+from server.api.errors import TooManyAttempts
 from server.api.schemas import JoinIn, LoginIn, TokenOut, UserOut
 from server.auth.passwords import verify_password
 from server.auth.tokens import InvalidToken
@@ -18,14 +20,31 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
 @router.post("/login", response_model=TokenOut)
-async def login(body: LoginIn, db: DB, svc: SvcDep) -> TokenOut:
-    user = (await db.exec(select(User).where(col(User.email) == body.email.lower()))).first()
+async def login(body: LoginIn, db: DB, svc: SvcDep, request: Request) -> TokenOut:
+    """Staff sign-in. Failures are throttled per client address and per account (429 with
+    Retry-After; the policy is in server/domain/signin_throttle.py)."""
+    email = body.email.lower()
+    address = request.client.host if request.client else "unknown"
+    throttle = svc.signin_throttle
+    wait = throttle.wait(email, address, time.monotonic())
+    if wait > 0:
+        raise TooManyAttempts(
+            f"too many failed sign-ins: try again in {math.ceil(wait)} s", retry_after=wait
+        )
+    user = (await db.exec(select(User).where(col(User.email) == email))).first()
     ok = verify_password(body.password, user.password_hash if user else None)
     if user is None or not ok or not user.is_active or user.id is None:
+        throttle.failed(email, address, time.monotonic())
         raise InvalidToken("wrong e-mail or password")
+    throttle.succeeded(email, address, time.monotonic())
     ttl = svc.settings.access_token_minutes * 60
     token = svc.signer.issue(
-        user_id=user.id, role=user.role, typ="access", now=time.time(), ttl_seconds=ttl
+        user_id=user.id,
+        role=user.role,
+        typ="access",
+        now=time.time(),
+        ttl_seconds=ttl,
+        generation=user.token_generation,
     )
     return TokenOut(access_token=token, expires_in=ttl, user=UserOut.model_validate(user))
 
@@ -40,6 +59,8 @@ async def join(body: JoinIn, db: DB, svc: SvcDep) -> TokenOut:
     live = await db.get(LiveSession, claims.session_id) if claims.session_id else None
     if user is None or user.id is None or live is None or not user.is_active:
         raise InvalidToken("this join link no longer matches a student and session")
+    if claims.generation != user.token_generation:
+        raise InvalidToken("this join link has been revoked: ask for a new one")
     enrolled = (
         await db.exec(
             select(Enrolment).where(
@@ -57,6 +78,7 @@ async def join(body: JoinIn, db: DB, svc: SvcDep) -> TokenOut:
         now=now,
         ttl_seconds=max(ttl, 60),
         session_id=live.id,
+        generation=user.token_generation,
     )
     return TokenOut(
         access_token=token,

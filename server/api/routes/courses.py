@@ -7,6 +7,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.api.deps import DB, Caller
+from server.api.ids import PathId
 from server.api.schemas import CourseIn, CourseOut, CourseSiteIn, EnrolmentIn, EnrolmentOut
 from server.db.models import Course, CourseSite, Enrolment, Site, User
 from server.domain.errors import BadInput, Conflict, NotFound, NotPermitted
@@ -78,12 +79,12 @@ async def create_course(body: CourseIn, who: Caller, db: DB) -> CourseOut:
 
 
 @router.get("/{course_id}", response_model=CourseOut)
-async def get_course(course_id: int, who: Caller, db: DB) -> CourseOut:
+async def get_course(course_id: PathId, who: Caller, db: DB) -> CourseOut:
     return await _out(db, await visible_course(db, who, course_id))
 
 
 @router.post("/{course_id}/sites", response_model=CourseOut)
-async def offer_at_site(course_id: int, body: CourseSiteIn, who: Caller, db: DB) -> CourseOut:
+async def offer_at_site(course_id: PathId, body: CourseSiteIn, who: Caller, db: DB) -> CourseOut:
     course = await visible_course(db, who, course_id)
     require_course_owner(who, course, "offer the course at a site")
     await _require_site(db, body.site_id)
@@ -94,7 +95,7 @@ async def offer_at_site(course_id: int, body: CourseSiteIn, who: Caller, db: DB)
 
 
 @router.get("/{course_id}/enrolments", response_model=list[EnrolmentOut])
-async def list_enrolments(course_id: int, who: Caller, db: DB) -> list[Enrolment]:
+async def list_enrolments(course_id: PathId, who: Caller, db: DB) -> list[Enrolment]:
     require_role(who, {Role.ADMIN, Role.TEACHER, Role.FACILITATOR}, "list enrolments")
     await visible_course(db, who, course_id)
     query = select(Enrolment).where(col(Enrolment.course_id) == course_id)
@@ -106,7 +107,7 @@ async def list_enrolments(course_id: int, who: Caller, db: DB) -> list[Enrolment
 @router.post(
     "/{course_id}/enrolments", response_model=EnrolmentOut, status_code=status.HTTP_201_CREATED
 )
-async def enrol(course_id: int, body: EnrolmentIn, who: Caller, db: DB) -> Enrolment:
+async def enrol(course_id: PathId, body: EnrolmentIn, who: Caller, db: DB) -> Enrolment:
     course = await visible_course(db, who, course_id)
     require_course_owner(who, course, "enrol students")
     student = await db.get(User, body.student_id)

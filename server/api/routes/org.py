@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 from sqlmodel import col, select
 
 from server.api.deps import DB, Caller
+from server.api.ids import PathId
 from server.api.schemas import SchoolIn, SchoolOut, SiteIn, SiteOut
 from server.db.models import Consortium, School, Site
 from server.domain.errors import Conflict, NotFound
@@ -41,7 +42,7 @@ async def create_school(body: SchoolIn, who: Caller, db: DB) -> School:
 
 
 @router.get("/schools/{school_id}", response_model=SchoolOut)
-async def get_school(school_id: int, who: Caller, db: DB) -> School:
+async def get_school(school_id: PathId, who: Caller, db: DB) -> School:
     require_role(who, STAFF_ROLES, "view schools")
     school = await db.get(School, school_id)
     if school is None:
@@ -80,7 +81,7 @@ async def create_site(body: SiteIn, who: Caller, db: DB) -> Site:
 
 
 @router.get("/sites/{site_id}", response_model=SiteOut)
-async def get_site(site_id: int, who: Caller, db: DB) -> Site:
+async def get_site(site_id: PathId, who: Caller, db: DB) -> Site:
     require_role(who, STAFF_ROLES, "view sites")
     site = await db.get(Site, site_id)
     if site is None or (who.role == Role.FACILITATOR and who.home_site_id != site_id):

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from server.api.deps import DB, Caller, SvcDep
+from server.api.ids import PathId
 from server.realtime.media_recording import list_recordings, open_recording, session_dir
 from server.services.access import visible_session
 
@@ -16,7 +17,9 @@ router = APIRouter(prefix="/api/sessions", tags=["recordings"])
 
 
 @router.get("/{session_id}/recordings")
-async def get_recordings(session_id: int, who: Caller, db: DB, svc: SvcDep) -> list[dict[str, Any]]:
+async def get_recordings(
+    session_id: PathId, who: Caller, db: DB, svc: SvcDep
+) -> list[dict[str, Any]]:
     """Finished recordings, oldest first: name, size in bytes, last change, media type."""
     await visible_session(db, who, session_id)
     return [
@@ -32,7 +35,9 @@ async def get_recordings(session_id: int, who: Caller, db: DB, svc: SvcDep) -> l
 
 
 @router.get("/{session_id}/recordings/{name}", response_class=FileResponse)
-async def download_recording(session_id: int, name: str, who: Caller, db: DB, svc: SvcDep) -> Any:
+async def download_recording(
+    session_id: PathId, name: str, who: Caller, db: DB, svc: SvcDep
+) -> Any:
     """One recording's file. Only names the listing shows are served."""
     await visible_session(db, who, session_id)
     item = open_recording(svc.settings.data_dir, session_id, name)

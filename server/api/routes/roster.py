@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.api.deps import DB, Caller, SvcDep
 from server.api.schemas import RosterReport, RowError
-from server.auth.passwords import hash_password
+from server.auth.passwords import hash_password, verify_password
 from server.db.models import Course, CourseSite, Enrolment, Site, User
 from server.domain.roles import Role
 from server.domain.roster import RosterIssue, RosterRow, parse_roster
@@ -95,8 +95,11 @@ async def import_roster(
             report.users_updated += 1
         user.email, user.display_name, user.sourced_id = row.email, row.display_name, row.sourced_id
         user.home_site_id = site_id
-        if row.password:
+        if row.password and not (
+            user.password_hash and verify_password(row.password, user.password_hash)
+        ):
             user.password_hash = hash_password(row.password)
+            user.token_generation += 1  # a changed password revokes earlier tokens
         db.add(user)
         await db.flush()
         for code in row.course_codes:

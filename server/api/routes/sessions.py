@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, status
 from sqlmodel import col, select
 
 from server.api.deps import DB, Caller, Services, SvcDep
+from server.api.ids import PathId
 from server.api.schemas import JoinLinkOut, NodeOut, SessionIn, SessionOut
 from server.db.models import Course, Enrolment, LiveSession, User
 from server.domain.errors import NotFound
@@ -43,7 +44,7 @@ async def create_session(body: SessionIn, who: Caller, db: DB) -> LiveSession:
 
 
 @router.get("/{session_id}", response_model=SessionOut)
-async def get_session(session_id: int, who: Caller, db: DB) -> LiveSession:
+async def get_session(session_id: PathId, who: Caller, db: DB) -> LiveSession:
     return await visible_session(db, who, session_id)
 
 
@@ -71,17 +72,17 @@ async def _lifecycle(
 
 
 @router.post("/{session_id}/start", response_model=SessionOut)
-async def start_session(session_id: int, who: Caller, db: DB, request: Request) -> LiveSession:
+async def start_session(session_id: PathId, who: Caller, db: DB, request: Request) -> LiveSession:
     return await _lifecycle(request, db, who, session_id, StartSession())
 
 
 @router.post("/{session_id}/end", response_model=SessionOut)
-async def end_session(session_id: int, who: Caller, db: DB, request: Request) -> LiveSession:
+async def end_session(session_id: PathId, who: Caller, db: DB, request: Request) -> LiveSession:
     return await _lifecycle(request, db, who, session_id, EndSession())
 
 
 @router.get("/{session_id}/node", response_model=NodeOut)
-async def session_node(session_id: int, who: Caller, db: DB, request: Request) -> NodeOut:
+async def session_node(session_id: PathId, who: Caller, db: DB, request: Request) -> NodeOut:
     """Where to connect for this session's live websocket and media: its owner node in a
     cluster (``HYFLEX_REDIS_URL``), this server otherwise (or while no node owns it yet)."""
     await visible_session(db, who, session_id)
@@ -92,7 +93,7 @@ async def session_node(session_id: int, who: Caller, db: DB, request: Request) -
 
 
 @router.post("/{session_id}/join-links", response_model=list[JoinLinkOut])
-async def join_links(session_id: int, who: Caller, db: DB, svc: SvcDep) -> list[JoinLinkOut]:
+async def join_links(session_id: PathId, who: Caller, db: DB, svc: SvcDep) -> list[JoinLinkOut]:
     """Signed, expiring links, one per enrolled student (a facilitator: their site's only).
     After the session they open the catch-up player."""
     require_role(who, {Role.ADMIN, Role.TEACHER, Role.FACILITATOR}, "hand out join links")
@@ -125,6 +126,7 @@ def make_join_link(
         now=time.time(),
         ttl_seconds=svc.settings.join_link_hours * 3600,
         session_id=live_id,
+        generation=student.token_generation,
     )
     return JoinLinkOut(
         student_id=student.id,

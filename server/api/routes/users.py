@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from sqlmodel import col, select
 
 from server.api.deps import DB, Caller
+from server.api.ids import PathId
 from server.api.schemas import PasswordIn, UserIn, UserOut
 from server.auth.passwords import hash_password
 from server.db.models import Site, User
 from server.domain.errors import BadInput, Conflict, NotFound
 from server.domain.roles import Role
+from server.realtime.engine import RealtimeEngine
+from server.realtime.gateway import CLOSE_UNAUTHORIZED
 from server.services.access import require_role, user_filter
 
 router = APIRouter(prefix="/api/users", tags=["users"])
@@ -47,7 +50,7 @@ async def create_user(body: UserIn, who: Caller, db: DB) -> User:
 
 
 @router.get("/{user_id}", response_model=UserOut)
-async def get_user(user_id: int, who: Caller, db: DB) -> User:
+async def get_user(user_id: PathId, who: Caller, db: DB) -> User:
     user = (await db.exec(select(User).where(col(User.id) == user_id, user_filter(who)))).first()
     if user is None:
         raise NotFound(f"user {user_id} not found")
@@ -55,9 +58,12 @@ async def get_user(user_id: int, who: Caller, db: DB) -> User:
 
 
 @router.put("/{user_id}/password", status_code=status.HTTP_204_NO_CONTENT)
-async def set_password(user_id: int, body: PasswordIn, who: Caller, db: DB) -> None:
+async def set_password(
+    user_id: PathId, body: PasswordIn, who: Caller, db: DB, request: Request
+) -> None:
     """An admin sets a staff member's password (e.g. after a roster import, or when one is
-    forgotten). Students sign in with join links and have none."""
+    forgotten). Students sign in with join links and have none. Every token the user was
+    issued before stops working: whoever held the old password or a token is signed out."""
     require_role(who, {Role.ADMIN}, "set passwords")
     user = await db.get(User, user_id)
     if user is None:
@@ -65,5 +71,9 @@ async def set_password(user_id: int, body: PasswordIn, who: Caller, db: DB) -> N
     if user.role == Role.STUDENT:
         raise BadInput("students sign in with join links, not passwords")
     user.password_hash = hash_password(body.password)
+    user.token_generation += 1  # every token issued before is revoked
     db.add(user)
     await db.commit()
+    realtime: RealtimeEngine | None = getattr(request.app.state, "realtime", None)
+    if realtime is not None:  # live connections opened with an old token close too
+        realtime.sign_out(user_id, CLOSE_UNAUTHORIZED)

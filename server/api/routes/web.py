@@ -17,6 +17,7 @@ from typing import Any, Final
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
+from server.api.ids import PathId
 from server.domain.errors import NotFound
 from server.domain.live.event_types import DERIVED_EVENT_TYPES, EVENT_TYPES
 from server.domain.live.limits import Limits
@@ -107,22 +108,22 @@ async def join_page() -> Response:
 
 
 @router.get("/teacher/{session_id}", include_in_schema=False)
-async def teacher_page(session_id: int) -> Response:
+async def teacher_page(session_id: PathId) -> Response:
     return _file("teacher.html")
 
 
 @router.get("/facilitator/{session_id}", include_in_schema=False)
-async def facilitator_page(session_id: int) -> Response:
+async def facilitator_page(session_id: PathId) -> Response:
     return _file("facilitator.html")
 
 
 @router.get("/student/{session_id}", include_in_schema=False)
-async def student_page(session_id: int) -> Response:
+async def student_page(session_id: PathId) -> Response:
     return _file("student.html")
 
 
 @router.get("/catchup/{session_id}", include_in_schema=False)
-async def catchup_page(session_id: int) -> Response:
+async def catchup_page(session_id: PathId) -> Response:
     """A student's catch-up player: the recording, stopping at each embedded question."""
     return _file("catchup.html")
 

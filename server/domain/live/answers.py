@@ -13,8 +13,9 @@ from typing import Any, Final, Literal
 
 from server.domain.errors import BadInput
 from server.domain.live.commands import Answer, PromptSpec
-from server.domain.live.context import clean_text, site_order
+from server.domain.live.context import site_order
 from server.domain.live.limits import Limits
+from server.domain.text import visible_text
 
 Value = int | float | str | tuple[int, ...]
 """A normalised answer: option index (single), sorted indexes (multiple), float, or text."""
@@ -111,7 +112,7 @@ def _options(spec: PromptSpec, kind: Kind, limits: Limits) -> tuple[str, ...]:
         return ()
     if not limits.min_options <= len(raw) <= limits.max_options:
         raise BadInput(f"give between {limits.min_options} and {limits.max_options} options")
-    options = tuple(clean_text(o, limits.max_option_length, "an option") for o in raw)
+    options = tuple(visible_text(o, limits.max_option_length, "an option") for o in raw)
     if len({o.casefold() for o in options}) != len(options):
         raise BadInput("options must differ")
     return options
@@ -125,7 +126,7 @@ def build_spec(spec: PromptSpec, limits: Limits) -> Spec:
         kind = Kind(spec.kind)
     except ValueError:
         raise BadInput(f"unknown kind {spec.kind!r}") from None
-    prompt = clean_text(spec.prompt, limits.max_prompt_length, "the prompt")
+    prompt = visible_text(spec.prompt, limits.max_prompt_length, "the prompt")
     options = _options(spec, kind, limits)
     min_value = max_value = None
     tolerance = 0.0
@@ -202,7 +203,7 @@ def normalize_answer(spec: Spec, answer: Answer, limits: Limits) -> Value:
         if spec.max_value is not None and number > spec.max_value:
             raise BadInput(f"the answer is above {spec.max_value}")
         return number
-    return clean_text(answer.text, spec.max_length, "the answer")
+    return visible_text(answer.text, spec.max_length, "the answer")
 
 
 def _fold(text: str) -> str:

@@ -12,8 +12,9 @@ from server.domain.errors import BadInput, Conflict, InvalidState, NotFound
 from server.domain.events import EVERYONE, Event, to_user
 from server.domain.live.answers import SiteFilter, site_matches
 from server.domain.live.commands import AnswerCheck, CloseCheck, OpenCheck
-from server.domain.live.context import Context, check_id, clean_text, site_order, tally_audience
+from server.domain.live.context import Context, check_id, site_order, tally_audience
 from server.domain.roles import Actor
+from server.domain.text import visible_text
 
 CheckCommand = OpenCheck | AnswerCheck | CloseCheck
 
@@ -102,7 +103,7 @@ def decide(ctx: Context, book: CheckBook, command: CheckCommand) -> list[Event]:
         ctx.require_leader("open a yes/no check")
         if len(book.checks) >= ctx.limits.max_checks:
             raise Conflict(f"this session already has {ctx.limits.max_checks} checks")
-        prompt = clean_text(command.prompt, ctx.limits.max_prompt_length, "the prompt")
+        prompt = visible_text(command.prompt, ctx.limits.max_prompt_length, "the prompt")
         cid = max(book.checks, default=0) + 1
         return [
             ctx.event(

@@ -80,18 +80,6 @@ def tally_audience(site_id: int | None) -> Audience:
     return LEADERS if site_id is None else to_site_staff(site_id)
 
 
-def clean_text(value: object, max_length: int, what: str) -> str:
-    """Stripped, non-empty text no longer than ``max_length``; BadInput otherwise."""
-    if not isinstance(value, str):
-        raise BadInput(f"{what} must be text")
-    text = value.strip()
-    if not text:
-        raise BadInput(f"{what} is empty")
-    if len(text) > max_length:
-        raise BadInput(f"{what} is longer than {max_length} characters")
-    return text
-
-
 def check_id(value: object, what: str) -> int:
     """An integer id (not a bool); BadInput otherwise."""
     if isinstance(value, bool) or not isinstance(value, int):

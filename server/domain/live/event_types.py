@@ -1,8 +1,10 @@
 """Every event type a live session emits (and accepts in ``apply``), with its audience and
 ``data`` keys. Every event also carries ``at`` (the command's ``now``). Audiences:
 E = everyone, L = leaders, U = the acting user only, T = tally audience (``site_staff(site)``
-for a site, ``leaders`` for remote students, site None), P = a student's presence goes to the
-T audience of their site, staff presence to everyone. Individual student presence and reactions
+for a site, ``leaders`` for remote students, site None), H = a student's hand goes to that
+student, their site's facilitators and the leaders (``user_and_staff``), a room's hand to
+``site_staff(site)``; P = anyone's presence (joined and left alike, students and staff) goes to
+the T audience of their site. Individual presence and reactions
 never go to everyone: with thousands of students that would cost N^2 deliveries; everyone gets
 the coalesced ``presence.counts`` and ``reaction.counts`` instead.
 
@@ -34,9 +36,10 @@ qna.unvoted       U  qna_id, user_id
 qna.votes         E  qna_id, votes
 qna.answered      E  qna_id, by
 qna.hidden        E  qna_id, by
-hand.raised       E  kind, user_id, site_id, by
-hand.lowered      E  kind, user_id, site_id, by, reason ("lowered"|"dismissed"|"on_stage"|"left")
+hand.raised       H  kind, user_id, site_id, by
+hand.lowered      H  kind, user_id, site_id, by, reason ("lowered"|"dismissed"|"on_stage"|"left")
 hand.cleared      E  by
+hand.count        E  queued                                          (derived, after the above)
 stage.joined      E  kind, user_id, site_id, by
 stage.left        E  kind, user_id, site_id, by, reason ("returned"|"left")
 reaction.sent     L  user_id, site_id, reaction
@@ -57,14 +60,14 @@ EVENT_TYPES = frozenset({
     "question.prepared", "question.shown", "question.closed", "question.answered",
     "question.tally", "question.total",
     "qna.asked", "qna.voted", "qna.unvoted", "qna.votes", "qna.answered", "qna.hidden",
-    "hand.raised", "hand.lowered", "hand.cleared", "stage.joined", "stage.left",
+    "hand.raised", "hand.lowered", "hand.cleared", "hand.count", "stage.joined", "stage.left",
     "reaction.sent", "reaction.counts",
     "check.opened", "check.answered", "check.tally", "check.closed",
 })  # fmt: skip
 
 DERIVED_EVENT_TYPES = frozenset({
     "poll.tally", "poll.total", "question.tally", "question.total", "qna.votes", "check.tally",
-    "presence.counts", "reaction.counts",
+    "presence.counts", "reaction.counts", "hand.count",
 })  # fmt: skip
 """Notifications of aggregates, ignored by ``apply``: the gateway does not log them but sends
 the latest of each (per type, audience and ids) at a bounded rate."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.domain.errors import BadInput, Conflict, InvalidState, NotFound, NotPermitted
-from server.domain.events import EVERYONE, Event
+from server.domain.events import EVERYONE, Audience, Event, to_site_staff, to_user_and_staff
 from server.domain.live.commands import (
     BringOnStage,
     ClearHands,
@@ -25,7 +25,7 @@ from server.domain.live.commands import (
 )
 from server.domain.live.context import Context, check_id
 from server.domain.live.presence import PresenceBook
-from server.domain.roles import Role
+from server.domain.roles import Actor, Role
 
 HandCommand = (
     RaiseHand | LowerHand | RaiseSiteHand | LowerSiteHand | DismissHand | ClearHands
@@ -70,14 +70,24 @@ class HandBook:
     def find(self, entries: list[Entry], target: Target) -> Entry | None:
         return next((e for e in entries if e.target.key == target.key), None)
 
-    def view(self) -> dict[str, Any]:
+    def view_for(self, actor: Actor) -> dict[str, Any]:
+        """The queue entries ``actor`` may see (see ``hand_audience``), the whole stage (it is
+        on air) and the queue's length."""
+
         def rows(entries: list[Entry]) -> list[dict[str, Any]]:
             return [{**e.target.data(), "since": e.since, "by": e.by} for e in entries]
 
-        return {"queue": rows(self.queue), "stage": rows(self.stage)}
+        mine = [e for e in self.queue if hand_audience(e.target).includes(actor)]
+        return {"queue": rows(mine), "stage": rows(self.stage), "queued": len(self.queue)}
+
+    def count_event(self, ctx: Context) -> Event:
+        """The derived queue length everyone sees, after a raise, lower or clear."""
+        return ctx.event("hand.count", {"queued": len(self.queue)}, EVERYONE)
 
     def apply(self, event: Event) -> None:
         data = event.data
+        if event.type == "hand.count":
+            return  # derived notification, no state
         if event.type == "hand.cleared":
             self.queue.clear()
             return
@@ -106,9 +116,18 @@ class HandBook:
         return events
 
 
+def hand_audience(target: Target) -> Audience:
+    """Who sees a raised hand: a student's goes to that student, their site's facilitators and
+    the teacher; a room's to its facilitators and the teacher. Everyone else gets the queue's
+    length only (``hand.count``)."""
+    if target.kind == USER:
+        return to_user_and_staff(target.user_id or 0, target.site_id)
+    return to_site_staff(target.site_id or 0)
+
+
 def _lowered(ctx: Context, target: Target, reason: str) -> Event:
     data = {**target.data(), "by": ctx.actor.user_id, "reason": reason}
-    return ctx.event("hand.lowered", data, EVERYONE)
+    return ctx.event("hand.lowered", data, hand_audience(target))
 
 
 def _off_stage(ctx: Context, target: Target, reason: str) -> Event:
@@ -155,7 +174,7 @@ def decide(
             return []
         if book.find(book.stage, target) is not None:
             raise InvalidState("already on stage")
-        return [ctx.event("hand.raised", {**target.data(), "by": by}, EVERYONE)]
+        return [ctx.event("hand.raised", {**target.data(), "by": by}, hand_audience(target))]
     if isinstance(command, LowerHand | LowerSiteHand):
         return [_lowered(ctx, target, "lowered")] if queued else []
     if isinstance(command, DismissHand):

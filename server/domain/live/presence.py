@@ -179,8 +179,10 @@ def decide(ctx: Context, book: PresenceBook, command: PresenceCommand) -> list[E
 
 
 def presence_audience(actor: Actor) -> Audience:
-    """A student's comings and goings interest the staff of their site; staff's, everyone."""
-    return tally_audience(actor.site_id) if actor.role == Role.STUDENT else EVERYONE
+    """One rule for everyone's comings and goings (joined and left alike): they go to the
+    staff of the person's site and the leaders (a teacher or remote student: the leaders only),
+    never to students, who get the head counts (``presence.counts``)."""
+    return tally_audience(actor.site_id)
 
 
 def counts_event(ctx: Context, book: PresenceBook) -> Event:

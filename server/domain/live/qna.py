@@ -14,8 +14,9 @@ from typing import Any
 from server.domain.errors import Conflict, NotFound, NotPermitted
 from server.domain.events import EVERYONE, Event, to_user
 from server.domain.live.commands import QnaAsk, QnaHide, QnaMarkAnswered, QnaUnvote, QnaUpvote
-from server.domain.live.context import Context, check_id, clean_text
+from server.domain.live.context import Context, check_id
 from server.domain.roles import Actor, Role
+from server.domain.text import visible_text
 
 QnaCommand = QnaAsk | QnaUpvote | QnaUnvote | QnaMarkAnswered | QnaHide
 
@@ -85,7 +86,7 @@ def decide(ctx: Context, book: QnaBook, command: QnaCommand) -> list[Event]:
     ctx.require_live()
     actor = ctx.actor
     if isinstance(command, QnaAsk):
-        text = clean_text(command.text, ctx.limits.max_qna_text_length, "the question")
+        text = visible_text(command.text, ctx.limits.max_qna_text_length, "the question")
         if len(book.items) >= ctx.limits.max_qna_items:
             raise Conflict("the Q&A is full")
         mine = sum(1 for i in book.items.values() if i.user_id == actor.user_id)

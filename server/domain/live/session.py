@@ -38,6 +38,9 @@ class SessionState:
     checks: checks.CheckBook = field(default_factory=checks.CheckBook)
 
 
+HAND_QUEUE_EVENTS = frozenset({"hand.raised", "hand.lowered", "hand.cleared"})
+
+
 class LiveSession:
     def __init__(self, session_id: int, roster: Roster, limits: Limits | None = None) -> None:
         self.session_id = session_id
@@ -90,6 +93,8 @@ class LiveSession:
             self.apply(event)
         if any(e.type in ("presence.joined", "presence.left") for e in events):
             events.append(presence.counts_event(ctx, self.state.presence))
+        if any(e.type in HAND_QUEUE_EVENTS for e in events):
+            events.append(self.state.hands.count_event(ctx))
         return events
 
     def _decide(self, ctx: Context, command: Command) -> list[Event]:
@@ -183,7 +188,7 @@ class LiveSession:
             ],
             "questions": s.questions.views_for(me, self.limits),
             "qna": s.qna.views_for(me),
-            "hands": s.hands.view(),
+            "hands": s.hands.view_for(me),
             "checks": s.checks.views_for(me),
             "reactions": s.reactions.view(),
         }

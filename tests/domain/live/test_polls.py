@@ -229,6 +229,7 @@ def test_short_text_limit_and_grouping(h: Harness) -> None:
     poll_id = open_poll(h, spec)
     h.refuse(STU_A1, AnswerPoll(poll_id, Answer(text="x" * 11)), T0 + 20, BadInput)
     h.refuse(STU_A1, AnswerPoll(poll_id, Answer(text="   ")), T0 + 20, BadInput)
+    h.refuse(STU_A1, AnswerPoll(poll_id, Answer(text="\u200b\u2060")), T0 + 20, BadInput)
     h.do(STU_A1, AnswerPoll(poll_id, Answer(text=" paris ")), T0 + 20)
     h.do(STU_A2, AnswerPoll(poll_id, Answer(text="PARIS")), T0 + 21)
     h.do(STU_B1, AnswerPoll(poll_id, Answer(text="Lyon")), T0 + 21)
@@ -259,6 +260,8 @@ def test_short_text_limit_and_grouping(h: Harness) -> None:
         PromptSpec("text", "length not int", max_length="9"),  # type: ignore[arg-type]
         PromptSpec("single", "length on choice", ("a", "b"), max_length=9),
         PromptSpec("numeric", "bad min", min_value="1"),  # type: ignore[arg-type]
+        PromptSpec("single", "\u200b\u200b", ("a", "b")),  # an invisible prompt
+        PromptSpec("single", "Pick", ("a", "\u2060\u00ad")),  # an invisible option
     ],
 )
 def test_invalid_specs(h: Harness, spec: PromptSpec) -> None:

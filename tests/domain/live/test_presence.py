@@ -13,11 +13,13 @@ from server.domain.roles import Actor, Role
 from .conftest import (
     ADMIN,
     FAC_A,
+    FAC_B,
     OUTSIDER,
     REMOTE_STU,
     STU_A1,
     STU_A2,
     STU_B1,
+    STUDENTS,
     T0,
     TEACHER,
     Harness,
@@ -196,3 +198,17 @@ def test_outsider_sees_nothing(h: Harness) -> None:
     with pytest.raises(NotPermitted):
         h.session.attendance_for(OUTSIDER, T0)
     h.refuse(None, Join(), T0, NotPermitted)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("actor", [TEACHER, ADMIN, FAC_A, STU_A1, REMOTE_STU])
+def test_one_presence_rule_for_joined_and_left(h: Harness, actor: Actor) -> None:
+    """Anyone's presence.joined and presence.left reach the same people: the leaders and the
+    staff of the person's site; never a student (not even of the same site)."""
+    joined = of_type(h.do(actor, Join(), T0), "presence.joined")
+    left = of_type(h.do(actor, Leave(), T0 + 5), "presence.left")
+    assert joined.audience == left.audience
+    for event in (joined, left):
+        assert [a for a in STUDENTS if event.audience.includes(a)] == []
+        assert event.audience.includes(TEACHER) and event.audience.includes(ADMIN)
+        assert event.audience.includes(FAC_A) == (actor.site_id == FAC_A.site_id)
+        assert not event.audience.includes(FAC_B)

@@ -48,10 +48,26 @@ def test_ask_is_public_and_trimmed(h: Harness) -> None:
     assert h.session.snapshot_for(STU_A1)["qna"][0]["text"] == "What is entropy?"
 
 
-@pytest.mark.parametrize("text", ["", "   ", "x" * 501, 5])
+INVISIBLE = [
+    "\u200b",
+    " \u200b\u200c\u200d\u2060\ufeff ",
+    "\u3164",
+    "\u2800\u00a0",
+    "\u0301",
+    "\x00",
+]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "x" * 501, 5, *INVISIBLE])
 def test_ask_rejects_bad_text(h: Harness, text: object) -> None:
     h.start()
     h.refuse(STU_A1, QnaAsk(text), T0 + 1, BadInput)  # type: ignore[arg-type]
+
+
+def test_ask_trims_invisible_ends_and_keeps_inner_joiners(h: Harness) -> None:
+    h.start()
+    events = h.do(STU_A1, QnaAsk("\u200b Why \U0001f469\u200d\U0001f52c? \u200b"), T0 + 1)
+    assert of_type(events, "qna.asked").data["text"] == "Why \U0001f469\u200d\U0001f52c?"
 
 
 def test_ask_needs_live_session(h: Harness) -> None:
