@@ -11,6 +11,12 @@ four, so it reaches into these private names:
 - ``RTCRtpReceiver._send_rtcp(packet)``: every RTCP packet the receiver sends (REMB included).
 - ``RTCRtpSender._send_keyframe()``: called when a subscriber sends PLI/FIR; a no-op for
   pre-encoded input, so we hook it to forward the request to the publisher.
+- Packetize once (rtp_fanout.py) sends RTP itself through ``RTCDtlsTransport._send_rtp`` and
+  leaves the sender to RTCP: it learns the negotiated parameters by wrapping the sender's
+  ``send(parameters)`` (called by ``RTCPeerConnection.__connect``), answers NACKs by replacing
+  ``RTCRtpSender._retransmit(seq)``, and keeps the sender's private counters
+  (``__ntp_timestamp``, ``__rtp_timestamp``, ``__packet_count``, ``__octet_count``) that its
+  RTCP sender reports and ``getStats`` read.
 
 ``check_private_api()`` verifies them; tests/streaming/test_private_api.py fails loudly if an
 aiortc upgrade renames any of them.
@@ -25,6 +31,9 @@ from collections.abc import Awaitable, Callable
 from importlib import metadata
 from typing import Any
 
+from aiortc import RTCPeerConnection
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_remb_fci
@@ -42,6 +51,21 @@ _SOURCE_FACTS: tuple[tuple[Callable[..., Any], str], ...] = (
     (RTCRtpReceiver._send_rtcp_pli, "await self._send_rtcp(packet)"),
     (RTCRtpSender._handle_rtcp_packet, "self._send_keyframe()"),
     (RTCRtpSender._next_encoded_frame, "self.__encoder.pack(data)"),
+    (RTCRtpSender._handle_rtcp_packet, "await self._retransmit(seq)"),
+    (RTCRtpSender._run_rtcp, "ntp_timestamp=self.__ntp_timestamp"),
+    (RTCRtpSender._run_rtcp, "rtp_timestamp=self.__rtp_timestamp"),
+    (RTCRtpSender._run_rtcp, "packet_count=self.__packet_count & 0xFFFFFFFF"),
+    (RTCRtpSender._run_rtcp, "octet_count=self.__octet_count & 0xFFFFFFFF"),
+    (RTCRtpSender.getStats, "packetsSent=self.__packet_count"),
+    (RTCRtpSender.getStats, "bytesSent=self.__octet_count"),
+    (RTCDtlsTransport._send_rtp, "data = self._tx_srtp.protect(data)"),
+)
+SENDER_START = "await transceiver.sender.send(self.__localRtp(transceiver))"
+_SENDER_COUNTERS = (
+    "_RTCRtpSender__ntp_timestamp",
+    "_RTCRtpSender__rtp_timestamp",
+    "_RTCRtpSender__packet_count",
+    "_RTCRtpSender__octet_count",
 )
 
 
@@ -57,9 +81,22 @@ def check_private_api() -> list[str]:
         (RTCRtpReceiver, "_handle_rtp_packet"),
         (RTCRtpSender, "_send_keyframe"),
         (RTCRtpSender, "_handle_rtcp_packet"),
+        (RTCRtpSender, "_retransmit"),
+        (RTCDtlsTransport, "_send_rtp"),
     ):
         if not callable(getattr(owner, name, None)):
             problems.append(f"{owner.__name__}.{name} is gone")
+    connect = getattr(RTCPeerConnection, "_RTCPeerConnection__connect", None)
+    if connect is None or SENDER_START not in inspect.getsource(connect):
+        problems.append(f"RTCPeerConnection.__connect no longer contains {SENDER_START!r}")
+    sender_init = inspect.getsource(RTCRtpSender.__init__)
+    for name in _SENDER_COUNTERS:
+        text = f"self.{name.removeprefix('_RTCRtpSender')} = "
+        if text not in sender_init:
+            problems.append(f"RTCRtpSender.__init__ no longer sets {text.strip()}")
+    for text in ("self._ssrc = random32()", "self._rtx_ssrc = random32()"):
+        if text not in sender_init:
+            problems.append(f"RTCRtpSender.__init__ no longer contains {text!r}")
     init_src = inspect.getsource(RTCRtpReceiver.__init__)
     for text in (
         "self.__decoder_queue: queue.Queue = queue.Queue()",
@@ -175,3 +212,30 @@ async def send_remb(receiver: RTCRtpReceiver, bitrate: int, ssrcs: list[int]) ->
 def hook_keyframe_request(sender: RTCRtpSender, on_request: Callable[[], None]) -> None:
     """Call ``on_request`` when the subscriber sends PLI/FIR for this sender."""
     sender._send_keyframe = on_request  # type: ignore[method-assign]
+
+
+def capture_send_parameters(
+    sender: RTCRtpSender, on_parameters: Callable[[RTCRtpSendParameters], None]
+) -> None:
+    """Call ``on_parameters`` with what the sender negotiated, just before it starts."""
+    original = sender.send
+
+    async def send(parameters: RTCRtpSendParameters) -> None:
+        on_parameters(parameters)
+        await original(parameters)
+
+    sender.send = send  # type: ignore[method-assign]
+
+
+def hook_retransmit(sender: RTCRtpSender, retransmit: Callable[[int], Awaitable[None]]) -> None:
+    """Answer the subscriber's NACKs with ``retransmit(sequence_number)``."""
+    sender._retransmit = retransmit  # type: ignore[method-assign, assignment]
+
+
+def set_sender_counters(
+    sender: RTCRtpSender, ntp_time: int, rtp_timestamp: int, packets: int, octets: int
+) -> None:
+    """What the sender's RTCP sender reports and ``getStats`` show, for RTP sent around it."""
+    values = (ntp_time, rtp_timestamp, packets, octets)
+    for name, value in zip(_SENDER_COUNTERS, values, strict=True):
+        setattr(sender, name, value)
