@@ -236,6 +236,7 @@ def set_sender_counters(
     sender: RTCRtpSender, ntp_time: int, rtp_timestamp: int, packets: int, octets: int
 ) -> None:
     """What the sender's RTCP sender reports and ``getStats`` show, for RTP sent around it."""
-    values = (ntp_time, rtp_timestamp, packets, octets)
-    for name, value in zip(_SENDER_COUNTERS, values, strict=True):
-        setattr(sender, name, value)
+    sender._RTCRtpSender__ntp_timestamp = ntp_time  # type: ignore[attr-defined]
+    sender._RTCRtpSender__rtp_timestamp = rtp_timestamp  # type: ignore[attr-defined]
+    sender._RTCRtpSender__packet_count = packets  # type: ignore[attr-defined]
+    sender._RTCRtpSender__octet_count = octets  # type: ignore[attr-defined]

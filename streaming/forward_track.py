@@ -23,7 +23,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from streaming.media_packets import MediaUnit
 from streaming.relay_source import RelaySource
-from streaming.rtp_fanout import RtpWriter, SendBatch, packetizer_for
+from streaming.rtp_fanout import RtpWriter, SendBatch, SendPass, packetizer_for
 
 DEFAULT_QUEUE_UNITS = 60  # about 2 s of 30 fps video or 1.2 s of 20 ms audio
 
@@ -137,7 +137,7 @@ class ForwardTrack(MediaStreamTrack):
             self._scheduled = True
             batch.ready(self._flush)
 
-    async def _flush(self, ntp_time: int) -> None:
+    async def _flush(self, send_pass: SendPass) -> None:
         self._scheduled = False
         writer, source = self._writer, self._source
         if writer is None or source is None:
@@ -145,7 +145,7 @@ class ForwardTrack(MediaStreamTrack):
         packetizer = packetizer_for(source, writer.codec)
         while self._queue and self.readyState == "live":
             unit, pts = self._take()
-            await writer.send_unit(packetizer.payloads(unit), pts, ntp_time)
+            await writer.send_unit(packetizer.payloads(unit), pts, send_pass)
 
     def _wait_for_keyframe(self) -> None:
         self.dropped += len(self._queue)

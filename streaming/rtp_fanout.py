@@ -24,7 +24,8 @@ import contextlib
 import logging
 import struct
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aiortc import clock
@@ -100,6 +101,7 @@ class RtpWriter:
         self._extensions = HeaderExtensionsMap()
         self._extensions.configure(parameters)
         self._mid = parameters.muxId
+        self._layout = (self._mid, tuple((e.uri, e.id) for e in parameters.headerExtensions))
         self._sequence = random16() % 32768  # lower half: no early wrap (as aiortc does)
         self._rtx_sequence = random16() % 32768
         self._timestamp_origin = random32()
@@ -109,39 +111,39 @@ class RtpWriter:
         self.retransmissions = 0
         aiortc_private.hook_retransmit(sender, self.retransmit)
 
-    def _extension_block(self, abs_send_time: int) -> bytes:
-        profile, value = self._extensions.set(
-            HeaderExtensions(mid=self._mid, abs_send_time=abs_send_time)
-        )
-        if not value:
-            return b""
-        return _EXT_HEADER.pack(profile, len(value) >> 2) + value
+    def _extension_block(self, send_pass: SendPass) -> bytes:
+        """mid and abs-send-time, the same bytes for every slot with this layout in a pass."""
+        block = send_pass.extensions.get(self._layout)
+        if block is None:
+            abs_send_time = (send_pass.ntp_time >> 14) & 0x00FFFFFF
+            profile, value = self._extensions.set(
+                HeaderExtensions(mid=self._mid, abs_send_time=abs_send_time)
+            )
+            block = _EXT_HEADER.pack(profile, len(value) >> 2) + value if value else b""
+            send_pass.extensions[self._layout] = block
+        return block
 
-    def packets_for(self, payloads: list[bytes], pts: int, ntp_time: int) -> Iterator[bytes]:
-        """Serialised (clear) RTP packets of one unit for this subscriber."""
-        extension = self._extension_block((ntp_time >> 14) & 0x00FFFFFF)
+    async def send_unit(self, payloads: list[bytes], pts: int, send_pass: SendPass) -> None:
+        """Send one unit's shared payloads behind this subscriber's RTP headers."""
+        extension = self._extension_block(send_pass)
         first = self._first_byte | (0x10 if extension else 0)
         timestamp = (self._timestamp_origin + pts) & 0xFFFFFFFF
         last = len(payloads) - 1
-        pt, ssrc, history = self._payload_type, self._ssrc, self._history
+        pt, ssrc, history, pack = self._payload_type, self._ssrc, self._history, _HEADER.pack
+        send = self._transport._send_rtp
         for index, payload in enumerate(payloads):
             sequence = self._sequence
             self._sequence = (sequence + 1) & 0xFFFF
-            marker = 0x80 if index == last else 0
-            header = _HEADER.pack(first, marker | pt, sequence, timestamp, ssrc) + extension
+            header = pack(first, (0x80 if index == last else 0) | pt, sequence, timestamp, ssrc)
+            header += extension
             data = header + payload
             history[sequence % RTP_HISTORY_SIZE] = (sequence, data, len(header))
             self.octets += len(payload)
-            yield data
-        self.packets += len(payloads)
-        aiortc_private.set_sender_counters(
-            self._sender, ntp_time, timestamp, self.packets, self.octets
-        )
-
-    async def send_unit(self, payloads: list[bytes], pts: int, ntp_time: int) -> None:
-        send = self._transport._send_rtp
-        for data in self.packets_for(payloads, pts, ntp_time):
+            self.packets += 1
             await send(data)
+        aiortc_private.set_sender_counters(
+            self._sender, send_pass.ntp_time, timestamp, self.packets, self.octets
+        )
 
     async def retransmit(self, sequence: int) -> None:
         """A NACKed packet: sent again as RTX (or as itself when no RTX was negotiated)."""
@@ -163,15 +165,23 @@ class RtpWriter:
             await self._transport._send_rtp(data)
 
 
+@dataclass(slots=True)
+class SendPass:
+    """One pass of the send batch: its time and the header extension blocks made so far."""
+
+    ntp_time: int
+    extensions: dict[Hashable, bytes] = field(default_factory=dict)
+
+
 class SendBatch:
     """Drains every ready forwarding track in one task per event-loop turn."""
 
     def __init__(self) -> None:
-        self._ready: list[Callable[[int], Any]] = []
+        self._ready: list[Callable[[SendPass], Any]] = []
         self._task: asyncio.Task[None] | None = None
 
-    def ready(self, flush: Callable[[int], Any]) -> None:
-        """``flush(ntp_time)`` is awaited once in the next pass (callers dedupe themselves)."""
+    def ready(self, flush: Callable[[SendPass], Any]) -> None:
+        """``flush(send_pass)`` is awaited once in the next pass (callers dedupe themselves)."""
         self._ready.append(flush)
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
@@ -180,10 +190,10 @@ class SendBatch:
         try:
             while self._ready:
                 ready, self._ready = self._ready, []
-                ntp_time = clock.current_ntp_time()
+                send_pass = SendPass(clock.current_ntp_time())
                 for flush in ready:
                     try:
-                        await flush(ntp_time)
+                        await flush(send_pass)
                     except ConnectionError:
                         pass  # the subscriber's transport closed: its leg is being dropped
                     except Exception:
