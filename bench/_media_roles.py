@@ -37,9 +37,14 @@ async def request(
     return reply
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_split(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of a process (all threads), from /proc/PID/stat."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / HZ  # utime, stime
+    return int(fields[11]) / HZ, int(fields[12]) / HZ  # utime, stime
+
+
+def cpu_seconds(pid: int) -> float:
+    return sum(cpu_split(pid))
 
 
 def percentile(values: list[float], pct: float) -> float:

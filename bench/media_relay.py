@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._media_content import prepare
 from bench._media_roles import (
     Child,
-    cpu_seconds,
+    cpu_split,
     percentile,
     publisher_main,
     relay_main,
@@ -90,9 +90,11 @@ async def run_case(
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         before_frames = await count_frames(subs)
         bytes0 = await request(reader, writer, {"op": "bytes"}) if ours else None
-        cpu0, t0 = cpu_seconds(relay.proc.pid), time.monotonic()
+        user0, sys0 = cpu_split(relay.proc.pid)
+        cpu0, t0 = user0 + sys0, time.monotonic()
         await asyncio.sleep(window)  # the measurement window itself
-        cpu1, t1 = cpu_seconds(relay.proc.pid), time.monotonic()
+        user1, sys1 = cpu_split(relay.proc.pid)
+        cpu1, t1 = user1 + sys1, time.monotonic()
         bytes1 = await request(reader, writer, {"op": "bytes"}) if ours else None
         after_frames = await count_frames(subs)
         elapsed = t1 - t0
@@ -120,6 +122,10 @@ async def run_case(
         nominal = (30.0 if kind == "video" else 50.0) * len(fps[kind])
         cpu_pct = (cpu1 - cpu0) / elapsed * 100
         result["relay_cpu_pct_nominal"] = round(cpu_pct * nominal / max(delivered, 1e-9), 2)
+        # user = the relay's own code; system = the kernel, which on loopback also delivers
+        # each datagram into the receiving process and wakes it (a NIC would not)
+        result["relay_user_pct"] = round((user1 - user0) / elapsed * 100, 2)
+        result["relay_system_pct"] = round((sys1 - sys0) / elapsed * 100, 2)
         result["relay_us_per_delivered_frame"] = round(cpu_pct * 1e4 / max(delivered, 1e-9), 1)
         if bytes0 is not None and bytes1 is not None:
             span = bytes1["at"] - bytes0["at"]
@@ -153,9 +159,9 @@ async def count_frames(subs: list[Child]) -> list[dict[str, int]]:
     return frames
 
 
-def slope(low: dict[str, Any], high: dict[str, Any]) -> float:
+def slope(low: dict[str, Any], high: dict[str, Any], key: str = "relay_cpu_pct_nominal") -> float:
     """CPU % of a core per added subscriber between two subscriber counts."""
-    extra = high["relay_cpu_pct_nominal"] - low["relay_cpu_pct_nominal"]
+    extra = high[key] - low[key]
     return round(extra / (high["subscribers"] - low["subscribers"]), 3)
 
 
@@ -221,10 +227,9 @@ async def orchestrate(quick: bool, baseline_commit: str | None) -> dict[str, Any
     base8_cpu = [c["relay_cpu_pct"] for c in base8]
     ours8_us = [c["relay_us_per_delivered_frame"] for c in ours8]
     base8_us = [c["relay_us_per_delivered_frame"] for c in base8]
-    median8 = {
-        "subscribers": 8,
-        "relay_cpu_pct_nominal": statistics.median(c["relay_cpu_pct_nominal"] for c in ours8),
-    }
+    median8 = {"subscribers": 8}
+    for key in ("relay_cpu_pct_nominal", "relay_user_pct", "relay_system_pct"):
+        median8[key] = statistics.median(c[key] for c in ours8)
     late_ms = v480.get("late_ms", [])
     burst_ms = v480.get("late_burst_ms", [])
     fps_mins = [c["video_fps_min"] for c in cases if c["mode"] == "ours" and "video_fps_min" in c]
@@ -241,11 +246,19 @@ async def orchestrate(quick: bool, baseline_commit: str | None) -> dict[str, Any
         "video_720p_cpu_pct_per_subscriber": slope(v720_8, v720),
         "video_720p_cpu_pct_per_subscriber_total": round(v720["relay_cpu_pct_nominal"] / many, 3),
         "audio_cpu_pct_per_subscriber": slope(a8, a_many),
+        "user_system_pct_per_subscriber": {
+            name: [slope(low, high, "relay_user_pct"), slope(low, high, "relay_system_pct")]
+            for name, low, high in (
+                ("video_480p", median8, v480),
+                ("video_720p", v720_8, v720),
+                ("audio", a8, a_many),
+            )
+        },
         "audio_cpu_pct_per_subscriber_total": round(a_many["relay_cpu_pct_nominal"] / many, 3),
         "greybar_cpu_pct_per_subscriber_extra_line": slope(grey8, grey),
         "ours_480p_cpu_pct": {
             "1": one["relay_cpu_pct"],
-            "8": median8["relay_cpu_pct"],
+            "8": statistics.median(ours8_cpu),
             str(many): v480["relay_cpu_pct"],
         },
         "ours_cpu_pct_8_runs": ours8_cpu,

@@ -17,6 +17,12 @@ four, so it reaches into these private names:
   ``RTCRtpSender._retransmit(seq)``, and keeps the sender's private counters
   (``__ntp_timestamp``, ``__rtp_timestamp``, ``__packet_count``, ``__octet_count``) that its
   RTCP sender reports and ``getStats`` read.
+- ``udp_sender``: when the selected ICE pair is plain UDP (aioice ``StunProtocol``), packets
+  are protected with the DTLS transport's ``_tx_srtp`` and handed to the pair's datagram
+  transport directly (what ``_send_rtp`` -> ``Connection.sendto`` -> ``send_data`` do, minus
+  four coroutine frames per packet); otherwise (TURN) the relay awaits ``_send_rtp``. Uses
+  ``RTCIceTransport._connection``, aioice ``Connection._nominated`` and ``CandidatePair``'s
+  ``protocol`` / ``remote_addr`` (aioice as installed with aiortc 1.16.0: 0.13.0).
 
 ``check_private_api()`` verifies them; tests/streaming/test_private_api.py fails loudly if an
 aiortc upgrade renames any of them.
@@ -31,8 +37,10 @@ from collections.abc import Awaitable, Callable
 from importlib import metadata
 from typing import Any
 
+from aioice.ice import Connection, StunProtocol
 from aiortc import RTCPeerConnection
 from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
@@ -61,6 +69,13 @@ _SOURCE_FACTS: tuple[tuple[Callable[..., Any], str], ...] = (
     (RTCDtlsTransport._send_rtp, "data = self._tx_srtp.protect(data)"),
 )
 SENDER_START = "await transceiver.sender.send(self.__localRtp(transceiver))"
+_UDP_FACTS: tuple[tuple[Callable[..., Any], str], ...] = (
+    (Connection.sendto, "active_pair = self._nominated.get(component)"),
+    (Connection.sendto, "await active_pair.protocol.send_data(data, active_pair.remote_addr)"),
+    (StunProtocol.send_data, "self.transport.sendto(data, addr)"),
+    (RTCDtlsTransport._send_rtp, "await self.transport._send(data)"),
+    (RTCIceTransport.__init__, "self._connection = gatherer._connection"),
+)
 _SENDER_COUNTERS = (
     "_RTCRtpSender__ntp_timestamp",
     "_RTCRtpSender__rtp_timestamp",
@@ -105,7 +120,7 @@ def check_private_api() -> list[str]:
     ):
         if text not in init_src:
             problems.append(f"RTCRtpReceiver.__init__ no longer contains {text!r}")
-    for func, text in _SOURCE_FACTS:
+    for func, text in _SOURCE_FACTS + _UDP_FACTS:
         try:
             src = inspect.getsource(func)
         except (OSError, TypeError):
@@ -240,3 +255,37 @@ def set_sender_counters(
     sender._RTCRtpSender__rtp_timestamp = rtp_timestamp  # type: ignore[attr-defined]
     sender._RTCRtpSender__packet_count = packets  # type: ignore[attr-defined]
     sender._RTCRtpSender__octet_count = octets  # type: ignore[attr-defined]
+
+
+def udp_sender(transport: RTCDtlsTransport) -> Callable[[bytes], bool] | None:
+    """A synchronous SRTP-protect-and-send over ``transport``'s selected plain-UDP ICE pair.
+
+    None when there is no such pair (not connected yet, or relayed through TURN). The sender
+    returns False, sending nothing, once the pair or the DTLS state changed: the caller then
+    falls back to ``await transport._send_rtp(data)`` and asks for a new sender later.
+    """
+    srtp = getattr(transport, "_tx_srtp", None)
+    connection = getattr(transport.transport, "_connection", None)
+    nominated: dict[int, Any] | None = getattr(connection, "_nominated", None)
+    pair = nominated.get(1) if nominated else None
+    protocol = getattr(pair, "protocol", None)
+    udp = getattr(protocol, "transport", None)
+    if (
+        srtp is None
+        or nominated is None
+        or pair is None
+        or type(protocol) is not StunProtocol
+        or udp is None
+        or not callable(getattr(udp, "sendto", None))
+        or transport.state != "connected"
+    ):
+        return None
+    protect, sendto, address = srtp.protect, udp.sendto, pair.remote_addr
+
+    def send(data: bytes) -> bool:
+        if nominated.get(1) is not pair or transport.state != "connected":
+            return False
+        sendto(protect(data), address)
+        return True
+
+    return send

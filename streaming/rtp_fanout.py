@@ -13,8 +13,9 @@ aiortc's ``RTCRtpSender`` packetises every frame again for each subscriber, buil
 - :class:`SendBatch`: one per room; forwarding tracks that have frames ready are drained by a
   single task, so a frame reaches N subscribers in one pass instead of N task wake-ups.
 
-The payload bytes are SRTP-protected per subscriber (each has its own keys) by the DTLS
-transport's ``_send_rtp``, which is the same call aiortc's sender makes.
+Each packet is SRTP-protected per subscriber (each has its own keys) and sent straight to the
+selected UDP pair's datagram transport (``aiortc_private.udp_sender``), or, when the pair is
+relayed through TURN, by the DTLS transport's ``_send_rtp``, the call aiortc's sender makes.
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ class RtpWriter:
         self._rtx_sequence = random16() % 32768
         self._timestamp_origin = random32()
         self._history: list[tuple[int, bytes, int] | None] = [None] * RTP_HISTORY_SIZE
+        self._fast: Callable[[bytes], bool] | None = None  # protect + sendto, plain UDP
         self.packets = 0
         self.octets = 0
         self.retransmissions = 0
@@ -130,7 +132,9 @@ class RtpWriter:
         timestamp = (self._timestamp_origin + pts) & 0xFFFFFFFF
         last = len(payloads) - 1
         pt, ssrc, history, pack = self._payload_type, self._ssrc, self._history, _HEADER.pack
-        send = self._transport._send_rtp
+        fast = self._fast
+        if fast is None:
+            fast = self._fast = aiortc_private.udp_sender(self._transport)
         for index, payload in enumerate(payloads):
             sequence = self._sequence
             self._sequence = (sequence + 1) & 0xFFFF
@@ -140,7 +144,9 @@ class RtpWriter:
             history[sequence % RTP_HISTORY_SIZE] = (sequence, data, len(header))
             self.octets += len(payload)
             self.packets += 1
-            await send(data)
+            if fast is None or not fast(data):
+                fast = self._fast = None
+                await self._transport._send_rtp(data)
         aiortc_private.set_sender_counters(
             self._sender, send_pass.ntp_time, timestamp, self.packets, self.octets
         )

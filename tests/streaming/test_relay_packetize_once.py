@@ -3,15 +3,20 @@
 Real aiortc peers on loopback. The relay's subscriber legs send through rtp_fanout's writers
 (aiortc's senders only do RTCP), so these check what a subscriber relies on: frames decode at
 full size, NACKed packets come back as RTX from the writer's history, and the sender's
-statistics and RTCP reports count what the writer sent.
+statistics and RTCP reports count what the writer sent. Loss is made on both ways a writer
+sends: the DTLS transport's ``_send_rtp`` (RTX, and TURN pairs) and the direct UDP path.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from relay_test_peers import HEIGHT, WIDTH, PeerSubscriber, start_publisher, start_subscriber
 from test_relay_loss import DROP_EVERY, FRAME_TOLERANCE, LossyUplink
 
+from streaming import aiortc_private
 from streaming.relay_source import RelaySource
 from streaming.room import MediaRoom
 from streaming.rtp_fanout import packetizer_for
@@ -67,8 +72,32 @@ async def test_each_frame_is_packetized_once_for_every_subscriber(room: MediaRoo
         await publisher.close()
 
 
-async def test_downlink_loss_is_nacked_and_resent_as_rtx_by_the_writer(room: MediaRoom) -> None:
+class LossyDownlinks:
+    """Drops on the writers' direct UDP path (``aiortc_private.udp_sender``) as well."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.loss: dict[object, LossyUplink] = {}  # DTLS transport -> its loss pattern
+        original = aiortc_private.udp_sender
+
+        def udp_sender(transport: Any) -> Callable[[bytes], bool] | None:
+            send = original(transport)
+            if send is None:
+                return None
+
+            def lossy_send(data: bytes) -> bool:
+                loss = self.loss.get(transport)
+                return True if loss is not None and loss.drops(data) else send(data)
+
+            return lossy_send
+
+        monkeypatch.setattr(aiortc_private, "udp_sender", udp_sender)
+
+
+async def test_downlink_loss_is_nacked_and_resent_as_rtx_by_the_writer(
+    room: MediaRoom, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every 15th camera packet to one subscriber is dropped after the relay wrote it."""
+    downlinks = LossyDownlinks(monkeypatch)
     publisher = await start_publisher(room, "teacher", labels=("camera",))
     lossy = await start_subscriber(room, "lossy", ["teacher"], labels=["camera"], stage=False)
     try:
@@ -78,6 +107,7 @@ async def test_downlink_loss_is_nacked_and_resent_as_rtx_by_the_writer(room: Med
         assert slot.writer is not None
         sender = slot.sender
         downlink = LossyUplink(sender.transport, sender._ssrc, sender._rtx_ssrc, DROP_EVERY)
+        downlinks.loss[sender.transport] = downlink
         source = source_of(room, "camera")
         relayed_before, decoded_before = source.units, camera.frames
         keyframes_before = source.keyframe_requests
@@ -87,8 +117,10 @@ async def test_downlink_loss_is_nacked_and_resent_as_rtx_by_the_writer(room: Med
         relayed = source.units - relayed_before
         try:
             await downlink.wait_until(
-                lambda: downlink.dropped <= downlink.nacked
-                and downlink.dropped <= downlink.retransmitted,
+                lambda: (
+                    downlink.dropped <= downlink.nacked
+                    and downlink.dropped <= downlink.retransmitted
+                ),
                 within=5,
             )
         except TimeoutError:
