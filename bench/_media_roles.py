@@ -157,6 +157,8 @@ async def relay_main(mode: str) -> None:
                         f"{s.key.publisher_id}/{s.key.label}": s.bytes for s in room.hub.sources
                     }
                     await send(writer, {"bytes": received, "at": time.monotonic()})
+                elif op == "health":
+                    await send(writer, relay_health(room))
                 elif op == "latency":
                     delays = relay_delays(room)
                     await send(
@@ -177,6 +179,19 @@ async def relay_main(mode: str) -> None:
     server.close()
     await room.close()
     await baseline.close()
+
+
+def relay_health(room: Any) -> dict[str, int]:
+    """What went wrong inside the relay: publisher gaps, keyframe asks, subscriber drops."""
+    sources = room.hub.sources
+    tracks = [track for leg in room.subscribers.values() for track in leg.slots]
+    return {
+        "publisher_gaps": sum(s.gaps for s in sources),
+        "keyframe_requests": sum(s.keyframe_requests for s in sources),
+        "publisher_freezes": sum(s.freezes for s in sources),
+        "subscriber_units_dropped": sum(t.dropped for t in tracks),
+        "subscriber_overflows": sum(t.overflows for t in tracks),
+    }
 
 
 def relay_delays(room: Any) -> list[float]:
