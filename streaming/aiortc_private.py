@@ -257,6 +257,16 @@ def set_sender_counters(
     sender._RTCRtpSender__octet_count = octets  # type: ignore[attr-defined]
 
 
+def sender_ssrcs(sender: RTCRtpSender) -> tuple[int, int]:
+    """The media and RTX SSRCs aiortc chose for ``sender`` (and announced in the SDP)."""
+    return int(sender._ssrc), int(sender._rtx_ssrc)
+
+
+async def send_rtp(transport: RTCDtlsTransport, data: bytes) -> None:
+    """SRTP-protect and send one clear RTP packet, as aiortc's sender does."""
+    await transport._send_rtp(data)
+
+
 def udp_sender(transport: RTCDtlsTransport) -> Callable[[bytes], bool] | None:
     """A synchronous SRTP-protect-and-send over ``transport``'s selected plain-UDP ICE pair.
 

@@ -84,8 +84,7 @@ class RtpWriter:
         self.codec = codec
         self._sender = sender
         self._transport = sender.transport
-        self._ssrc: int = sender._ssrc
-        self._rtx_ssrc: int = sender._rtx_ssrc
+        self._ssrc, self._rtx_ssrc = aiortc_private.sender_ssrcs(sender)
         self._first_byte = 0x80  # version 2, no padding, no CSRC
         if codec.payloadType is None:
             raise ValueError("sender parameters without a payload type")
@@ -146,7 +145,7 @@ class RtpWriter:
             self.packets += 1
             if fast is None or not fast(data):
                 fast = self._fast = None
-                await self._transport._send_rtp(data)
+                await aiortc_private.send_rtp(self._transport, data)
         aiortc_private.set_sender_counters(
             self._sender, send_pass.ntp_time, timestamp, self.packets, self.octets
         )
@@ -168,7 +167,7 @@ class RtpWriter:
             data = header + data[12:header_length] + _OSN.pack(sequence) + data[header_length:]
         self.retransmissions += 1
         with contextlib.suppress(ConnectionError):  # the subscriber has gone
-            await self._transport._send_rtp(data)
+            await aiortc_private.send_rtp(self._transport, data)
 
 
 @dataclass(slots=True)
@@ -206,7 +205,3 @@ class SendBatch:
                         logger.exception("relay send failed for one subscriber")
         finally:
             self._task = None
-
-    @property
-    def running(self) -> bool:
-        return self._task is not None
