@@ -35,7 +35,13 @@ def relay_slot(room: MediaRoom, subscriber_id: str, name: str) -> Slot:
     return next(slot for slot in leg.slots.values() if slot.name == name)
 
 
-async def test_each_frame_is_packetized_once_for_every_subscriber(room: MediaRoom) -> None:
+@pytest.mark.parametrize("direct_udp", [True, False], ids=["direct-udp", "via-dtls-send"])
+async def test_each_frame_is_packetized_once_for_every_subscriber(
+    room: MediaRoom, monkeypatch: pytest.MonkeyPatch, direct_udp: bool
+) -> None:
+    """Both send paths: straight to the UDP pair, and ``_send_rtp`` (what TURN pairs use)."""
+    if not direct_udp:
+        monkeypatch.setattr(aiortc_private, "udp_sender", lambda transport: None)
     publisher = await start_publisher(room, "teacher", labels=("microphone", "camera"))
     subscribers: list[PeerSubscriber] = []
     try:
