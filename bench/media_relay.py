@@ -1,13 +1,19 @@
 """Benchmark: encoded pass-through relay (streaming.MediaRoom) vs aiortc's MediaRelay.
 
-One 640x480 30 fps VP8 publisher, 1..32 subscribers spread over subscriber processes, the
-relay in its own process. Relay CPU comes from /proc/<pid>/stat (utime + stime) over a fixed
-window while every subscriber receives; MediaRelay (decode once, encode per subscriber) is
-measured in the same run at 8 subscribers, alternating with ours (A B A B). Late joins are
-timed from the subscribe request to the first complete frame received.
+Camera-like content (bench/_media_content.py: testsrc2 with temporal noise, VP8 about
+0.5 Mbps at 640x480 and 1.2 Mbps at 1280x720) and Opus audio (50 packets a second), one
+publisher, 1..32 subscribers spread over subscriber processes, the relay in its own process.
+Relay CPU comes from /proc/<pid>/stat (utime + stime) over a fixed window while every
+subscriber receives; the bitrate is the relay's received bytes over the same window. Video and
+audio are subscribed apart, so CPU per subscriber is given for each (the slope between 8 and
+32 subscribers, plus the total divided by the count). aiortc's MediaRelay (decode once, encode
+per subscriber) is measured at 8 video subscribers, alternating with ours (A B A B). Late joins
+are timed from the subscribe request to the first complete frame received. The grey frame
+with one moving bar (almost nothing to code) is kept as one extra line, labelled "greybar".
 
-    .venv/bin/python bench/media_relay.py            # full (about 3-4 minutes)
-    .venv/bin/python bench/media_relay.py --quick    # about 1 minute
+    .venv/bin/python bench/media_relay.py            # full (about 6-8 minutes)
+    .venv/bin/python bench/media_relay.py --quick    # about 2 minutes
+    .venv/bin/python bench/media_relay.py --baseline-commit 3f5383e  # plus before/after A B A B
 
 The last line printed is one JSON object with the figures.
 """
@@ -18,310 +24,52 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._media_content import prepare
+from bench._media_roles import (
+    Child,
+    cpu_split,
+    percentile,
+    publisher_main,
+    relay_main,
+    request,
+    subscriber_main,
+)
+
 PEERS_PER_PROCESS = 8
-HZ = os.sysconf("SC_CLK_TCK")
-TEST_PEERS_DIR = str(Path(__file__).resolve().parent.parent / "tests" / "streaming")
-
-
-# ----- line protocol over loopback TCP -------------------------------------------------------
-async def send(writer: asyncio.StreamWriter, message: dict[str, Any]) -> None:
-    writer.write(json.dumps(message).encode() + b"\n")
-    await writer.drain()
-
-
-async def request(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, message: dict[str, Any]
-) -> dict[str, Any]:
-    await send(writer, message)
-    line = await asyncio.wait_for(reader.readline(), 30)
-    reply: dict[str, Any] = json.loads(line)
-    if "error" in reply:
-        raise RuntimeError(reply["error"])
-    return reply
-
-
-# ----- relay process ------------------------------------------------------------------------
-async def relay_main(mode: str) -> None:
-    from aiortc import (
-        RTCBundlePolicy,
-        RTCConfiguration,
-        RTCPeerConnection,
-        RTCRtpSender,
-        RTCSessionDescription,
-    )
-    from aiortc.contrib.media import MediaRelay
-
-    from streaming.loopback import use_loopback_only
-    from streaming.room import MediaRoom
-
-    use_loopback_only()
-    room = MediaRoom("bench", [])
-    # baseline: aiortc's MediaRelay, same negotiation model (relay offers, subscriber answers)
-    config = RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
-    media_relay = MediaRelay()
-    baseline_tracks: dict[str, Any] = {}
-    baseline_pcs: dict[str, RTCPeerConnection] = {}
-    vp8 = [
-        c
-        for c in RTCRtpSender.getCapabilities("video").codecs
-        if c.mimeType in ("video/VP8", "video/rtx")
-    ]
-
-    async def baseline_publish(pid: str, sdp: str) -> str:
-        pc = RTCPeerConnection(config)
-        baseline_pcs[pid] = pc
-        pc.on("track", lambda track: baseline_tracks.__setitem__(f"{pid}/camera", track))
-        await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
-        await pc.setLocalDescription(await pc.createAnswer())
-        return str(pc.localDescription.sdp)
-
-    async def baseline_subscribe(pid: str, publisher: str) -> str:
-        pc = RTCPeerConnection(config)
-        baseline_pcs[pid] = pc
-        source = baseline_tracks[f"{publisher}/camera"]
-        transceiver = pc.addTransceiver(media_relay.subscribe(source), direction="sendonly")
-        transceiver.setCodecPreferences(vp8)
-        await pc.setLocalDescription(await pc.createOffer())
-        return str(pc.localDescription.sdp)
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while line := await reader.readline():
-            msg = json.loads(line)
-            op = msg["op"]
-            try:
-                if op == "publish":
-                    if mode == "ours":
-                        sdp = await room.publish(msg["pid"], msg["sdp"], ["camera"])
-                    else:
-                        sdp = await baseline_publish(msg["pid"], msg["sdp"])
-                    await send(writer, {"sdp": sdp})
-                elif op == "subscribe":
-                    if mode == "ours":
-                        sdp = await room.subscribe(
-                            msg["pid"], [msg["publisher"]], labels=["camera"], stage=False
-                        )
-                    else:
-                        sdp = await baseline_subscribe(msg["pid"], msg["publisher"])
-                    await send(writer, {"sdp": sdp})
-                elif op == "answer":
-                    if mode == "ours":
-                        await room.accept_answer(msg["pid"], msg["sdp"])
-                    else:
-                        answer = RTCSessionDescription(msg["sdp"], "answer")
-                        await baseline_pcs[msg["pid"]].setRemoteDescription(answer)
-                    await send(writer, {"ok": True})
-                elif op == "leave":
-                    if mode == "ours":
-                        await room.close_participant(msg["pid"])
-                    elif msg["pid"] in baseline_pcs:
-                        await baseline_pcs.pop(msg["pid"]).close()
-                    await send(writer, {"ok": True})
-                elif op == "latency":
-                    delays = relay_delays(room)
-                    await send(
-                        writer,
-                        {
-                            "p50": percentile(delays, 50) if delays else None,
-                            "p95": percentile(delays, 95) if delays else None,
-                        },
-                    )
-            except Exception as exc:
-                await send(writer, {"error": repr(exc)})
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    print(json.dumps({"port": port}), flush=True)
-    loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin
-    server.close()
-    await room.close()
-    for pc in baseline_pcs.values():
-        await pc.close()
-
-
-def relay_delays(room: Any) -> list[float]:
-    delays: list[float] = []
-    for leg in room.subscribers.values():
-        for track in leg.slots:
-            delays.extend(d * 1000 for d in track.delays)
-    return delays
-
-
-# ----- publisher process --------------------------------------------------------------------
-async def publisher_main(port: int) -> None:
-    from aiortc import RTCPeerConnection, RTCSessionDescription
-
-    from streaming.loopback import use_loopback_only
-
-    sys.path.insert(0, TEST_PEERS_DIR)
-    from relay_test_peers import PatternVideoTrack, config
-
-    use_loopback_only()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    pc = RTCPeerConnection(config())
-    pc.addTransceiver(PatternVideoTrack(), direction="sendonly")
-    await pc.setLocalDescription(await pc.createOffer())
-    reply = await request(
-        reader, writer, {"op": "publish", "pid": "teacher", "sdp": pc.localDescription.sdp}
-    )
-    await pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "answer"))
-    print(json.dumps({"ready": True}), flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    await pc.close()
-
-
-# ----- subscriber process -------------------------------------------------------------------
-class CountingPeer:
-    """A subscriber that counts complete frames from aiortc's receiver without decoding."""
-
-    def __init__(self, pid: str) -> None:
-        from aiortc import RTCPeerConnection
-
-        sys.path.insert(0, TEST_PEERS_DIR)
-        from relay_test_peers import config
-
-        self.pid = pid
-        self.pc = RTCPeerConnection(config())
-        self.frames = 0
-        self.first_frame = asyncio.Event()
-        self.first_at: float | None = None
-        self.pc.on("track", self._on_track)
-
-    def _on_track(self, track: Any) -> None:
-        from streaming import aiortc_private
-
-        receiver = next(t.receiver for t in self.pc.getTransceivers() if t.receiver.track is track)
-
-        def on_frame(codec: Any, frame: Any) -> None:
-            if self.frames == 0:
-                self.first_at = time.monotonic()
-                self.first_frame.set()
-            self.frames += 1
-
-        aiortc_private.install_tap(receiver, aiortc_private.PacketTap(on_frame, lambda: None))
-
-    async def join(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        from aiortc import RTCSessionDescription
-
-        offer = await request(
-            reader, writer, {"op": "subscribe", "pid": self.pid, "publisher": "teacher"}
-        )
-        await self.pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
-        await self.pc.setLocalDescription(await self.pc.createAnswer())
-        await request(
-            reader, writer, {"op": "answer", "pid": self.pid, "sdp": self.pc.localDescription.sdp}
-        )
-
-
-async def subscriber_main(port: int, prefix: str, count: int, late_joins: int) -> None:
-    from streaming.loopback import use_loopback_only
-
-    use_loopback_only()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    peers = [CountingPeer(f"{prefix}{i}") for i in range(count)]
-    for peer in peers:
-        await peer.join(reader, writer)
-    await asyncio.wait_for(asyncio.gather(*(p.first_frame.wait() for p in peers)), 30)
-    print(json.dumps({"ready": True}), flush=True)
-    loop = asyncio.get_running_loop()
-    while line := await loop.run_in_executor(None, sys.stdin.readline):
-        command = line.strip()
-        if command == "count":
-            print(json.dumps({"frames": [p.frames for p in peers]}), flush=True)
-        elif command == "late":
-            spaced = await late_join_series(reader, writer, late_joins, pause=0.7)
-            burst = await late_join_series(reader, writer, late_joins, pause=0.0)
-            print(json.dumps({"late_ms": spaced, "late_burst_ms": burst}), flush=True)
-        elif command == "quit":
-            break
-    for peer in peers:
-        await peer.pc.close()
-
-
-async def late_join_series(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, joins: int, pause: float
-) -> list[float]:
-    """Join, wait for the first frame, leave.
-
-    With ``pause`` > 0.5 s the relay's cached keyframe is always stale, so each join goes the
-    PLI way (worst case); back-to-back joins mostly start from the cached keyframe.
-    """
-    results: list[float] = []
-    for i in range(joins):
-        await asyncio.sleep(pause)  # spacing between joins, part of the scenario
-        peer = CountingPeer(f"late{pause}-{i}")
-        started = time.monotonic()
-        await peer.join(reader, writer)
-        await asyncio.wait_for(peer.first_frame.wait(), 10)
-        assert peer.first_at is not None
-        results.append((peer.first_at - started) * 1000)
-        await request(reader, writer, {"op": "leave", "pid": peer.pid})
-        await peer.pc.close()
-    return results
-
-
-# ----- orchestration ------------------------------------------------------------------------
-class Child:
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-
-    @classmethod
-    async def start(cls, *args: str) -> Child:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            __file__,
-            *args,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        return cls(proc)
-
-    async def read(self, within: float = 60) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        while True:
-            line = await asyncio.wait_for(self.proc.stdout.readline(), within)
-            if not line:
-                raise RuntimeError("child exited")
-            if line.startswith(b"{"):
-                message: dict[str, Any] = json.loads(line)
-                return message
-
-    async def command(self, text: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(text.encode() + b"\n")
-        await self.proc.stdin.drain()
-
-    async def stop(self) -> None:
-        if self.proc.stdin is not None and not self.proc.stdin.is_closing():
-            self.proc.stdin.close()
-        try:
-            await asyncio.wait_for(self.proc.wait(), 15)
-        except TimeoutError:
-            self.proc.kill()
-            await self.proc.wait()
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / HZ  # utime, stime
 
 
 async def run_case(
-    mode: str, subscribers: int, window: float, late_joins: int = 0
+    mode: str,
+    content_path: str,
+    content: str,
+    labels: list[str],
+    subscribers: int,
+    window: float,
+    late_joins: int = 0,
+    baseline_dir: str = "",
 ) -> dict[str, Any]:
-    relay = await Child.start("--role", "relay", "--mode", mode)
+    """One relay process, one publisher (``content`` camera + microphone), N subscribers."""
+    relay = await Child.start(
+        __file__, "--role", "relay", "--mode", mode, "--streaming-from", baseline_dir
+    )
     port = (await relay.read())["port"]
-    publisher = await Child.start("--role", "publisher", "--port", str(port))
+    publisher = await Child.start(
+        __file__, "--role", "publisher", "--port", str(port), "--content", content_path,
+        "--video", content,
+    )  # fmt: skip
     subs: list[Child] = []
+    ours = mode != "mediarelay"
     try:
         await publisher.read()
         remaining, index = subscribers, 0
@@ -329,8 +77,9 @@ async def run_case(
             count = min(PEERS_PER_PROCESS, remaining)
             subs.append(
                 await Child.start(
-                    "--role", "subscriber", "--port", str(port), "--prefix", f"p{index}-",
-                    "--count", str(count), "--late-joins", str(late_joins),
+                    __file__, "--role", "subscriber", "--port", str(port),
+                    "--prefix", f"p{index}-", "--count", str(count),
+                    "--labels", ",".join(labels), "--late-joins", str(late_joins),
                 )
             )  # fmt: skip
             remaining -= count
@@ -338,30 +87,61 @@ async def run_case(
         for sub in subs:
             await sub.read()
         await asyncio.sleep(1.0)  # settle: all subscribers already receive (checked above)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         before_frames = await count_frames(subs)
-        cpu0, t0 = cpu_seconds(relay.proc.pid), time.monotonic()
+        bytes0 = await request(reader, writer, {"op": "bytes"}) if ours else None
+        user0, sys0 = cpu_split(relay.proc.pid)
+        cpu0, t0 = user0 + sys0, time.monotonic()
         await asyncio.sleep(window)  # the measurement window itself
-        cpu1, t1 = cpu_seconds(relay.proc.pid), time.monotonic()
+        user1, sys1 = cpu_split(relay.proc.pid)
+        cpu1, t1 = user1 + sys1, time.monotonic()
+        bytes1 = await request(reader, writer, {"op": "bytes"}) if ours else None
         after_frames = await count_frames(subs)
         elapsed = t1 - t0
-        fps = [(a - b) / elapsed for a, b in zip(after_frames, before_frames, strict=True)]
+        fps: dict[str, list[float]] = {}
+        for after, before in zip(after_frames, before_frames, strict=True):
+            for name, frames in after.items():
+                kind = "audio" if name.startswith("audio") else "video"
+                fps.setdefault(kind, []).append((frames - before[name]) / elapsed)
         result: dict[str, Any] = {
             "mode": mode,
+            "content": content,
+            "labels": labels,
             "subscribers": subscribers,
             "relay_cpu_pct": round((cpu1 - cpu0) / elapsed * 100, 2),
-            "fps_min": round(min(fps), 1),
-            "fps_median": round(statistics.median(fps), 1),
         }
+        for kind, values in fps.items():
+            unit = "fps" if kind == "video" else "pps"
+            result[f"{kind}_{unit}_min"] = round(min(values), 1)
+            result[f"{kind}_{unit}_median"] = round(statistics.median(values), 1)
+        # On a busy machine the publisher or the relay may fall behind the nominal rate; the
+        # relay's work is proportional to the frames it forwards, so CPU is also given scaled
+        # to the nominal rate (30 fps video, 50 packets/s audio) and per delivered frame.
+        kind = "video" if "video" in fps else "audio"
+        delivered = sum(fps[kind])
+        nominal = (30.0 if kind == "video" else 50.0) * len(fps[kind])
+        cpu_pct = (cpu1 - cpu0) / elapsed * 100
+        result["relay_cpu_pct_nominal"] = round(cpu_pct * nominal / max(delivered, 1e-9), 2)
+        # user = the relay's own code; system = the kernel, which on loopback also delivers
+        # each datagram into the receiving process and wakes it (a NIC would not)
+        result["relay_user_pct"] = round((user1 - user0) / elapsed * 100, 2)
+        result["relay_system_pct"] = round((sys1 - sys0) / elapsed * 100, 2)
+        result["relay_us_per_delivered_frame"] = round(cpu_pct * 1e4 / max(delivered, 1e-9), 1)
+        if bytes0 is not None and bytes1 is not None:
+            span = bytes1["at"] - bytes0["at"]
+            for key, total in bytes1["bytes"].items():
+                label = key.split("/", 1)[1]
+                kbps = (total - bytes0["bytes"].get(key, 0)) * 8 / span / 1000
+                result[f"{label}_kbps"] = round(kbps, 1)
         if late_joins:
             await subs[0].command("late")
-            result.update(await subs[0].read(120))
-        if mode == "ours":
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            result.update(await subs[0].read(180))
+        if ours:
             latency = await request(reader, writer, {"op": "latency"})
-            writer.close()
             if latency["p50"] is not None:
                 result["relay_queue_ms_p50"] = round(latency["p50"], 2)
                 result["relay_queue_ms_p95"] = round(latency["p95"], 2)
+        writer.close()
         return result
     finally:
         for sub in subs:
@@ -371,71 +151,142 @@ async def run_case(
         await relay.stop()
 
 
-async def count_frames(subs: list[Child]) -> list[int]:
-    frames: list[int] = []
+async def count_frames(subs: list[Child]) -> list[dict[str, int]]:
+    frames: list[dict[str, int]] = []
     for sub in subs:
         await sub.command("count")
         frames.extend((await sub.read())["frames"])
     return frames
 
 
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
-    return ordered[index]
+def slope(low: dict[str, Any], high: dict[str, Any], key: str = "relay_cpu_pct_nominal") -> float:
+    """CPU % of a core per added subscriber between two subscriber counts."""
+    extra = high[key] - low[key]
+    return round(extra / (high["subscribers"] - low["subscribers"]), 3)
 
 
-async def orchestrate(quick: bool) -> dict[str, Any]:
-    window = 4.0 if quick else 8.0
-    sizes = [1, 8] if quick else [1, 4, 8, 16, 32]
+def extract_streaming(commit: str, directory: Path) -> str:
+    """The relay package (streaming/) as of ``commit``, for a before/after comparison."""
+    root = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(
+        ["git", "-C", str(root), "archive", commit, "streaming"], check=True, capture_output=True
+    ).stdout
+    target = directory / "baseline"
+    target.mkdir()
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return str(target)
+
+
+def snapshot_streaming(directory: Path) -> str:
+    """A copy of this tree's streaming/, so edits made during a run do not leak into it."""
+    target = directory / "ours"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "streaming", target / "streaming")
+    return str(target)
+
+
+async def orchestrate(quick: bool, baseline_commit: str | None) -> dict[str, Any]:
+    window = 5.0 if quick else 8.0
+    many = 16 if quick else 32
     late = 8 if quick else 20
-    cases: list[dict[str, Any]] = []
-    ours_by_size: dict[int, dict[str, Any]] = {}
-    for n in sizes:
-        case = await run_case("ours", n, window, late_joins=late if n == 8 else 0)
-        print(json.dumps(case), flush=True)
-        cases.append(case)
-        ours_by_size[n] = case
-    # A B A B at 8 subscribers: ours vs aiortc MediaRelay
-    ours8 = [ours_by_size[8]["relay_cpu_pct"]]
-    baseline8: list[float] = []
-    for _ in range(1 if quick else 2):
-        case = await run_case("mediarelay", 8, window)
-        print(json.dumps(case), flush=True)
-        cases.append(case)
-        baseline8.append(case["relay_cpu_pct"])
-        if len(baseline8) < (1 if quick else 2):
-            again = await run_case("ours", 8, window)
-            print(json.dumps(again), flush=True)
-            cases.append(again)
-            ours8.append(again["relay_cpu_pct"])
-    per_sub = [
-        (c["relay_cpu_pct"]) / c["subscribers"]
-        for c in cases
-        if c["mode"] == "ours" and c["subscribers"] >= 8
-    ]
-    late_ms = ours_by_size[8].get("late_ms", [])
-    burst_ms = ours_by_size[8].get("late_burst_ms", [])
-    biggest = ours_by_size[max(sizes)]
-    return {
+    with tempfile.TemporaryDirectory(prefix="media-bench-") as tmp:
+        content_path = str(prepare(["480p", "720p", "greybar"], Path(tmp)))
+        baseline_dir = extract_streaming(baseline_commit, Path(tmp)) if baseline_commit else ""
+        ours_dir = snapshot_streaming(Path(tmp))
+        cases: list[dict[str, Any]] = []
+
+        async def case(mode: str, content: str, labels: list[str], n: int, late: int = 0) -> Any:
+            code = baseline_dir if mode == "base" else ours_dir
+            result = await run_case(mode, content_path, content, labels, n, window, late, code)
+            print(json.dumps(result), flush=True)
+            cases.append(result)
+            return result
+
+        before_after: dict[str, list[float]] = {"base": [], "ours": []}
+        if baseline_commit:  # A B A B: the relay at baseline_commit vs this tree
+            for _ in range(2):
+                for mode in ("base", "ours"):
+                    result = await case(mode, "480p", ["camera"], many)
+                    before_after[mode].append(result["relay_us_per_delivered_frame"])
+
+        video, audio = ["camera"], ["microphone"]
+        one = await case("ours", "480p", video, 1)
+        # A B A B at 8 video subscribers: ours vs aiortc's MediaRelay
+        ours8, base8 = [], []
+        for _ in range(2):
+            ours8.append(await case("ours", "480p", video, 8))
+            base8.append(await case("mediarelay", "480p", video, 8))
+        v480 = await case("ours", "480p", video, many, late)
+        a8 = await case("ours", "480p", audio, 8)
+        a_many = await case("ours", "480p", audio, many)
+        v720_8 = await case("ours", "720p", video, 8)
+        v720 = await case("ours", "720p", video, many)
+        grey8 = await case("ours", "greybar", video, 8)
+        grey = await case("ours", "greybar", video, many)
+
+    ours8_cpu = [c["relay_cpu_pct"] for c in ours8]
+    base8_cpu = [c["relay_cpu_pct"] for c in base8]
+    ours8_us = [c["relay_us_per_delivered_frame"] for c in ours8]
+    base8_us = [c["relay_us_per_delivered_frame"] for c in base8]
+    median8 = {"subscribers": 8}
+    for key in ("relay_cpu_pct_nominal", "relay_user_pct", "relay_system_pct"):
+        median8[key] = statistics.median(c[key] for c in ours8)
+    late_ms = v480.get("late_ms", [])
+    burst_ms = v480.get("late_burst_ms", [])
+    fps_mins = [c["video_fps_min"] for c in cases if c["mode"] == "ours" and "video_fps_min" in c]
+    summary: dict[str, Any] = {
         "bench": "media_relay",
         "quick": quick,
         "window_s": window,
-        "cpu_pct_per_subscriber": round(statistics.median(per_sub), 3),
-        "ours_cpu_pct": {str(n): ours_by_size[n]["relay_cpu_pct"] for n in sizes},
-        "ours_cpu_pct_8_runs": ours8,
-        "mediarelay_cpu_pct_8_runs": baseline8,
-        "ratio_vs_mediarelay_8": round(statistics.median(baseline8) / statistics.median(ours8), 1),
-        "first_frame_ms_p50": round(percentile(late_ms, 50), 1),
-        "first_frame_ms_p95": round(percentile(late_ms, 95), 1),
-        "late_joins": len(late_ms),
-        "first_frame_back_to_back_ms_p50": round(percentile(burst_ms, 50), 1),
-        "first_frame_back_to_back_ms_p95": round(percentile(burst_ms, 95), 1),
-        "fps_min_at_max_subscribers": biggest["fps_min"],
-        "relay_queue_ms_p50": ours_by_size[8].get("relay_queue_ms_p50"),
-        "relay_queue_ms_p95": ours_by_size[8].get("relay_queue_ms_p95"),
+        "video_480p_kbps": v480.get("camera_kbps"),
+        "video_720p_kbps": v720.get("camera_kbps"),
+        "audio_kbps": a_many.get("microphone_kbps"),
+        "greybar_kbps": grey.get("camera_kbps"),
+        "video_480p_cpu_pct_per_subscriber": slope(median8, v480),
+        "video_480p_cpu_pct_per_subscriber_total": round(v480["relay_cpu_pct_nominal"] / many, 3),
+        "video_720p_cpu_pct_per_subscriber": slope(v720_8, v720),
+        "video_720p_cpu_pct_per_subscriber_total": round(v720["relay_cpu_pct_nominal"] / many, 3),
+        "audio_cpu_pct_per_subscriber": slope(a8, a_many),
+        "user_system_pct_per_subscriber": {
+            name: [slope(low, high, "relay_user_pct"), slope(low, high, "relay_system_pct")]
+            for name, low, high in (
+                ("video_480p", median8, v480),
+                ("video_720p", v720_8, v720),
+                ("audio", a8, a_many),
+            )
+        },
+        "audio_cpu_pct_per_subscriber_total": round(a_many["relay_cpu_pct_nominal"] / many, 3),
+        "greybar_cpu_pct_per_subscriber_extra_line": slope(grey8, grey),
+        "ours_480p_cpu_pct": {
+            "1": one["relay_cpu_pct"],
+            "8": statistics.median(ours8_cpu),
+            str(many): v480["relay_cpu_pct"],
+        },
+        "ours_cpu_pct_8_runs": ours8_cpu,
+        "mediarelay_cpu_pct_8_runs": base8_cpu,
+        "ratio_vs_mediarelay_8": round(
+            statistics.median(base8_cpu) / statistics.median(ours8_cpu), 1
+        ),
+        "mediarelay_fps_min_8": min(c["video_fps_min"] for c in base8),
+        "ratio_vs_mediarelay_8_per_delivered_frame": round(
+            statistics.median(base8_us) / statistics.median(ours8_us), 1
+        ),
+        "first_frame_ms_p50": round(percentile(late_ms, 50), 1) if late_ms else None,
+        "first_frame_ms_p95": round(percentile(late_ms, 95), 1) if late_ms else None,
+        "late_joins_at_subscribers": many,
+        "first_frame_back_to_back_ms_p50": round(percentile(burst_ms, 50), 1) if burst_ms else None,
+        "video_fps_min_ours": min(fps_mins),
+        "relay_queue_ms_p50": v480.get("relay_queue_ms_p50"),
+        "relay_queue_ms_p95": v480.get("relay_queue_ms_p95"),
         "cores": os.cpu_count(),
     }
+    if baseline_commit:
+        summary["baseline_commit"] = baseline_commit
+        summary[f"base_us_per_delivered_frame_{many}_runs"] = before_after["base"]
+        summary[f"ours_us_per_delivered_frame_{many}_runs"] = before_after["ours"]
+        summary[f"ratio_vs_base_{many}"] = round(
+            statistics.median(before_after["base"]) / statistics.median(before_after["ours"]), 2
+        )
+    return summary
 
 
 def main() -> None:
@@ -446,18 +297,28 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--prefix", default="s")
     parser.add_argument("--count", type=int, default=1)
+    parser.add_argument("--labels", default="camera")
+    parser.add_argument("--content", default="")
+    parser.add_argument("--video", default="480p")
     parser.add_argument("--late-joins", type=int, default=0)
+    parser.add_argument("--baseline-commit", help="also measure streaming/ at this commit")
+    parser.add_argument("--streaming-from", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.role == "relay":
+        if args.streaming_from:
+            sys.path.insert(0, args.streaming_from)
         asyncio.run(relay_main(args.mode))
     elif args.role == "publisher":
-        asyncio.run(publisher_main(args.port))
+        asyncio.run(publisher_main(args.port, "teacher", args.content, [args.video], True))
     elif args.role == "subscriber":
-        asyncio.run(subscriber_main(args.port, args.prefix, args.count, args.late_joins))
+        labels = args.labels.split(",")
+        late = args.late_joins
+        asyncio.run(subscriber_main(args.port, args.prefix, args.count, ["teacher"], labels, late))
     else:
         started = time.monotonic()
-        summary = asyncio.run(orchestrate(args.quick))
+        summary = asyncio.run(orchestrate(args.quick, args.baseline_commit))
         summary["runtime_s"] = round(time.monotonic() - started, 1)
+        summary["note"] = "machine shared with other work during the run"
         print(json.dumps(summary), flush=True)
 
 

@@ -11,6 +11,18 @@ four, so it reaches into these private names:
 - ``RTCRtpReceiver._send_rtcp(packet)``: every RTCP packet the receiver sends (REMB included).
 - ``RTCRtpSender._send_keyframe()``: called when a subscriber sends PLI/FIR; a no-op for
   pre-encoded input, so we hook it to forward the request to the publisher.
+- Packetize once (rtp_fanout.py) sends RTP itself through ``RTCDtlsTransport._send_rtp`` and
+  leaves the sender to RTCP: it learns the negotiated parameters by wrapping the sender's
+  ``send(parameters)`` (called by ``RTCPeerConnection.__connect``), answers NACKs by replacing
+  ``RTCRtpSender._retransmit(seq)``, and keeps the sender's private counters
+  (``__ntp_timestamp``, ``__rtp_timestamp``, ``__packet_count``, ``__octet_count``) that its
+  RTCP sender reports and ``getStats`` read.
+- ``udp_sender``: when the selected ICE pair is plain UDP (aioice ``StunProtocol``), packets
+  are protected with the DTLS transport's ``_tx_srtp`` and handed to the pair's datagram
+  transport directly (what ``_send_rtp`` -> ``Connection.sendto`` -> ``send_data`` do, minus
+  four coroutine frames per packet); otherwise (TURN) the relay awaits ``_send_rtp``. Uses
+  ``RTCIceTransport._connection``, aioice ``Connection._nominated`` and ``CandidatePair``'s
+  ``protocol`` / ``remote_addr`` (aioice as installed with aiortc 1.16.0: 0.13.0).
 
 ``check_private_api()`` verifies them; tests/streaming/test_private_api.py fails loudly if an
 aiortc upgrade renames any of them.
@@ -25,6 +37,11 @@ from collections.abc import Awaitable, Callable
 from importlib import metadata
 from typing import Any
 
+from aioice.ice import Connection, StunProtocol
+from aiortc import RTCPeerConnection
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcicetransport import RTCIceTransport
+from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_remb_fci
@@ -42,6 +59,28 @@ _SOURCE_FACTS: tuple[tuple[Callable[..., Any], str], ...] = (
     (RTCRtpReceiver._send_rtcp_pli, "await self._send_rtcp(packet)"),
     (RTCRtpSender._handle_rtcp_packet, "self._send_keyframe()"),
     (RTCRtpSender._next_encoded_frame, "self.__encoder.pack(data)"),
+    (RTCRtpSender._handle_rtcp_packet, "await self._retransmit(seq)"),
+    (RTCRtpSender._run_rtcp, "ntp_timestamp=self.__ntp_timestamp"),
+    (RTCRtpSender._run_rtcp, "rtp_timestamp=self.__rtp_timestamp"),
+    (RTCRtpSender._run_rtcp, "packet_count=self.__packet_count & 0xFFFFFFFF"),
+    (RTCRtpSender._run_rtcp, "octet_count=self.__octet_count & 0xFFFFFFFF"),
+    (RTCRtpSender.getStats, "packetsSent=self.__packet_count"),
+    (RTCRtpSender.getStats, "bytesSent=self.__octet_count"),
+    (RTCDtlsTransport._send_rtp, "data = self._tx_srtp.protect(data)"),
+)
+SENDER_START = "await transceiver.sender.send(self.__localRtp(transceiver))"
+_UDP_FACTS: tuple[tuple[Callable[..., Any], str], ...] = (
+    (Connection.sendto, "active_pair = self._nominated.get(component)"),
+    (Connection.sendto, "await active_pair.protocol.send_data(data, active_pair.remote_addr)"),
+    (StunProtocol.send_data, "self.transport.sendto(data, addr)"),
+    (RTCDtlsTransport._send_rtp, "await self.transport._send(data)"),
+    (RTCIceTransport.__init__, "self._connection = gatherer._connection"),
+)
+_SENDER_COUNTERS = (
+    "_RTCRtpSender__ntp_timestamp",
+    "_RTCRtpSender__rtp_timestamp",
+    "_RTCRtpSender__packet_count",
+    "_RTCRtpSender__octet_count",
 )
 
 
@@ -57,9 +96,22 @@ def check_private_api() -> list[str]:
         (RTCRtpReceiver, "_handle_rtp_packet"),
         (RTCRtpSender, "_send_keyframe"),
         (RTCRtpSender, "_handle_rtcp_packet"),
+        (RTCRtpSender, "_retransmit"),
+        (RTCDtlsTransport, "_send_rtp"),
     ):
         if not callable(getattr(owner, name, None)):
             problems.append(f"{owner.__name__}.{name} is gone")
+    connect = getattr(RTCPeerConnection, "_RTCPeerConnection__connect", None)
+    if connect is None or SENDER_START not in inspect.getsource(connect):
+        problems.append(f"RTCPeerConnection.__connect no longer contains {SENDER_START!r}")
+    sender_init = inspect.getsource(RTCRtpSender.__init__)
+    for name in _SENDER_COUNTERS:
+        text = f"self.{name.removeprefix('_RTCRtpSender')} = "
+        if text not in sender_init:
+            problems.append(f"RTCRtpSender.__init__ no longer sets {text.strip()}")
+    for text in ("self._ssrc = random32()", "self._rtx_ssrc = random32()"):
+        if text not in sender_init:
+            problems.append(f"RTCRtpSender.__init__ no longer contains {text!r}")
     init_src = inspect.getsource(RTCRtpReceiver.__init__)
     for text in (
         "self.__decoder_queue: queue.Queue = queue.Queue()",
@@ -68,7 +120,7 @@ def check_private_api() -> list[str]:
     ):
         if text not in init_src:
             problems.append(f"RTCRtpReceiver.__init__ no longer contains {text!r}")
-    for func, text in _SOURCE_FACTS:
+    for func, text in _SOURCE_FACTS + _UDP_FACTS:
         try:
             src = inspect.getsource(func)
         except (OSError, TypeError):
@@ -175,3 +227,75 @@ async def send_remb(receiver: RTCRtpReceiver, bitrate: int, ssrcs: list[int]) ->
 def hook_keyframe_request(sender: RTCRtpSender, on_request: Callable[[], None]) -> None:
     """Call ``on_request`` when the subscriber sends PLI/FIR for this sender."""
     sender._send_keyframe = on_request  # type: ignore[method-assign]
+
+
+def capture_send_parameters(
+    sender: RTCRtpSender, on_parameters: Callable[[RTCRtpSendParameters], None]
+) -> None:
+    """Call ``on_parameters`` with what the sender negotiated, just before it starts."""
+    original = sender.send
+
+    async def send(parameters: RTCRtpSendParameters) -> None:
+        on_parameters(parameters)
+        await original(parameters)
+
+    sender.send = send  # type: ignore[method-assign]
+
+
+def hook_retransmit(sender: RTCRtpSender, retransmit: Callable[[int], Awaitable[None]]) -> None:
+    """Answer the subscriber's NACKs with ``retransmit(sequence_number)``."""
+    sender._retransmit = retransmit  # type: ignore[method-assign, assignment]
+
+
+def set_sender_counters(
+    sender: RTCRtpSender, ntp_time: int, rtp_timestamp: int, packets: int, octets: int
+) -> None:
+    """What the sender's RTCP sender reports and ``getStats`` show, for RTP sent around it."""
+    sender._RTCRtpSender__ntp_timestamp = ntp_time  # type: ignore[attr-defined]
+    sender._RTCRtpSender__rtp_timestamp = rtp_timestamp  # type: ignore[attr-defined]
+    sender._RTCRtpSender__packet_count = packets  # type: ignore[attr-defined]
+    sender._RTCRtpSender__octet_count = octets  # type: ignore[attr-defined]
+
+
+def sender_ssrcs(sender: RTCRtpSender) -> tuple[int, int]:
+    """The media and RTX SSRCs aiortc chose for ``sender`` (and announced in the SDP)."""
+    return int(sender._ssrc), int(sender._rtx_ssrc)
+
+
+async def send_rtp(transport: RTCDtlsTransport, data: bytes) -> None:
+    """SRTP-protect and send one clear RTP packet, as aiortc's sender does."""
+    await transport._send_rtp(data)
+
+
+def udp_sender(transport: RTCDtlsTransport) -> Callable[[bytes], bool] | None:
+    """A synchronous SRTP-protect-and-send over ``transport``'s selected plain-UDP ICE pair.
+
+    None when there is no such pair (not connected yet, or relayed through TURN). The sender
+    returns False, sending nothing, once the pair or the DTLS state changed: the caller then
+    falls back to ``await transport._send_rtp(data)`` and asks for a new sender later.
+    """
+    srtp = getattr(transport, "_tx_srtp", None)
+    connection = getattr(transport.transport, "_connection", None)
+    nominated: dict[int, Any] | None = getattr(connection, "_nominated", None)
+    pair = nominated.get(1) if nominated else None
+    protocol = getattr(pair, "protocol", None)
+    udp = getattr(protocol, "transport", None)
+    if (
+        srtp is None
+        or nominated is None
+        or pair is None
+        or type(protocol) is not StunProtocol
+        or udp is None
+        or not callable(getattr(udp, "sendto", None))
+        or transport.state != "connected"
+    ):
+        return None
+    protect, sendto, address = srtp.protect, udp.sendto, pair.remote_addr
+
+    def send(data: bytes) -> bool:
+        if nominated.get(1) is not pair or transport.state != "connected":
+            return False
+        sendto(protect(data), address)
+        return True
+
+    return send

@@ -1,9 +1,12 @@
-"""A subscriber's outgoing track: encoded units in, ``av.Packet`` out, no codec work.
+"""A subscriber's outgoing track: keyframe gating, a bounded queue, continuous timestamps.
 
-``RTCRtpSender`` packetises whatever ``recv()`` returns when it is an ``av.Packet``. Each
-forwarding track has a small bounded queue; when it overflows (a slow subscriber or a stalled
-sender) it is flushed and the track waits for the next keyframe. Output timestamps are kept
-continuous across source switches (stage changes, republish) so receivers see one timeline.
+Once its sender runs, a track is drained by the room's :class:`SendBatch` and sent through
+an :class:`RtpWriter` (payloads packetised once for all subscribers, see rtp_fanout.py);
+aiortc's sender then only answers RTCP. Until then (and in unit tests) ``recv()`` hands out
+``av.Packet`` as aiortc's sender expects. Each track has a small bounded queue; when it
+overflows (a slow subscriber or a stalled sender) it is flushed and the track waits for the
+next keyframe. Output timestamps are kept continuous across source switches (stage changes,
+republish) so receivers see one timeline.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from streaming.media_packets import MediaUnit
 from streaming.relay_source import RelaySource
+from streaming.rtp_fanout import RtpWriter, SendBatch, SendPass, packetizer_for
 
 DEFAULT_QUEUE_UNITS = 60  # about 2 s of 30 fps video or 1.2 s of 20 ms audio
 
@@ -56,6 +60,9 @@ class ForwardTrack(MediaStreamTrack):
         self._last_out: int | None = None
         self._last_out_arrival = 0.0
         self._source: RelaySource | None = None
+        self._writer: RtpWriter | None = None
+        self._batch: SendBatch | None = None
+        self._scheduled = False
         # counters for stats and tests
         self.sent = 0
         self.dropped = 0
@@ -117,7 +124,28 @@ class ForwardTrack(MediaStreamTrack):
                 source.request_keyframe()
                 return
         self._queue.append(unit)
-        self._ready.set()
+        if self._batch is None:
+            self._ready.set()
+        elif not self._scheduled:
+            self._scheduled = True
+            self._batch.ready(self._flush)
+
+    def send_direct(self, writer: RtpWriter, batch: SendBatch) -> None:
+        """From now on the batch drains this track through ``writer`` (not via ``recv``)."""
+        self._writer, self._batch = writer, batch
+        if self._queue and not self._scheduled:
+            self._scheduled = True
+            batch.ready(self._flush)
+
+    async def _flush(self, send_pass: SendPass) -> None:
+        self._scheduled = False
+        writer, source = self._writer, self._source
+        if writer is None or source is None:
+            return
+        packetizer = packetizer_for(source, writer.codec)
+        while self._queue and self.readyState == "live":
+            unit, pts = self._take()
+            await writer.send_unit(packetizer.payloads(unit), pts, send_pass)
 
     def _wait_for_keyframe(self) -> None:
         self.dropped += len(self._queue)
@@ -130,13 +158,17 @@ class ForwardTrack(MediaStreamTrack):
         if self._on_start is not None:  # the sender started pulling: the peer is connected
             on_start, self._on_start = self._on_start, None
             on_start(self)
-        while not self._queue:
+        while self._batch is not None or not self._queue:  # sent directly: wait for stop
             if self.readyState != "live":
                 raise MediaStreamError
             self._ready.clear()
             await self._ready.wait()
         if self.readyState != "live":
             raise MediaStreamError
+        unit, pts = self._take()
+        return unit.to_packet(pts)
+
+    def _take(self) -> tuple[MediaUnit, int]:
         unit = self._queue.popleft()
         pts = self._map_pts(unit)
         self.sent += 1
@@ -145,7 +177,7 @@ class ForwardTrack(MediaStreamTrack):
             self.first_unit_at = now
         self.last_sent_at = now
         self.delays.append(now - unit.arrival)
-        return unit.to_packet(pts)
+        return unit, pts
 
     def _map_pts(self, unit: MediaUnit) -> int:
         if self._resync:

@@ -38,6 +38,7 @@ class MediaUnit:
     clock_rate: int
     keyframe: bool
     arrival: float  # time.monotonic() when the relay got it
+    payloads: list[bytes] | None = None  # RTP payloads, made once for every subscriber
 
     def to_packet(self, pts: int) -> av.Packet[Any]:
         packet = av.Packet(self.data)

@@ -36,6 +36,7 @@ from streaming.publisher import PublisherLeg
 from streaming.recording import LessonRecorder, RecordingSummary
 from streaming.relay_source import SourceKey
 from streaming.room_stats import collect_stats
+from streaming.rtp_fanout import SendBatch
 from streaming.subscriber import STAGE_PREFIX, SubscriberLeg, SubscriberMode
 
 logger = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ class MediaRoom:
         self._last_slides = 0.0
         self._last_remb = 0.0
         self._meter = RateMeter()
+        self._batch = SendBatch()  # one pass sends a frame to every subscriber
 
     # ----- publishing ---------------------------------------------------------------------
     async def publish(
@@ -173,7 +175,13 @@ class MediaRoom:
         elif len(self._subscribers) >= self._max_subscribers:
             raise Conflict("room is full")
         leg = SubscriberLeg(
-            participant_id, self._config, self.hub, self.video_codec, mode, self._queue_units
+            participant_id,
+            self._config,
+            self.hub,
+            self.video_codec,
+            mode,
+            self._queue_units,
+            self._batch,
         )
         self._subscribers[participant_id] = leg
         self._watch(leg.pc, participant_id, "subscribe")

@@ -2,7 +2,8 @@
 
 Each slot is a forwarding track bound to one published track (``publisher/label``) or to
 the stage. The binding starts when aiortc's sender first pulls from the track, i.e. once the
-connection is up, so a keyframe is requested exactly when the subscriber can use it.
+connection is up, so a keyframe is requested exactly when the subscriber can use it. From then
+on the room's send batch writes the slot's RTP (rtp_fanout.py); aiortc's sender keeps RTCP.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtcrtpsender import RTCRtpSender
 
 from server.domain.errors import BadInput, InvalidState
@@ -21,6 +23,7 @@ from streaming.hub import RelayHub
 from streaming.media_packets import TrackLabel
 from streaming.negotiation import VideoCodec, codec_preferences
 from streaming.relay_source import SourceKey
+from streaming.rtp_fanout import RtpWriter, SendBatch
 
 STAGE_PREFIX = "stage:"
 
@@ -47,6 +50,8 @@ class Slot:
     sender: RTCRtpSender
     key: SourceKey | None  # what it should show
     started: bool = False
+    parameters: RTCRtpSendParameters | None = None  # negotiated, known when the sender starts
+    writer: RtpWriter | None = None
 
 
 class SubscriberLeg:
@@ -58,8 +63,10 @@ class SubscriberLeg:
         video_codec: VideoCodec,
         mode: SubscriberMode,
         queue_units: int,
+        batch: SendBatch | None = None,
     ) -> None:
         self.participant_id = participant_id
+        self.batch = batch if batch is not None else SendBatch()
         self.pc = RTCPeerConnection(configuration=config)
         self.hub = hub
         self.video_codec = video_codec
@@ -83,6 +90,9 @@ class SubscriberLeg:
         track.set_policy(policy_for(self.mode, label))
         slot = Slot(name, label, track, transceiver.sender, key)
         aiortc_private.hook_keyframe_request(transceiver.sender, lambda: self._pli(track))
+        aiortc_private.capture_send_parameters(
+            transceiver.sender, lambda parameters: setattr(slot, "parameters", parameters)
+        )
         self.slots[track] = slot
         return slot
 
@@ -97,6 +107,9 @@ class SubscriberLeg:
         slot = self.slots.get(track)
         if slot is not None and not slot.started:
             slot.started = True
+            if slot.parameters is not None and slot.parameters.codecs:
+                slot.writer = RtpWriter(slot.sender, slot.parameters)
+                track.send_direct(slot.writer, self.batch)
             self.hub.bind(track, slot.key)
 
     def _on_track_stop(self, track: ForwardTrack) -> None:

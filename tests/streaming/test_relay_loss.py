@@ -59,6 +59,11 @@ class LossyUplink:
         transport._handle_rtcp_data = self._handle_rtcp_data
 
     async def _send_rtp(self, data: bytes) -> None:
+        if not self.drops(data):
+            await self._send(data)
+
+    def drops(self, data: bytes) -> bool:
+        """Whether to swallow this clear RTP/RTCP packet (and note what it was)."""
         if not is_rtcp(data) and len(data) >= 12:
             (sequence,) = struct.unpack_from("!H", data, 2)
             (ssrc,) = struct.unpack_from("!L", data, 8)
@@ -67,15 +72,14 @@ class LossyUplink:
                 if self.media_packets % self.every == 0:
                     self.dropped.add(sequence)
                     self._notify()
-                    return
+                    return True
             elif ssrc == self.rtx_ssrc:
                 payload = RtpPacket.parse(data).payload
                 if len(payload) >= 2:
                     self.retransmitted.add(struct.unpack_from("!H", payload, 0)[0])
                     self._notify()
-                if self.drop_retransmissions:
-                    return
-        await self._send(data)
+                return self.drop_retransmissions
+        return False
 
     async def _handle_rtcp_data(self, data: bytes) -> None:
         try:

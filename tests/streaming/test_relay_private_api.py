@@ -31,6 +31,20 @@ async def test_a_real_receiver_and_sender_expose_the_hooked_attributes() -> None
         assert hasattr(receiver, "_RTCRtpReceiver__rtcp_ssrc"), "REMB needs __rtcp_ssrc"
         assert callable(getattr(receiver, "_send_rtcp_pli", None)), "PLI hook gone"
         assert callable(getattr(sender, "_send_keyframe", None)), "sender keyframe hook gone"
+        # packetize once (streaming/rtp_fanout.py) sends RTP around the sender
+        assert callable(getattr(sender, "_retransmit", None)), "NACK hook gone"
+        assert isinstance(sender._ssrc, int) and isinstance(sender._rtx_ssrc, int)
+        for name in (
+            "_RTCRtpSender__ntp_timestamp",
+            "_RTCRtpSender__rtp_timestamp",
+            "_RTCRtpSender__packet_count",
+            "_RTCRtpSender__octet_count",
+        ):
+            assert getattr(sender, name, None) == 0, f"RTCRtpSender.{name} changed"
+        aiortc_private.set_sender_counters(sender, 1, 2, 3, 4)
+        report = await sender.getStats()
+        outbound = next(s for s in report.values() if s.type == "outbound-rtp")
+        assert (outbound.packetsSent, outbound.bytesSent) == (3, 4), "getStats counters moved"
         tap = aiortc_private.PacketTap(lambda codec, frame: None, lambda: None)
         aiortc_private.install_tap(receiver, tap)
         assert getattr(receiver, aiortc_private.DECODER_QUEUE_ATTR) is tap
