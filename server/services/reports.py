@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from server.db.engagement_models import EngagementTimeline
 from server.db.models import CourseSite, Enrolment, LiveSession, SessionEvent, Site, User
 from server.domain.errors import NotFound
-from server.domain.events import Audience, Event
+from server.domain.events import Event
 from server.domain.reports import (
     ALL,
     LessonReport,
@@ -43,12 +43,14 @@ def scope_for(who: Principal) -> Scope:
 
 
 async def _events(db: AsyncSession, session_id: int) -> list[Event]:
+    """The log in order (plain columns, not ORM objects: a lesson has thousands of events;
+    the audience does not matter to a report)."""
     rows = await db.exec(
-        select(SessionEvent)
+        select(col(SessionEvent.type), col(SessionEvent.data), col(SessionEvent.at))
         .where(col(SessionEvent.session_id) == session_id)
         .order_by(col(SessionEvent.seq))
     )
-    return [Event(r.type, r.data, Audience.from_dict(r.audience), r.at) for r in rows]
+    return [Event(type_, data, at=at) for type_, data, at in rows]
 
 
 async def _people(db: AsyncSession, course_id: int) -> list[Person]:

@@ -32,6 +32,7 @@ HEADER = (
 
 def report_rows(report: LessonReport) -> Iterator[tuple[Cell, ...]]:
     presence = {row.user_id: row for row in report.attendance}
+    by_user = [{a.user_id: a for a in item.answers} for item in report.activities]
     for person in report.students:
         row = presence[person.user_id]
         first = row.intervals[0][0] if row.intervals else None
@@ -50,9 +51,9 @@ def report_rows(report: LessonReport) -> Iterator[tuple[Cell, ...]]:
         )
         if not report.activities:
             yield head + (None,) * (len(HEADER) - len(head))
-        for item in report.activities:
+        for item, answers in zip(report.activities, by_user, strict=True):
             act = item.activity
-            answer = next((a for a in item.answers if a.user_id == person.user_id), None)
+            answer = answers.get(person.user_id)
             tail: tuple[Cell, ...] = (act.key, act.at_s, act.prompt)
             if answer is None:
                 yield head + tail + (None,) * 5
