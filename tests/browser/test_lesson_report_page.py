@@ -55,6 +55,8 @@ async def test_teacher_reads_the_report_after_the_lesson(web: WebClass) -> None:
     teacher = await web.teacher()
     await expect(teacher.locator("#rec")).to_be_visible(timeout=WAIT_MS)  # recording
     await expect(teacher.locator("#report-link")).to_be_hidden()
+    facilitator = await web.facilitator()  # site A's
+    await expect(facilitator.locator("#report-link")).to_be_hidden()
     lead = await _ws(web, demo.teacher.id or 0, Role.TEACHER)
     picks = {0: 1, 8: 0, 32: 1}  # site A right, site B wrong, at home right
     students = {i: await _ws(web, demo.students[i].id or 0, Role.STUDENT) for i in picks}
@@ -73,6 +75,14 @@ async def test_teacher_reads_the_report_after_the_lesson(web: WebClass) -> None:
     await expect(link).to_have_attribute("href", f"/report/{web.session_id}")
     for client in (lead, *students.values()):
         await client.close()
+    site_link = facilitator.locator("#report-link")
+    await expect(site_link).to_be_visible()
+    await expect(site_link).to_have_attribute("href", f"/report/{web.session_id}")
+    await site_link.click()
+    site_poll = facilitator.locator("table", has=facilitator.locator("caption", has_text="vector"))
+    await expect(site_poll.locator("tbody tr")).to_have_count(1)  # site A's answer only
+    await expect(facilitator.get_by_role("table", name="Attendance of students")
+                 .locator("tbody tr")).to_have_count(8)  # fmt: skip
     await link.click()
     await teacher.wait_for_url(f"**/report/{web.session_id}")
     page = teacher
