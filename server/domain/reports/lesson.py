@@ -9,7 +9,7 @@ once the teacher revealed that poll; alerts are for staff.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from server.domain.events import Event
@@ -122,13 +122,9 @@ def _activity_rows(act: Activity, kept: set[int], scope: Scope) -> ActivityRows:
     if act.anonymous and not student:
         answers = []
     elif student and act.kind == "poll" and not act.revealed:
-        answers = [StudentAnswer(**{**_fields(a), "correct": None}) for a in answers]
+        answers = [replace(a, correct=None) for a in answers]
         totals["correct"] = None
     return ActivityRows(act, answers, totals)
-
-
-def _fields(answer: StudentAnswer) -> dict[str, Any]:
-    return {name: getattr(answer, name) for name in StudentAnswer.__slots__}
 
 
 def build_lesson_report(
