@@ -35,12 +35,16 @@ def _latest(client: WsClient, type_: str, key: str, item_id: int) -> dict[Any, d
 
 
 async def _until(
-    client: WsClient, type_: str, key: str, item_id: int, total: int
+    client: WsClient, type_: str, key: str, item_id: int, total: int, correct: int
 ) -> dict[Any, Any]:
+    """The latest per-site tallies once they add up to ``total`` answers, ``correct`` right
+    (tallies are coalesced: an earlier one may already count everyone but not a changed
+    answer)."""
     async with asyncio.timeout(20):
         while True:
             latest = _latest(client, type_, key, item_id)
-            if sum(d["answered"] for d in latest.values()) >= total:
+            answered = sum(d["answered"] for d in latest.values())
+            if (answered, sum(d["correct"] for d in latest.values())) == (total, correct):
                 return latest
             await client.recv()
 
@@ -84,14 +88,15 @@ async def test_report_agrees_with_the_live_lesson(klass: Class) -> None:
     for n, s in enumerate(students):
         await s.ok("poll.answer", {"poll_id": poll_id, "answer": {"choices": [n % 2]}})
     await students[0].ok("poll.answer", {"poll_id": poll_id, "answer": {"choices": [1]}})  # changed
-    poll_seen = await _until(teacher, "poll.tally", "poll_id", poll_id, len(students))
+    # right: the odd ones, and student 0 after changing their answer
+    poll_seen = await _until(teacher, "poll.tally", "poll_id", poll_id, len(students), 4)
 
     await teacher.ok("question.launch", QUESTION)
     shown = await students[0].wait_for(lambda f: f.get("type") == "question.shown")
     question_id = shown["data"]["question_id"]
     for n, s in enumerate(students[:4]):
         await s.ok("question.answer", {"question_id": question_id, "answer": {"number": 9.8 + n}})
-    question_seen = await _until(teacher, "question.tally", "question_id", question_id, 4)
+    question_seen = await _until(teacher, "question.tally", "question_id", question_id, 4, 1)
 
     await students[4].close()  # one student leaves before the end
     await teacher.wait_for(
