@@ -4,7 +4,6 @@ the CSV."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import re
@@ -16,6 +15,7 @@ from sqlmodel import col, func, select
 
 from server.db.engagement_models import EngagementTimeline
 from server.domain.roles import Role
+from server.realtime.engagement_bridge import bridge_of
 from tests.browser.conftest import WebClass, shot
 from tests.live_server import WsClient
 
@@ -38,16 +38,16 @@ async def _ws(web: WebClass, user_id: int, role: Role) -> WsClient:
     return await WsClient.open(web.server.ws_url(web.session_id), str(token))
 
 
-async def _until_stored(web: WebClass, what: str, count: object) -> None:
-    """Bounded wait until the engagement timeline has a row (it is written in batches)."""
-    for _ in range(100):
-        async with web.server.app.state.services.sessions() as db:
-            query = select(func.count()).select_from(EngagementTimeline)
-            stored = (await db.exec(query.where(col(EngagementTimeline.value) == what))).one()
-        if stored >= 1:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"no {what} row in the engagement timeline ({count})")
+async def _store_timeline(web: WebClass) -> None:
+    """Write the engagement timeline's waiting entries now (it is written in batches)."""
+    runtime = await web.server.app.state.realtime.runtime(web.session_id)
+    bridge = bridge_of(runtime)
+    assert bridge is not None
+    await bridge.flush_timeline()
+    async with web.server.app.state.services.sessions() as db:
+        query = select(func.count()).select_from(EngagementTimeline)
+        stored = (await db.exec(query.where(col(EngagementTimeline.value) == "confused"))).one()
+    assert stored >= 1
 
 
 async def test_teacher_reads_the_report_after_the_lesson(web: WebClass) -> None:
@@ -66,7 +66,9 @@ async def test_teacher_reads_the_report_after_the_lesson(web: WebClass) -> None:
         poll_id = frame["data"]["poll_id"]
         await s.ok("poll.answer", {"poll_id": poll_id, "answer": {"choices": [picks[i]]}})
     await students[0].ok("engagement.confused", {"active": True})
-    await _until_stored(web, "confused", "after the press")
+    # the teacher sees the press (the engine has taken it), then the timeline is written
+    await expect(teacher.locator(".confused-list")).to_contain_text(demo.students[0].display_name)
+    await _store_timeline(web)
 
     teacher.on("dialog", lambda dialog: dialog.accept())
     await teacher.get_by_role("button", name="End session").click()
