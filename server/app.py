@@ -13,7 +13,17 @@ from server.api.body_limit import BodyLimitMiddleware
 from server.api.deps import Services
 from server.api.docs import install_docs
 from server.api.errors import install_error_handlers
-from server.api.routes import auth, courses, org, recordings, roster, sessions, users, web
+from server.api.routes import (
+    auth,
+    courses,
+    org,
+    recordings,
+    reports,
+    roster,
+    sessions,
+    users,
+    web,
+)
 from server.auth.tokens import TokenSigner
 from server.db.engine import make_engine, make_sessionmaker
 from server.domain.signin_throttle import SigninThrottle
@@ -67,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.shutdown_hooks = []
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
-    for module in (auth, org, users, courses, sessions, roster, recordings):
+    for module in (auth, org, users, courses, sessions, roster, recordings, reports):
         app.include_router(module.router)
     gateway.install(app, services)
     app.include_router(web.router)

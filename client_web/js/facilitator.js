@@ -51,6 +51,9 @@ function render(state, conn, dir) {
   hand.classList.toggle("is-on", raised);
   hand.replaceChildren(...iconText("✋", raised ? "Lower the room's hand" : "Raise hand for the room"));
   hand.disabled = onStage || state.status !== "live";
+  const report = $("#report-link"); // after the lesson: its report (this site's rows)
+  report.hidden = state.status !== "ended";
+  report.href = location.pathname.replace("/facilitator/", "/report/");
   $("#stage-note").textContent = onStage ? "Your room is on stage." : raised ? "Your room's hand is up." : "";
   renderQna($("#qna-list"), state, conn, {
     asker: (i) => (siteKey(i.site_id) === siteKey(siteId) ? dir.person(i.user_id) : "Another site"),

@@ -24,7 +24,7 @@ async function showSessions(auth) {
   for (const s of sessions) {
     list.append(h("li", { class: "session-row" },
       h("span", {}, h("b", { text: s.title }), " ", h("span", { class: `chip chip-${s.status}`, text: s.status })),
-      s.status === "ended" ? h("span", { class: "muted", text: "ended" })
+      s.status === "ended" ? h("a", { class: "btn", href: `/report/${s.id}`, text: "Lesson report" })
         : h("a", { class: "btn btn-primary", href: `/${view}/${s.id}`, text: view === "teacher" ? "Open console" : "Open site view" })));
   }
 }

@@ -38,6 +38,9 @@ function renderLifecycle(state, conn) {
   $("#session-status").className = `chip chip-${state.status}`;
   const button = $("#lifecycle");
   button.hidden = state.status === "ended";
+  const report = $("#report-link"); // after the lesson: its report
+  report.hidden = state.status !== "ended";
+  report.href = location.pathname.replace("/teacher/", "/report/");
   button.textContent = state.status === "scheduled" ? "Start session" : "End session";
   button.onclick = () => {
     if (state.status === "scheduled") attempt(conn.send("session.start"));

@@ -290,6 +290,18 @@ CASES = [
         lambda w, a: f"/api/sessions/{w.ids['session']}/recordings/{RECORDING}",
         {"anon": 401, **IN_SESSION},
     ),
+    Case(
+        "GET",
+        "/api/sessions/{session_id}/report",
+        lambda w, a: f"/api/sessions/{w.ids['session']}/report",
+        {"anon": 401, **IN_SESSION},
+    ),
+    Case(
+        "GET",
+        "/api/sessions/{session_id}/report.csv",
+        lambda w, a: f"/api/sessions/{w.ids['session']}/report.csv",
+        {"anon": 401, **IN_SESSION},
+    ),
     Case("GET", "/api/protocol", fixed("/api/protocol"), dict.fromkeys(ACTORS, 200)),
     Case(
         "GET",

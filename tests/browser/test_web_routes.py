@@ -55,6 +55,9 @@ async def test_every_command_and_event_named_in_the_client_exists_on_the_server(
     assert applied == set(EVENT_TYPES), applied ^ set(EVENT_TYPES)
 
 
+PAGES = ("/", "/join", "/teacher/1", "/facilitator/1", "/student/1", "/catchup/1", "/report/1")
+
+
 def test_client_never_parses_data_as_html() -> None:
     source = _js() + "".join(p.read_text() for p in CLIENT.glob("*.html"))
     for risky in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
@@ -65,7 +68,7 @@ async def test_pages_and_assets_are_served_with_a_strict_policy(
     app_and_client: tuple[object, httpx.AsyncClient],
 ) -> None:
     _, client = app_and_client
-    for path in ("/", "/join", "/teacher/1", "/facilitator/1", "/student/1", "/catchup/1"):
+    for path in PAGES:
         page = await client.get(path)
         assert page.status_code == 200, path
         assert page.headers["content-type"].startswith("text/html")
@@ -101,7 +104,7 @@ async def test_every_page_has_a_favicon_and_favicon_ico_is_served(
     app_and_client: tuple[object, httpx.AsyncClient],
 ) -> None:
     _, client = app_and_client
-    for path in ("/", "/join", "/teacher/1", "/facilitator/1", "/student/1", "/catchup/1"):
+    for path in PAGES:
         page = await client.get(path)
         assert '<link rel="icon" href="/static/favicon.svg"' in page.text, path
     svg = await client.get("/static/favicon.svg")

@@ -3,7 +3,8 @@ client builds its message names from (``GET /api/protocol``).
 
 Pages: ``/`` staff sign-in, ``/join`` (a student's link, token in the fragment),
 ``/teacher/{id}``, ``/facilitator/{id}``, ``/student/{id}``, ``/catchup/{id}`` (a student's
-catch-up player for the lesson recording); assets under ``/static/``.
+catch-up player for the lesson recording), ``/report/{id}`` (the lesson report); assets under
+``/static/``.
 Every page is served with a strict Content-Security-Policy (no inline script), so data shown
 by the client can never run as code even if a future change forgot ``textContent``.
 """
@@ -126,6 +127,12 @@ async def student_page(session_id: PathId) -> Response:
 async def catchup_page(session_id: PathId) -> Response:
     """A student's catch-up player: the recording, stopping at each embedded question."""
     return _file("catchup.html")
+
+
+@router.get("/report/{session_id}", include_in_schema=False)
+async def report_page(session_id: int) -> Response:
+    """The lesson report: attendance, answers, episodes and alerts, Q&A, CSV download."""
+    return _file("report.html")
 
 
 @router.get("/favicon.ico", include_in_schema=False)
