@@ -4,12 +4,13 @@ teacher and admins all, a facilitator their site's students, a student their own
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from server.api.deps import DB, Caller, SvcDep
+from server.api.ids import PathId
 from server.domain.reports import HEADER, report_rows
 from server.exports.csv_safe import csv_text
 from server.realtime.media_recording import list_recordings
@@ -17,11 +18,9 @@ from server.services.reports import lesson_report
 
 router = APIRouter(prefix="/api/sessions", tags=["reports"])
 
-SessionId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The live session's id")]
-
 
 @router.get("/{session_id}/report")
-async def get_report(session_id: SessionId, who: Caller, db: DB, svc: SvcDep) -> dict[str, Any]:
+async def get_report(session_id: PathId, who: Caller, db: DB, svc: SvcDep) -> dict[str, Any]:
     """The lesson report: attendance (join and leave times, minutes present), every activity
     with each student's answer, correctness, seconds to answer, live or catch-up; confusion and
     disengagement episodes and alerts on the lesson clock; Q&A; the recordings."""
@@ -36,7 +35,7 @@ async def get_report(session_id: SessionId, who: Caller, db: DB, svc: SvcDep) ->
 
 
 @router.get("/{session_id}/report.csv", response_class=Response)
-async def get_report_csv(session_id: SessionId, who: Caller, db: DB) -> Response:
+async def get_report_csv(session_id: PathId, who: Caller, db: DB) -> Response:
     """The lesson report as CSV: one row per student and activity, with attendance columns.
     Cells a spreadsheet would run as a formula are quoted as text."""
     report = await lesson_report(db, who, session_id)
