@@ -9,7 +9,7 @@ import re
 
 import pytest
 from playwright.async_api import Page, expect
-from sqlmodel import col, func, select
+from sqlmodel import func, select
 
 from server.db.models import Enrolment, User
 from server.demo import DEMO_PASSWORD
@@ -59,7 +59,9 @@ async def test_admin_sets_up_a_school_site_course_and_roster(web: WebClass) -> N
     page = await sign_in(web, "admin@demo.hyflex", "Administration")
     await page.wait_for_url("**/admin")
     schools = page.get_by_role("table", name="Schools")
-    await expect(schools.get_by_role("row", name="Hillcrest School")).to_contain_text("America/Denver")
+    await expect(schools.get_by_role("row", name="Hillcrest School")).to_contain_text(
+        "America/Denver"
+    )
 
     # a school: a bad time zone is refused, next to the field, in plain words
     form = page.locator("#school-form")
@@ -73,7 +75,9 @@ async def test_admin_sets_up_a_school_site_course_and_roster(web: WebClass) -> N
     await expect(form.get_by_label("Time zone")).to_be_focused()
     await form.get_by_label("Time zone").fill("Europe/Berlin")
     await form.get_by_role("button", name="Add school").click()
-    await expect(schools.get_by_role("row", name="Lakeside College")).to_contain_text("Europe/Berlin")
+    await expect(schools.get_by_role("row", name="Lakeside College")).to_contain_text(
+        "Europe/Berlin"
+    )
     await expect(problem).to_have_count(0)
 
     # a site, then its facilitator
@@ -114,7 +118,9 @@ async def test_admin_sets_up_a_school_site_course_and_roster(web: WebClass) -> N
     await expect(errors.get_by_role("row", name="3")).to_contain_text("unknown role")
     await expect(errors.get_by_role("row", name="4")).to_contain_text("not a valid address")
     await expect(errors.get_by_role("row", name="5")).to_contain_text("unknown site code")
-    await expect(page.locator("#roster-result [role=alert]")).to_contain_text("nothing was imported")
+    await expect(page.locator("#roster-result [role=alert]")).to_contain_text(
+        "nothing was imported"
+    )
     await expect(page.get_by_role("button", name="Import", exact=True)).to_be_disabled()
     await page.locator("#roster-h").scroll_into_view_if_needed()
     await shot(page, "admin-roster-errors")
