@@ -84,6 +84,11 @@ async def test_admin_sets_up_a_school_site_course_and_roster(web: WebClass) -> N
     form = page.locator("#site-form")
     await form.get_by_label("School").select_option(label="Lakeside College (Europe/Berlin)")
     await form.get_by_label("Name").fill("Lakeside - Lab 1")
+    await form.get_by_label("Code").fill("lab one!")  # the API's pattern, in plain words
+    await form.get_by_role("button", name="Add site").click()
+    await expect(form.locator("#site-code-error")).to_have_text(
+        "Code may hold only letters, digits, dots, dashes and underscores (at most 64)."
+    )
     await form.get_by_label("Code").fill("lake-1")
     await form.get_by_role("button", name="Add site").click()
     sites = page.get_by_role("table", name="Sites and their facilitators")
