@@ -187,6 +187,14 @@ async def test_teacher_schedules_starts_and_hands_out_links(web: WebClass) -> No
     await card.get_by_role("heading", name="Lessons").scroll_into_view_if_needed()
     await shot(page, "admin-teacher-courses")
 
+    # ending a lesson (after a confirmation) leads to its report
+    page.on("dialog", lambda dialog: dialog.accept())
+    demo_row = lessons.get_by_role("row", name="Forces and motion (demo)")
+    await demo_row.get_by_role("button", name="End Forces and motion (demo)").click()
+    report = lessons.get_by_role("link", name="Report of Forces and motion (demo)")
+    await expect(report).to_have_attribute("href", f"/report/{web.session_id}")
+    await expect(demo_row.locator(".chip")).to_have_text("ended")
+
     # the new lesson is in the teacher's list at /, live, with its console
     await page.get_by_role("link", name="Home").click()
     entry = page.locator(".session-row", has_text="Waves and sound")
