@@ -57,16 +57,11 @@ export async function api(path, { method = "GET", body, token } = {}) {
   if (auth) headers.Authorization = `Bearer ${auth}`;
   const isForm = body instanceof FormData; // a file upload: the browser sets its own type
   if (body !== undefined && !isForm) headers["Content-Type"] = "application/json";
-  let response;
-  try {
-    response = await fetch(path, {
-      method,
-      headers,
-      body: body === undefined || isForm ? body : JSON.stringify(body),
-    });
-  } catch {
-    throw new ApiError(0, "offline", "The server could not be reached: check the connection and try again.");
-  }
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined || isForm ? body : JSON.stringify(body),
+  });
   const data = await response.json().catch(() => null);
   if (!response.ok) {
     const err = data?.error;

@@ -39,7 +39,8 @@ function clearProblems(form) {
 
 /** The server's message next to the field it names (focused), else at the top of the form. */
 export function showProblem(form, err) {
-  const message = err instanceof ApiError ? err.message : "Something went wrong; please try again.";
+  const message = err instanceof ApiError ? err.message
+    : "The server could not be reached: check the connection and try again.";
   const input = err instanceof ApiError && err.field ? form.querySelector(`[name="${CSS.escape(err.field)}"]`) : null;
   if (input) {
     const id = `${input.id}-error`;
