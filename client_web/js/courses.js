@@ -19,8 +19,8 @@ function rosterBySite(course, enrolments, people, dir) {
     if (!bySite.has(e.site_id)) bySite.set(e.site_id, []);
     bySite.get(e.site_id).push(people.get(e.student_id) ?? { display_name: `Student ${e.student_id}`, email: "" });
   }
-  const sites = [...course.site_ids, null].filter((id) => bySite.has(id) || id !== null);
   if (!enrolments.length) return [h("p", { class: "muted", text: "No students enrolled yet." })];
+  const sites = [...course.site_ids, ...(bySite.has(null) ? [null] : [])]; // remote ones last
   return sites.map((id) => {
     const students = (bySite.get(id) ?? []).sort((a, b) => a.display_name.localeCompare(b.display_name));
     return table(`${dir.siteName(id)}: ${students.length} ${students.length === 1 ? "student" : "students"}`,
