@@ -1,9 +1,11 @@
-"""The ``hyflex`` command: ``serve``, ``demo`` and ``migrate``."""
+"""The ``hyflex`` command: ``serve``, ``demo``, ``migrate``, ``create-admin`` and ``purge``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
+import os
 import sys
 from collections.abc import Sequence
 
@@ -162,6 +164,46 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    """The consortium's first admin on an empty install (the password from
+    ``HYFLEX_ADMIN_PASSWORD``, else asked for twice)."""
+    from pydantic import ValidationError
+
+    from server.app import create_app
+    from server.services.first_admin import create_first_admin
+
+    password = os.environ.get("HYFLEX_ADMIN_PASSWORD") or getpass.getpass("Password: ")
+    if "HYFLEX_ADMIN_PASSWORD" not in os.environ and getpass.getpass("Again: ") != password:
+        print("hyflex: the two passwords differ", file=sys.stderr)
+        return 2
+    _migrate(settings)
+    svc = create_app(settings).state.services
+
+    async def run() -> str:
+        try:
+            return await create_first_admin(
+                svc.sessions,
+                consortium=args.consortium,
+                email=args.email,
+                name=args.name,
+                password=password,
+            )
+        finally:
+            await svc.engine.dispose()
+
+    try:
+        done = asyncio.run(run())
+    except ValidationError as exc:
+        problems = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in exc.errors())
+        print(f"hyflex: {problems}", file=sys.stderr)
+        return 2
+    except DomainError as exc:
+        print(f"hyflex: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"{done}: sign in at {settings.base_url}/ and open Administration")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hyflex", description="HyFlex Live classroom service")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -183,6 +225,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(func=cmd_migrate)
+    admin = sub.add_parser(
+        "create-admin",
+        help="create the consortium (if none yet) and an admin who sets up the rest in the "
+        "web pages (password from HYFLEX_ADMIN_PASSWORD, else asked for)",
+    )
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--name", required=True, help="the admin's name as shown to others")
+    admin.add_argument("--consortium", default="Consortium", help="its name, when created")
+    admin.set_defaults(func=cmd_create_admin)
     purge = sub.add_parser(
         "purge", help="delete engagement timeline entries past the retention (run daily)"
     )

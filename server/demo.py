@@ -36,10 +36,10 @@ from server.realtime.event_log import PendingEvent, event_row
 from server.services.lifecycle import project_status
 
 DEMO_PASSWORD = "hyflex-demo-2026"
-SCHOOLS = (
-    ("north", "Northfield High", (("north-a", "Room A"), ("north-b", "Room B"))),
-    ("river", "Riverside Academy", (("river-lab", "Science Lab"),)),
-    ("hill", "Hillcrest School", (("hill-lib", "Library"),)),
+SCHOOLS = (  # code, name, time zone, sites: the consortium spans two time zones
+    ("north", "Northfield High", "America/Chicago", (("north-a", "Room A"), ("north-b", "Room B"))),
+    ("river", "Riverside Academy", "America/Chicago", (("river-lab", "Science Lab"),)),
+    ("hill", "Hillcrest School", "America/Denver", (("hill-lib", "Library"),)),
 )
 STUDENTS_PER_SITE = 8
 REMOTE_STUDENTS = 8
@@ -151,10 +151,13 @@ async def seed_demo(
         consortium = await seed.get_or_create(Consortium, {"name": "Valley Schools Consortium"})
         assert consortium.id is not None
         sites: list[Site] = []
-        for code, name, rooms in SCHOOLS:
+        for code, name, zone, rooms in SCHOOLS:
             school = await seed.get_or_create(
-                School, {"code": code}, name=name, consortium_id=consortium.id
+                School, {"code": code}, name=name, consortium_id=consortium.id, timezone=zone
             )
+            if school.timezone == "UTC":  # a demo school from before schools had zones
+                school.timezone = zone
+                db.add(school)
             for site_code, room in rooms:
                 sites.append(
                     await seed.get_or_create(

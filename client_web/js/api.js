@@ -3,11 +3,34 @@
 const KEY = "hyflex.auth";
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, field = null) {
     super(message);
     this.status = status;
     this.code = code;
+    this.field = field; // the request field the message is about, when the server says
   }
+}
+
+// FastAPI's validation problems, in plain words ("Code may hold only letters, ...").
+const PROBLEM_WORDS = {
+  missing: () => "is required",
+  string_too_short: (ctx) => (ctx?.min_length > 1 ? `needs at least ${ctx.min_length} characters` : "is required"),
+  string_too_long: (ctx) => `may have at most ${ctx?.max_length} characters`,
+  string_pattern_mismatch: () => "may hold only letters, digits, dots, dashes and underscores (at most 64)",
+  int_parsing: () => "must be a whole number",
+  datetime_from_date_parsing: () => "is not a date and time",
+  datetime_parsing: () => "is not a date and time",
+  enum: (ctx) => `must be one of: ${ctx?.expected ?? "the listed values"}`,
+};
+
+function validationProblem(problem) {
+  const field = Array.isArray(problem?.loc) ? problem.loc.at(-1) : null;
+  const label = typeof field === "string" ? field.replaceAll("_", " ") : "a value";
+  const words = PROBLEM_WORDS[problem?.type];
+  let text = String(problem?.msg ?? "is not valid").replace(/^Value error, /, "");
+  if (words) text = `${label[0].toUpperCase()}${label.slice(1)} ${words(problem.ctx)}.`;
+  else if (problem?.type !== "value_error") text = `${label}: ${text}`;
+  return { field: typeof field === "string" ? field : null, text };
 }
 
 /** {token, user, session_id?} or null. */
@@ -32,21 +55,23 @@ export async function api(path, { method = "GET", body, token } = {}) {
   const headers = { Accept: "application/json" };
   const auth = token ?? loadAuth()?.token;
   if (auth) headers.Authorization = `Bearer ${auth}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const isForm = body instanceof FormData; // a file upload: the browser sets its own type
+  if (body !== undefined && !isForm) headers["Content-Type"] = "application/json";
   const response = await fetch(path, {
     method,
     headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: body === undefined || isForm ? body : JSON.stringify(body),
   });
   const data = await response.json().catch(() => null);
   if (!response.ok) {
     const err = data?.error;
-    const detail = Array.isArray(data?.detail) ? data.detail[0]?.msg : data?.detail;
-    throw new ApiError(
-      response.status,
-      err?.code ?? "http_error",
-      err?.message ?? detail ?? `HTTP ${response.status}`,
-    );
+    if (err?.message) throw new ApiError(response.status, err.code ?? "http_error", err.message);
+    if (Array.isArray(data?.detail) && data.detail.length) {
+      const { field, text } = validationProblem(data.detail[0]);
+      throw new ApiError(response.status, "bad_input", text, field);
+    }
+    const detail = typeof data?.detail === "string" ? data.detail : null;
+    throw new ApiError(response.status, "http_error", detail ?? `The server answered ${response.status}.`);
   }
   return data;
 }

@@ -10,6 +10,10 @@ async function showSessions(auth) {
   $("#sessions").hidden = false;
   $("#sign-out").hidden = false;
   $("#hello").textContent = `Signed in as ${auth.user.display_name} (${auth.user.role}).`;
+  $("#setup-links").replaceChildren(
+    auth.user.role === "admin" ? h("a", { class: "btn", href: "/admin", text: "Administration" }) : null,
+    ["admin", "teacher"].includes(auth.user.role)
+      ? h("a", { class: "btn", href: "/courses", text: "Courses and lessons" }) : null);
   const list = clear($("#session-list"));
   let sessions;
   try {

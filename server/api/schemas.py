@@ -13,9 +13,11 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 
 from server.api.ids import Id
+from server.api.time_zones import TimeZoneName, to_utc
 from server.domain.live import SessionStatus
 from server.domain.roles import Role
 from server.domain.text import has_visible_text, trim_invisible
@@ -74,6 +76,12 @@ class TokenOut(BaseModel):
 class SchoolIn(In):
     name: Name
     code: Code
+    timezone: TimeZoneName = "UTC"
+
+
+class SchoolUpdate(In):
+    name: Name | None = None
+    timezone: TimeZoneName | None = None
 
 
 class SchoolOut(Out):
@@ -81,6 +89,7 @@ class SchoolOut(Out):
     consortium_id: int
     name: str
     code: str
+    timezone: str
 
 
 class SiteIn(In):
@@ -143,6 +152,15 @@ class SessionIn(In):
     course_id: Id
     title: Name
     scheduled_at: datetime | None = None
+    # The zone a ``scheduled_at`` without an offset is read in (the school's, as the page
+    # shows it); a time with an offset ("...Z", "+01:00") needs none.
+    timezone: TimeZoneName | None = None
+
+    @model_validator(mode="after")
+    def _scheduled_in_utc(self) -> SessionIn:
+        if self.scheduled_at is not None:
+            self.scheduled_at = to_utc(self.scheduled_at, self.timezone)
+        return self
 
 
 class SessionOut(Out):

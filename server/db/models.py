@@ -51,6 +51,9 @@ class School(SQLModel, table=True):
     consortium_id: int = Field(foreign_key="consortium.id", index=True)
     name: str = Field(max_length=200)
     code: str = Field(max_length=64, unique=True)
+    # IANA name (e.g. "Europe/London"): lesson times are shown in it. A school is in one
+    # place, so its sites (rooms) share it; sites in other time zones belong to other schools.
+    timezone: str = Field(default="UTC", max_length=64, sa_column_kwargs={"server_default": "UTC"})
 
 
 class Site(SQLModel, table=True):

@@ -86,6 +86,13 @@ CASES = [
         lambda w, a: f"/api/schools/{w.demo.sites[0].school_id}",
         {"anon": 401, **STAFF_OK, **STUDENTS_403},
     ),
+    Case(
+        "PATCH",
+        "/api/schools/{school_id}",
+        lambda w, a: f"/api/schools/{w.demo.sites[0].school_id}",
+        {"anon": 401, "admin": 200, **dict.fromkeys(ACTORS[2:], 403)},
+        body=lambda w, a: {"timezone": "Europe/London"},
+    ),
     Case("GET", "/api/sites", fixed("/api/sites"), {"anon": 401, **STAFF_OK, **STUDENTS_403}),
     Case(
         "POST",

@@ -7,7 +7,7 @@ from sqlmodel import col, select
 
 from server.api.deps import DB, Caller
 from server.api.ids import PathId
-from server.api.schemas import SchoolIn, SchoolOut, SiteIn, SiteOut
+from server.api.schemas import SchoolIn, SchoolOut, SchoolUpdate, SiteIn, SiteOut
 from server.db.models import Consortium, School, Site
 from server.domain.errors import Conflict, NotFound
 from server.domain.roles import STAFF_ROLES, Role
@@ -35,7 +35,9 @@ async def create_school(body: SchoolIn, who: Caller, db: DB) -> School:
     ).first()
     if clash is not None:
         raise Conflict(f"a school named {body.name!r} or coded {body.code!r} exists")
-    school = School(consortium_id=consortium.id, name=body.name, code=body.code)
+    school = School(
+        consortium_id=consortium.id, name=body.name, code=body.code, timezone=body.timezone
+    )
     db.add(school)
     await db.commit()
     return school
@@ -47,6 +49,32 @@ async def get_school(school_id: PathId, who: Caller, db: DB) -> School:
     school = await db.get(School, school_id)
     if school is None:
         raise NotFound(f"school {school_id} not found")
+    return school
+
+
+@router.patch("/schools/{school_id}", response_model=SchoolOut)
+async def update_school(school_id: PathId, body: SchoolUpdate, who: Caller, db: DB) -> School:
+    """Rename a school or set its time zone (the zone lesson times are shown in)."""
+    require_role(who, {Role.ADMIN}, "change schools")
+    school = await db.get(School, school_id)
+    if school is None:
+        raise NotFound(f"school {school_id} not found")
+    if body.name is not None and body.name != school.name:
+        clash = (
+            await db.exec(
+                select(School).where(
+                    col(School.consortium_id) == school.consortium_id,
+                    col(School.name) == body.name,
+                )
+            )
+        ).first()
+        if clash is not None:
+            raise Conflict(f"a school named {body.name!r} exists")
+        school.name = body.name
+    if body.timezone is not None:
+        school.timezone = body.timezone
+    db.add(school)
+    await db.commit()
     return school
 
 

@@ -3,8 +3,9 @@ client builds its message names from (``GET /api/protocol``).
 
 Pages: ``/`` staff sign-in, ``/join`` (a student's link, token in the fragment),
 ``/teacher/{id}``, ``/facilitator/{id}``, ``/student/{id}``, ``/catchup/{id}`` (a student's
-catch-up player for the lesson recording), ``/report/{id}`` (the lesson report); assets under
-``/static/``.
+catch-up player for the lesson recording), ``/report/{id}`` (the lesson report), ``/admin``
+(schools, sites, staff, courses, enrolments, roster import, lessons) and ``/courses`` (a
+teacher's courses, lessons and join links); assets under ``/static/``.
 Every page is served with a strict Content-Security-Policy (no inline script), so data shown
 by the client can never run as code even if a future change forgot ``textContent``.
 """
@@ -106,6 +107,18 @@ async def sign_in_page() -> Response:
 @router.get("/join", include_in_schema=False)
 async def join_page() -> Response:
     return _file("join.html")
+
+
+@router.get("/admin", include_in_schema=False)
+async def admin_page() -> Response:
+    """Consortium set-up for admins (the page asks the API, which checks the role)."""
+    return _file("admin.html")
+
+
+@router.get("/courses", include_in_schema=False)
+async def courses_page() -> Response:
+    """A teacher's courses and lessons: schedule, start, end, join links, rosters per site."""
+    return _file("courses.html")
 
 
 @router.get("/teacher/{session_id}", include_in_schema=False)
