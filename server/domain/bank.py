@@ -24,6 +24,7 @@ USES: Final = ("poll", "question")
 """A poll (opened by the teacher, answers replaceable) or an embedded question (shown at a
 lesson-clock position or launched, one answer per student, met again in catch-up)."""
 
+USE_WORDS: Final = "use must be 'poll' or 'question'"
 MAX_ITEMS_PER_COURSE: Final = 2000
 
 
@@ -93,7 +94,7 @@ def _no_unknown(raw: dict[Any, Any], cls: type[Any], what: str) -> None:
 def check_entry(use: object, spec: PromptSpec, anonymous: object, limits: Limits) -> BankEntry:
     """Validate an item; BadInput with the reason in plain words."""
     if use not in USES:
-        raise BadInput("use must be 'poll' or 'question'")
+        raise BadInput(USE_WORDS)
     if not isinstance(anonymous, bool):
         raise BadInput("anonymous must be true or false")
     if anonymous and use != "poll":
@@ -109,9 +110,10 @@ def entry_from_data(raw: object, limits: Limits) -> BankEntry:
     if unknown:
         names = ", ".join(sorted(str(n)[:40] for n in unknown)[:5])
         raise BadInput(f"unknown field(s) {names}")
-    return check_entry(
-        raw.get("use"), prompt_spec(raw.get("spec")), raw.get("anonymous", False), limits
-    )
+    use = raw.get("use")
+    if use not in USES:  # said first: the spec's rules depend on nothing else
+        raise BadInput(USE_WORDS)
+    return check_entry(use, prompt_spec(raw.get("spec")), raw.get("anonymous", False), limits)
 
 
 def entry_from_stored(use: str, spec_data: dict[str, Any], anonymous: bool) -> BankEntry:

@@ -3,9 +3,9 @@ client builds its message names from (``GET /api/protocol``).
 
 Pages: ``/`` staff sign-in, ``/join`` (a student's link, token in the fragment),
 ``/teacher/{id}``, ``/facilitator/{id}``, ``/student/{id}``, ``/catchup/{id}`` (a student's
-catch-up player for the lesson recording), ``/report/{id}`` (the lesson report), ``/courses/{id}/bank`` (the question bank),
-``/sessions/{id}/links`` (printable join links with QR codes); assets under
-``/static/``.
+catch-up player for the lesson recording), ``/report/{id}`` (the lesson report),
+``/courses/{id}/bank`` (the question bank), ``/sessions/{id}/links`` (printable join links
+with QR codes); assets under ``/static/``.
 Every page is served with a strict Content-Security-Policy (no inline script), so data shown
 by the client can never run as code even if a future change forgot ``textContent``.
 """
