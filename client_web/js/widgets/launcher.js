@@ -131,21 +131,27 @@ function useBankItem(item) {
   $("#l-go").focus();
 }
 
-/** "From the bank": the items the teacher attached to this lesson (GET /api/sessions/{id}/bank). */
-export async function wireBankPicker(sessionId, courseId, onError) {
-  let items;
-  try {
-    items = await api(`/api/sessions/${sessionId}/bank`);
-  } catch (err) {
-    onError(`The question bank could not be loaded: ${err.message}`);
-    return;
-  }
+/** "From the bank": the items the teacher attached to this lesson (GET /api/sessions/{id}/bank),
+ * loaded again each time the list is opened (the bank page may have changed them). */
+export function wireBankPicker(sessionId, courseId, onError) {
+  const picker = $("#bank-pick");
   const bankHref = `/courses/${courseId}/bank?lesson=${sessionId}`;
-  $("#bank-pick").hidden = false;
-  $("#bank-count").textContent = String(items.length);
-  $("#bank-list").replaceChildren(...(items.length
-    ? items.map((item) => h("li", { class: "row-item", "data-item": String(item.item_id) },
-      h("span", { class: "grow" }, h("span", { text: item.spec.prompt }), h("span", { class: "small muted", text: ` · ${itemKind(item, item.position)}` })),
-      h("button", { class: "btn btn-small", type: "button", "aria-label": `Use “${item.spec.prompt}”`, on: { click: () => useBankItem(item) } }, "Use")))
-    : [h("li", { class: "muted" }, "Nothing prepared for this lesson. ", h("a", { href: bankHref, text: "Open the question bank" }))]));
+  const load = async () => {
+    let items;
+    try {
+      items = await api(`/api/sessions/${sessionId}/bank`);
+    } catch (err) {
+      onError(`The question bank could not be loaded: ${err.message}`);
+      return;
+    }
+    picker.hidden = false;
+    $("#bank-count").textContent = String(items.length);
+    $("#bank-list").replaceChildren(...(items.length
+      ? items.map((item) => h("li", { class: "row-item", "data-item": String(item.item_id) },
+        h("span", { class: "grow" }, h("span", { text: item.spec.prompt }), h("span", { class: "small muted", text: ` · ${itemKind(item, item.position)}` })),
+        h("button", { class: "btn btn-small", type: "button", "aria-label": `Use “${item.spec.prompt}”`, on: { click: () => useBankItem(item) } }, "Use")))
+      : [h("li", { class: "muted" }, "Nothing prepared for this lesson. ", h("a", { href: bankHref, text: "Open the question bank" }))]));
+  };
+  picker.addEventListener("toggle", () => { if (picker.open) load(); });
+  return load();
 }
