@@ -82,3 +82,15 @@ async def test_teacher_builds_the_bank_prints_links_and_launches(web: WebClass) 
     await page.locator("#l-go").click()
     await expect(page.locator("#prepared")).to_contain_text(PROMPT)
     await expect(page.locator("#prepared")).to_contain_text("1:30")
+
+
+async def test_a_facilitator_prints_only_their_sites_sheet(web: WebClass) -> None:
+    page = await web.facilitator()  # site A's
+    await page.get_by_role("link", name="Join links").click()
+    await page.wait_for_url(f"**/sessions/{web.session_id}/links")
+    await expect(page.locator(".link-sheet")).to_have_count(1)
+    site = web.demo.sites[0]
+    await expect(page.locator(".link-sheet h2")).to_contain_text(site.name)
+    await expect(page.locator(".link-card")).to_have_count(8)
+    await expect(page.get_by_label("Site")).to_be_disabled()
+    await expect(page.get_by_role("button", name="Print")).to_be_enabled()
