@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import os
 import sys
+import time
 from collections.abc import Sequence
 
 from server.domain.errors import DomainError
@@ -57,9 +58,9 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 def print_demo(settings: Settings, where: str, *, all_links: bool) -> None:
     """Seed the demo and print what was done, the sign-ins and students' links, all for
     ``settings.base_url``."""
-    from server.api.routes.sessions import make_join_link
     from server.app import create_app
     from server.demo import DEMO_PASSWORD, seed_demo
+    from server.services.join_links import make_join_link
 
     _migrate(settings)
     app = create_app(settings)
@@ -92,7 +93,12 @@ def print_demo(settings: Settings, where: str, *, all_links: bool) -> None:
         shown = demo.students if all_links else demo.students[:: max(1, len(demo.students) // 6)]
         for student in shown:
             link = make_join_link(
-                svc, live_id=live.id, student=student, site_id=student.home_site_id
+                settings,
+                svc.signer,
+                live=live,
+                student=student,
+                site_id=student.home_site_id,
+                now=time.time(),
             )
             where_from = site_names.get(student.home_site_id, "at home")
             print(f"  {student.display_name:<9} {where_from:<32} {link.url}")

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     access_token_minutes: int = Field(default=12 * 60, ge=1, le=7 * 24 * 60)
     join_link_hours: int = Field(default=24, ge=1, le=24 * 30)
+    # How long after a lesson's end its join links keep opening the catch-up player
+    # (server/services/join_links.py); 0 = not after the lesson.
+    catchup_days: int = Field(default=30, ge=0, le=3660)
     ice_servers: list[dict[str, Any]] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_csv_rows: int = Field(default=20_000, ge=1)

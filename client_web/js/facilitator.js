@@ -82,6 +82,7 @@ function setHelp(button, on) {
 const ctx = await boot({ roles: ["facilitator"], signIn: { href: "/", text: "Sign in" } });
 if (ctx) {
   const { conn, state } = ctx;
+  Object.assign($("#links-link"), { href: `/sessions/${ctx.sessionId}/links`, hidden: false });
   const dir = await Directory.load(ctx.sessionId);
   const siteId = ctx.auth.user.home_site_id;
   $("#title").textContent = dir.session.title;

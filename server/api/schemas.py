@@ -185,6 +185,9 @@ class JoinLinkOut(BaseModel):
     site_id: int | None
     url: str
     token: str
+    expires_at: datetime
+    """The link works for the live lesson and catch-up until then (earlier if the lesson
+    ends early: its end plus HYFLEX_CATCHUP_DAYS)."""
 
 
 class RowError(BaseModel):

@@ -139,4 +139,6 @@ class SessionEvent(SQLModel, table=True):
     command_hash: str | None = Field(default=None, max_length=64)
 
 
+from server.db.bank_models import BankItem as BankItem  # noqa: E402
+from server.db.bank_models import LessonItem as LessonItem  # noqa: E402
 from server.db.engagement_models import EngagementTimeline as EngagementTimeline  # noqa: E402

@@ -39,6 +39,8 @@ EXPECTED_TABLES = {
     "livesession",
     "session_event",
     "engagement_timeline",
+    "bank_item",
+    "lesson_item",
     "alembic_version",
 }
 

@@ -14,10 +14,13 @@ from typing import Any
 
 import pytest
 
-from server.db.models import LiveSession, Site, User
+from server.db.models import LessonItem, LiveSession, Site, User
+from server.domain.bank import entry_from_data
 from server.domain.live import SessionStatus
+from server.domain.live.limits import Limits
 from server.domain.roles import Role
 from server.realtime.media_recording import session_dir
+from server.services.bank import new_item
 from tests.api.world import ACTORS, World, build_world
 
 STAFF_OK = {"admin": 200, "teacher": 200, "teacher2": 200, "fac": 200, "fac2": 200}
@@ -33,6 +36,19 @@ IN_SESSION = {
     "joined": 200,
 }
 RECORDING = "lesson-20261124T090000Z.webm"
+# The question bank and join sheets: the course's teacher and admins manage, facilitators of
+# its sites read (without keys), students never see them.
+BANK_READ = {**IN_SESSION, **STUDENTS_403}
+BANK_MANAGE = {**BANK_READ, "fac": 403}
+BANK_ITEM = {
+    "use": "question",
+    "spec": {
+        "kind": "single",
+        "prompt": "2+2?",
+        "options": ["3", "4"],
+        "correct": {"choices": [1]},
+    },
+}
 OWNER_ONLY = {"teacher2": 404, "fac": 403, "fac2": 404, "student": 403, "student2": 404}
 
 
@@ -44,6 +60,7 @@ class Case:
     expect: dict[str, int]
     body: Callable[[World, str], dict[str, Any]] | None = None
     files: bool = False
+    upload: bytes | None = None
 
 
 def fixed(url: str) -> Callable[[World, str], str]:
@@ -323,6 +340,82 @@ CASES = [
         {"anon": 401, "admin": 200, **dict.fromkeys(ACTORS[2:], 403)},
         files=True,
     ),
+    Case(
+        "GET",
+        "/api/courses/{course_id}/bank",
+        lambda w, a: f"/api/courses/{w.ids['course']}/bank",
+        {"anon": 401, **BANK_READ},
+    ),
+    Case(
+        "POST",
+        "/api/courses/{course_id}/bank",
+        lambda w, a: f"/api/courses/{w.ids['course']}/bank",
+        {"anon": 401, **BANK_MANAGE, "admin": 201, "teacher": 201},
+        body=lambda w, a: BANK_ITEM,
+    ),
+    Case(
+        "PUT",
+        "/api/courses/{course_id}/bank/{item_id}",
+        lambda w, a: f"/api/courses/{w.ids['course']}/bank/{w.ids['bank_item']}",
+        {"anon": 401, **BANK_MANAGE},
+        body=lambda w, a: BANK_ITEM,
+    ),
+    Case(
+        "DELETE",
+        "/api/courses/{course_id}/bank/{item_id}",
+        lambda w, a: f"/api/courses/{w.ids['course']}/bank/{w.ids[f'bank_item_{a}']}",
+        {"anon": 401, **BANK_MANAGE, "admin": 204, "teacher": 204},
+    ),
+    Case(
+        "GET",
+        "/api/courses/{course_id}/bank.csv",
+        lambda w, a: f"/api/courses/{w.ids['course']}/bank.csv",
+        {"anon": 401, **BANK_MANAGE},
+    ),
+    Case(
+        "GET",
+        "/api/courses/{course_id}/bank.json",
+        lambda w, a: f"/api/courses/{w.ids['course']}/bank.json",
+        {"anon": 401, **BANK_MANAGE},
+    ),
+    Case(
+        "POST",
+        "/api/courses/{course_id}/bank/import",
+        lambda w, a: f"/api/courses/{w.ids['course']}/bank/import?dry_run=true",
+        {"anon": 401, **BANK_MANAGE},
+        upload=b"use,kind,prompt,option_1,option_2\npoll,single,Ready?,Yes,No\n",
+    ),
+    Case(
+        "GET",
+        "/api/sessions/{session_id}/bank",
+        lambda w, a: f"/api/sessions/{w.ids['session']}/bank",
+        {"anon": 401, **BANK_READ},
+    ),
+    Case(
+        "PUT",
+        "/api/sessions/{session_id}/bank/{item_id}",
+        lambda w, a: f"/api/sessions/{w.ids['session']}/bank/{w.ids['bank_item']}",
+        {"anon": 401, **BANK_MANAGE},
+        body=lambda w, a: {"position": None},
+    ),
+    Case(
+        "DELETE",
+        "/api/sessions/{session_id}/bank/{item_id}",
+        lambda w, a: f"/api/sessions/{w.ids['session']}/bank/{w.ids[f'attached_{a}']}",
+        {"anon": 401, **BANK_MANAGE, "admin": 204, "teacher": 204},
+    ),
+    Case(
+        "GET",
+        "/api/sessions/{session_id}/join-sheet",
+        lambda w, a: f"/api/sessions/{w.ids['session']}/join-sheet",
+        {"anon": 401, **BANK_READ},
+    ),
+    Case(
+        "GET",
+        "/api/sessions/{session_id}/join-sheet.csv",
+        lambda w, a: f"/api/sessions/{w.ids['session']}/join-sheet.csv",
+        {"anon": 401, **BANK_READ},
+    ),
 ]
 
 ROSTER = (
@@ -355,9 +448,29 @@ async def _prepare(world: World) -> None:
         for key, row in rows.items():
             world.ids[key] = row.id
     world.tokens["link"] = await world.join_link(world.ids["student"], world.ids["session"])
+    await _prepare_bank(world)
     folder = session_dir(svc.settings.data_dir, world.ids["session"])
     folder.mkdir(parents=True, exist_ok=True)
     (folder / RECORDING).write_bytes(b"\x1aE\xdf\xa3 not a real recording")
+
+
+async def _prepare_bank(world: World) -> None:
+    """A bank item for every caller to change, one each to delete, one each attached."""
+    entry = entry_from_data(BANK_ITEM, Limits())
+    async with world.app.state.services.sessions() as db:
+        items = {"bank_item": new_item(world.ids["course"], entry)}
+        for actor in ACTORS:
+            items[f"bank_item_{actor}"] = new_item(world.ids["course"], entry)
+            items[f"attached_{actor}"] = new_item(world.ids["course"], entry)
+        for item in items.values():
+            db.add(item)
+        await db.flush()
+        for actor in ACTORS:
+            item_id = items[f"attached_{actor}"].id
+            db.add(LessonItem(session_id=world.ids["session"], item_id=item_id))
+        await db.commit()
+        for key, item in items.items():
+            world.ids[key] = item.id
 
 
 def test_matrix_covers_every_route() -> None:
@@ -390,6 +503,8 @@ async def test_permission_matrix(app_and_client: Any) -> None:
                 kwargs["json"] = case.body(world, actor)
             if case.files:
                 kwargs["files"] = {"file": ("users.csv", io.BytesIO(ROSTER), "text/csv")}
+            if case.upload is not None:
+                kwargs["files"] = {"file": ("bank.csv", io.BytesIO(case.upload), "text/csv")}
             resp = await world.call(actor, case.method, case.url(world, actor), **kwargs)
             want = case.expect[actor]
             if resp.status_code != want:

@@ -1,12 +1,18 @@
 // The teacher's launcher: polls, embedded questions (now, or prepared for a lesson-clock
 // position) and quiet yes/no checks, ad hoc or from the prepared list.
 
+import { api } from "../api.js";
+import { itemKind, keyText } from "../bank_items.js";
 import { $, h, keyed, formatDuration } from "../dom.js";
 import { attempt } from "./status.js";
 
 const CHOICE = new Set(["single", "multiple"]);
+const EXTRAS = ["min_value", "max_value", "tolerance", "max_length"];
+// Bounds, tolerance and text length of the bank item last put in the form (the form has no
+// fields for them): sent along while the answer type is still the item's.
+let bankSpec = null;
 
-function parsePosition(raw) {
+export function parsePosition(raw) {
   const text = raw.trim();
   if (!text) return null;
   const parts = text.split(":").map(Number);
@@ -70,6 +76,9 @@ export function wireLauncher(conn, onError) {
         sent = conn.send("check.open", { prompt: prompt.trim() });
       } else {
         const spec = buildSpec($("#l-kind").value, prompt, $("#l-options").value, $("#l-key").value);
+        if (bankSpec && bankSpec.kind === spec.kind) {
+          for (const name of EXTRAS) if (bankSpec[name] !== null && bankSpec[name] !== undefined) spec[name] = bankSpec[name];
+        }
         if (w === "poll") {
           sent = conn.send("poll.open", { spec, anonymous: $("#l-anon").checked });
         } else {
@@ -85,6 +94,7 @@ export function wireLauncher(conn, onError) {
     }
     const seq = await attempt(sent, w === "question" && $("#l-position").value.trim() ? "Question prepared" : null);
     if (seq !== undefined) {
+      bankSpec = null;
       $("#l-prompt").value = "";
       $("#l-key").value = "";
       $("#l-position").value = "";
@@ -103,4 +113,45 @@ export function renderPrepared(state, conn) {
       h("span", { class: "grow", text: q.prompt }),
       h("button", { class: "btn btn-small", "data-fk": `show-${q.question_id}`,
         on: { click: () => attempt(conn.send("question.show", { question_id: q.question_id })) } }, "Show now")));
+}
+
+/** Put a bank item in the launcher form: the teacher checks it and presses the button. */
+function useBankItem(item) {
+  const form = $("#launcher");
+  const { spec } = item;
+  form.querySelector(`input[name=what][value=${item.use}]`).checked = true;
+  $("#l-kind").value = spec.kind;
+  $("#l-prompt").value = spec.prompt;
+  $("#l-options").value = spec.options.join("\n");
+  $("#l-key").value = keyText(spec);
+  $("#l-anon").checked = item.anonymous;
+  $("#l-position").value = item.position === null || item.position === undefined ? "" : formatDuration(item.position);
+  bankSpec = spec;
+  form.dispatchEvent(new Event("change"));
+  $("#l-go").focus();
+}
+
+/** "From the bank": the items the teacher attached to this lesson (GET /api/sessions/{id}/bank),
+ * loaded again each time the list is opened (the bank page may have changed them). */
+export function wireBankPicker(sessionId, courseId, onError) {
+  const picker = $("#bank-pick");
+  const bankHref = `/courses/${courseId}/bank?lesson=${sessionId}`;
+  const load = async () => {
+    let items;
+    try {
+      items = await api(`/api/sessions/${sessionId}/bank`);
+    } catch (err) {
+      onError(`The question bank could not be loaded: ${err.message}`);
+      return;
+    }
+    picker.hidden = false;
+    $("#bank-count").textContent = String(items.length);
+    $("#bank-list").replaceChildren(...(items.length
+      ? items.map((item) => h("li", { class: "row-item", "data-item": String(item.item_id) },
+        h("span", { class: "grow" }, h("span", { text: item.spec.prompt }), h("span", { class: "small muted", text: ` · ${itemKind(item, item.position)}` })),
+        h("button", { class: "btn btn-small", type: "button", "aria-label": `Use “${item.spec.prompt}”`, on: { click: () => useBankItem(item) } }, "Use")))
+      : [h("li", { class: "muted" }, "Nothing prepared for this lesson. ", h("a", { href: bankHref, text: "Open the question bank" }))]));
+  };
+  picker.addEventListener("toggle", () => { if (picker.open) load(); });
+  return load();
 }

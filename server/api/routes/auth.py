@@ -15,6 +15,7 @@ from server.auth.passwords import verify_password
 from server.auth.tokens import InvalidToken
 from server.db.models import Enrolment, LiveSession, User
 from server.domain.roles import Role
+from server.services.join_links import catch_up_closes_at
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -52,7 +53,8 @@ async def login(body: LoginIn, db: DB, svc: SvcDep, request: Request) -> TokenOu
 @router.post("/join", response_model=TokenOut)
 async def join(body: JoinIn, db: DB, svc: SvcDep) -> TokenOut:
     """Exchange a student's join link for an access token bound to that one session. After the
-    session has ended the same link opens the catch-up player (``session_status``)."""
+    session has ended the same link opens the catch-up player (``session_status``) for
+    ``HYFLEX_CATCHUP_DAYS`` after its end."""
     now = time.time()
     claims = svc.signer.verify(body.token, typ="join", now=now)
     user = await db.get(User, claims.user_id)
@@ -70,6 +72,12 @@ async def join(body: JoinIn, db: DB, svc: SvcDep) -> TokenOut:
     ).first()
     if enrolled is None or user.role != Role.STUDENT:
         raise InvalidToken("this join link's student is not enrolled in the course")
+    closes = catch_up_closes_at(svc.settings, live)
+    if closes is not None and now > closes.timestamp():
+        raise InvalidToken(
+            f"catch-up for this lesson closed on {closes:%Y-%m-%d %H:%M} UTC: "
+            "ask your teacher for the recording"
+        )
     ttl = min(svc.settings.access_token_minutes * 60, claims.expires_at - int(now))
     token = svc.signer.issue(
         user_id=user.id,

@@ -21,6 +21,7 @@ from server.services.access import (
     visible_course,
     visible_session,
 )
+from server.services.join_links import make_join_link
 from server.services.lifecycle import LifecycleCommand, change_status
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
@@ -95,7 +96,7 @@ async def session_node(session_id: PathId, who: Caller, db: DB, request: Request
 @router.post("/{session_id}/join-links", response_model=list[JoinLinkOut])
 async def join_links(session_id: PathId, who: Caller, db: DB, svc: SvcDep) -> list[JoinLinkOut]:
     """Signed, expiring links, one per enrolled student (a facilitator: their site's only).
-    After the session they open the catch-up player."""
+    After the session they open the catch-up player for ``HYFLEX_CATCHUP_DAYS``."""
     require_role(who, {Role.ADMIN, Role.TEACHER, Role.FACILITATOR}, "hand out join links")
     live = await visible_session(db, who, session_id)
     if who.role == Role.TEACHER:
@@ -109,29 +110,10 @@ async def join_links(session_id: PathId, who: Caller, db: DB, svc: SvcDep) -> li
     )
     if who.role == Role.FACILITATOR:
         query = query.where(col(Enrolment.site_id) == who.home_site_id)
+    now = time.time()
     return [
-        make_join_link(svc, live_id=session_id, student=user, site_id=enrolment.site_id)
+        make_join_link(
+            svc.settings, svc.signer, live=live, student=user, site_id=enrolment.site_id, now=now
+        )
         for enrolment, user in await db.exec(query)
     ]
-
-
-def make_join_link(
-    svc: Services, *, live_id: int, student: User, site_id: int | None
-) -> JoinLinkOut:
-    assert student.id is not None
-    token = svc.signer.issue(
-        user_id=student.id,
-        role=Role.STUDENT,
-        typ="join",
-        now=time.time(),
-        ttl_seconds=svc.settings.join_link_hours * 3600,
-        session_id=live_id,
-        generation=student.token_generation,
-    )
-    return JoinLinkOut(
-        student_id=student.id,
-        display_name=student.display_name,
-        site_id=site_id,
-        url=f"{svc.settings.base_url}/join#{token}",
-        token=token,
-    )

@@ -4,8 +4,9 @@ client builds its message names from (``GET /api/protocol``).
 Pages: ``/`` staff sign-in, ``/join`` (a student's link, token in the fragment),
 ``/teacher/{id}``, ``/facilitator/{id}``, ``/student/{id}``, ``/catchup/{id}`` (a student's
 catch-up player for the lesson recording), ``/report/{id}`` (the lesson report), ``/admin``
-(schools, sites, staff, courses, enrolments, roster import, lessons) and ``/courses`` (a
-teacher's courses, lessons and join links); assets under ``/static/``.
+(schools, sites, staff, courses, enrolments, roster import, lessons), ``/courses`` (a
+teacher's courses, lessons and join links), ``/courses/{id}/bank`` (the question bank),
+``/sessions/{id}/links`` (printable join links with QR codes); assets under ``/static/``.
 Every page is served with a strict Content-Security-Policy (no inline script), so data shown
 by the client can never run as code even if a future change forgot ``textContent``.
 """
@@ -146,6 +147,18 @@ async def catchup_page(session_id: PathId) -> Response:
 async def report_page(session_id: int) -> Response:
     """The lesson report: attendance, answers, episodes and alerts, Q&A, CSV download."""
     return _file("report.html")
+
+
+@router.get("/courses/{course_id}/bank", include_in_schema=False)
+async def bank_page(course_id: PathId) -> Response:
+    """The course's question bank: prepare, attach to a lesson, import and export."""
+    return _file("bank.html")
+
+
+@router.get("/sessions/{session_id}/links", include_in_schema=False)
+async def links_page(session_id: PathId) -> Response:
+    """Printable join-link sheets with QR codes, one per site."""
+    return _file("links.html")
 
 
 @router.get("/favicon.ico", include_in_schema=False)
