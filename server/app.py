@@ -15,6 +15,7 @@ from server.api.docs import install_docs
 from server.api.errors import install_error_handlers
 from server.api.routes import (
     auth,
+    course_reports,
     courses,
     org,
     recordings,
@@ -77,7 +78,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.shutdown_hooks = []
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
-    for module in (auth, org, users, courses, sessions, roster, recordings, reports):
+    for module in (
+        auth,
+        org,
+        users,
+        courses,
+        sessions,
+        roster,
+        recordings,
+        reports,
+        course_reports,
+    ):
         app.include_router(module.router)
     gateway.install(app, services)
     app.include_router(web.router)

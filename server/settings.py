@@ -12,6 +12,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from server.domain.engagement.settings import EngagementSettings
+from server.domain.reports.behind import BehindSettings
 from server.domain.signin_throttle import ThrottlePolicy
 
 DEFAULT_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev"})
@@ -80,6 +81,9 @@ class Settings(BaseSettings):
     # e.g. HYFLEX_ENGAGEMENT__CONFUSED_EXPIRY_S=300, HYFLEX_ENGAGEMENT__TIMELINE_RETENTION_DAYS=180,
     # HYFLEX_ENGAGEMENT__FACE_PRESENCE_ENABLED=false (the default: face presence is refused).
     engagement: EngagementSettings = Field(default_factory=EngagementSettings)
+    # The course view's falling-behind rule, field by field as documented in BehindSettings
+    # (docs/reports.md), e.g. HYFLEX_TRENDS__WINDOW_LESSONS=4, HYFLEX_TRENDS__MIN_CORRECT_SHARE=0.4.
+    trends: BehindSettings = Field(default_factory=BehindSettings)
 
     @field_validator("data_dir")
     @classmethod

@@ -3,8 +3,8 @@ client builds its message names from (``GET /api/protocol``).
 
 Pages: ``/`` staff sign-in, ``/join`` (a student's link, token in the fragment),
 ``/teacher/{id}``, ``/facilitator/{id}``, ``/student/{id}``, ``/catchup/{id}`` (a student's
-catch-up player for the lesson recording), ``/report/{id}`` (the lesson report); assets under
-``/static/``.
+catch-up player for the lesson recording), ``/report/{id}`` (the lesson report),
+``/course-report/{id}`` (the course view across lessons); assets under ``/static/``.
 Every page is served with a strict Content-Security-Policy (no inline script), so data shown
 by the client can never run as code even if a future change forgot ``textContent``.
 """
@@ -133,6 +133,12 @@ async def catchup_page(session_id: PathId) -> Response:
 async def report_page(session_id: int) -> Response:
     """The lesson report: attendance, answers, episodes and alerts, Q&A, CSV download."""
     return _file("report.html")
+
+
+@router.get("/course-report/{course_id}", include_in_schema=False)
+async def course_report_page(course_id: PathId) -> Response:
+    """The course view across lessons, with the falling-behind flag and a CSV download."""
+    return _file("course_report.html")
 
 
 @router.get("/favicon.ico", include_in_schema=False)
