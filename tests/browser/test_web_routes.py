@@ -55,7 +55,16 @@ async def test_every_command_and_event_named_in_the_client_exists_on_the_server(
     assert applied == set(EVENT_TYPES), applied ^ set(EVENT_TYPES)
 
 
-PAGES = ("/", "/join", "/teacher/1", "/facilitator/1", "/student/1", "/catchup/1", "/report/1")
+PAGES = (
+    "/",
+    "/join",
+    "/teacher/1",
+    "/facilitator/1",
+    "/student/1",
+    "/catchup/1",
+    "/report/1",
+    "/course-report/1",
+)
 
 
 def test_client_never_parses_data_as_html() -> None:
