@@ -29,6 +29,7 @@ from server.auth.tokens import TokenSigner
 from server.db.engine import make_engine, make_sessionmaker
 from server.domain.signin_throttle import SigninThrottle
 from server.realtime import gateway
+from server.services.xapi_sync import install_xapi
 from server.settings import Settings
 
 
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = services
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []
+    install_xapi(app, services)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     for module in (

@@ -137,3 +137,4 @@ class SessionEvent(SQLModel, table=True):
 
 
 from server.db.engagement_models import EngagementTimeline as EngagementTimeline  # noqa: E402
+from server.db.xapi_models import XapiCursor as XapiCursor  # noqa: E402

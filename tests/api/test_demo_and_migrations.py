@@ -39,6 +39,7 @@ EXPECTED_TABLES = {
     "livesession",
     "session_event",
     "engagement_timeline",
+    "xapi_cursor",
     "alembic_version",
 }
 
