@@ -12,6 +12,7 @@ answers; plus engagement timeline rows (confusion episodes, alerts). Measured, m
 - ``http``: the same lesson stored in a SQLite database (event log, enrolments, timeline), read
   through the real routes ``GET /api/sessions/{id}/report`` and ``.../report.csv`` in process
   (httpx's ASGI transport): loading, building and rendering, as the server does it;
+- ``xapi``: the lesson's xAPI statements built from its log (``lesson_statements``);
 - ``course``: the course view of ``LESSONS`` copies of that lesson: in the domain (building the
   lesson reports and ``build_course_report``, JSON) and through ``GET /api/courses/{id}/report``
   and ``.../report.csv`` on the same SQLite database.
@@ -65,6 +66,7 @@ from server.domain.reports import (
     report_rows,
 )
 from server.domain.roles import Actor, Role
+from server.domain.xapi import Identity, lesson_statements
 from server.exports.csv_safe import csv_text
 
 STUDENTS = 120
@@ -171,6 +173,8 @@ def bench_domain(runs: int) -> dict[str, object]:
         return json.dumps(view.as_dict())
 
     answers = sum(len(a.answers) for a in report.activities)
+    logged = list(enumerate(events, 1))
+    who = Identity("https://hyflex.example.org", 1, "Bench", 1, "Bench")
     return {
         "events": len(events),
         "timeline_rows": len(timeline),
@@ -180,6 +184,8 @@ def bench_domain(runs: int) -> dict[str, object]:
         "csv_ms": median_ms(lambda: csv_text(HEADER, report_rows(build())), runs),
         "csv_rows": len(list(report_rows(report))),
         "course_build_json_ms": median_ms(course, max(1, runs // 2)),
+        "xapi_statements": len(lesson_statements(who, logged)),
+        "xapi_build_ms": median_ms(lambda: lesson_statements(who, logged), runs),
     }
 
 
@@ -291,6 +297,7 @@ def main() -> None:
         f"{domain['build_ms']} ms, build+JSON {domain['json_ms']} ms, "
         f"build+CSV {domain['csv_ms']} ms ({domain['csv_rows']} rows)"
     )
+    print(f"xAPI: {domain['xapi_statements']} statements built in {domain['xapi_build_ms']} ms")
     http = asyncio.run(bench_http(args.runs))
     print(f"http (SQLite): JSON {http['http_json_ms']} ms, CSV {http['http_csv_ms']} ms")
     print(
