@@ -5,6 +5,9 @@ LRS outage in the middle of a send."""
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
+from asyncio.subprocess import PIPE, STDOUT
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +26,7 @@ from server.services.xapi_sync import LrsClient, LrsError, XapiSync
 from server.settings import Settings
 from tests.api.test_reports import _lesson
 from tests.api.world import World, build_world
+from tests.conftest import TEST_SECRET
 from tests.xapi.lrs import PASSWORD, USER, Lrs
 
 
@@ -149,3 +153,45 @@ async def test_an_outage_mid_send_loses_and_duplicates_nothing(
         assert len(ids) == 6 and set(ids.values()) == {1}
     finally:
         await sync.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_hyflex_xapi_sync_command(
+    app_and_client: Any, settings: Settings, lrs: Lrs, tmp_path: Path
+) -> None:
+    app, client = app_and_client
+    world = await build_world(app, client)
+    await _ended_lesson(world)
+    env = {
+        **os.environ,
+        "HYFLEX_DATABASE_URL": settings.resolved_database_url,
+        "HYFLEX_DATA_DIR": str(tmp_path / "data"),
+        "HYFLEX_SECRET_KEY": TEST_SECRET,
+        "HYFLEX_PUBLIC_URL": "http://testserver",
+    }
+
+    async def hyflex(*args: str, **more: str) -> tuple[int, str]:
+        proc = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).with_name("hyflex")),
+            *args,
+            env={**env, **more},
+            stdout=PIPE,
+            stderr=STDOUT,
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), 120)
+        return proc.returncode or 0, out.decode()
+
+    code, out = await hyflex("xapi-sync")
+    assert code == 2 and "HYFLEX_LRS_URL is not set" in out
+    lrs_env = {
+        "HYFLEX_LRS_URL": lrs.url,
+        "HYFLEX_LRS_USERNAME": USER,
+        "HYFLEX_LRS_PASSWORD": PASSWORD,
+    }
+    code, out = await hyflex("xapi-sync", **lrs_env)
+    assert code == 0, out
+    assert f"lesson {world.ids['session']}: 6 statements sent" in out
+    assert len(lrs.statements()) == 6
+    lrs.stop()
+    code, out = await hyflex("xapi-sync", **lrs_env)
+    assert code == 0 and f"lesson {world.ids['session']}: 0 statements sent" in out
