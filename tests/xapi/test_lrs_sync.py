@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
 from asyncio.subprocess import PIPE, STDOUT
 from collections import Counter
 from collections.abc import Iterator
@@ -17,10 +18,16 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from server.app import create_app
 from server.db.models import LiveSession
 from server.db.xapi_models import XapiCursor
-from server.domain.live import SessionStatus
+from server.domain.live import LiveSession as DomainSession
+from server.domain.live import Roster, SessionStatus
+from server.domain.live.commands import Join, QnaAsk, StartSession
+from server.domain.live.event_types import DERIVED_EVENT_TYPES
+from server.domain.roles import Actor, Role
 from server.domain.xapi import statement_id
+from server.realtime.event_log import EventLog, PendingEvent
 from server.services.lifecycle import project_status
 from server.services.xapi_sync import LrsClient, LrsError, XapiSync
 from server.settings import Settings
@@ -195,3 +202,30 @@ async def test_hyflex_xapi_sync_command(
     lrs.stop()
     code, out = await hyflex("xapi-sync", **lrs_env)
     assert code == 0 and f"lesson {world.ids['session']}: 0 statements sent" in out
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_ending_a_lesson_sends_its_statements(settings: Settings, lrs: Lrs) -> None:
+    config = _settings(settings, lrs)
+    app = create_app(config)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        world = await build_world(app, client)
+        demo = world.demo
+        student = Actor(demo.students[0].id or 0, Role.STUDENT, demo.sites[0].id)
+        teacher = Actor(world.ids["teacher"], Role.TEACHER)
+        live = DomainSession(world.ids["session"], Roster([teacher, student]))
+        live.handle(teacher, StartSession(), time.time())
+        events = [
+            *live.handle(student, Join(), time.time()),
+            *live.handle(student, QnaAsk("why?"), time.time()),
+        ]
+        logged = [PendingEvent(e, None, None) for e in events if e.type not in DERIVED_EVENT_TYPES]
+        await EventLog(app.state.services.sessions).append(world.ids["session"], 2, logged)
+        ended = await world.call("teacher", "POST", f"/api/sessions/{world.ids['session']}/end")
+        assert ended.status_code == 200, ended.text
+        await asyncio.gather(*app.state.xapi.tasks)
+        verbs = sorted(s["verb"]["id"].rsplit("/", 1)[1] for s in lrs.statements())
+        assert verbs == ["asked", "attended"]
+        await app.state.xapi.close()
+    await app.state.services.engine.dispose()
