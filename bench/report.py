@@ -1,4 +1,5 @@
-"""Benchmark of the lesson report: 120 students x 30 activities.
+"""Benchmark of the lesson report (120 students x 30 activities) and of the course view
+(10 such lessons x 120 students).
 
 A synthetic lesson is driven through the live domain (``LiveSession``): 120 students at four
 sites and at home join (a tenth drop out and rejoin), 20 polls and 10 embedded questions each
@@ -10,7 +11,11 @@ answers; plus engagement timeline rows (confusion episodes, alerts). Measured, m
   JSON (``as_dict`` + ``json.dumps``) and its CSV (``report_rows`` + ``csv_text``);
 - ``http``: the same lesson stored in a SQLite database (event log, enrolments, timeline), read
   through the real routes ``GET /api/sessions/{id}/report`` and ``.../report.csv`` in process
-  (httpx's ASGI transport): loading, building and rendering, as the server does it.
+  (httpx's ASGI transport): loading, building and rendering, as the server does it;
+- ``xapi``: the lesson's xAPI statements built from its log (``lesson_statements``);
+- ``course``: the course view of ``LESSONS`` copies of that lesson: in the domain (building the
+  lesson reports and ``build_course_report``, JSON) and through ``GET /api/courses/{id}/report``
+  and ``.../report.csv`` on the same SQLite database.
 
 Usage: .venv/bin/python bench/report.py [--runs 7]
 The last printed line is one JSON object.
@@ -50,18 +55,23 @@ from server.domain.live.commands import (
 )
 from server.domain.live.event_types import DERIVED_EVENT_TYPES
 from server.domain.reports import (
+    ALL,
     HEADER,
+    BehindSettings,
     LessonReport,
     Person,
     TimelineRow,
+    build_course_report,
     build_lesson_report,
     report_rows,
 )
 from server.domain.roles import Actor, Role
+from server.domain.xapi import Identity, lesson_statements
 from server.exports.csv_safe import csv_text
 
 STUDENTS = 120
 ACTIVITIES = 30
+LESSONS = 10
 T0 = 1_800_000_000.0
 
 
@@ -151,7 +161,20 @@ def bench_domain(runs: int) -> dict[str, object]:
     report = build_lesson_report(
         session_id=1, title="Bench", events=events, people=people, timeline=timeline, now=T0
     )
+
+    def course() -> str:
+        lessons = [
+            build_lesson_report(session_id=n, title=f"L{n}", events=events, people=people,
+                                timeline=timeline, now=T0)
+            for n in range(LESSONS)
+        ]  # fmt: skip
+        view = build_course_report(course_id=1, title="Bench", people=people, lessons=lessons,
+                                   sites={}, scope=ALL, rules=BehindSettings())  # fmt: skip
+        return json.dumps(view.as_dict())
+
     answers = sum(len(a.answers) for a in report.activities)
+    logged = list(enumerate(events, 1))
+    who = Identity("https://hyflex.example.org", 1, "Bench", 1, "Bench")
     return {
         "events": len(events),
         "timeline_rows": len(timeline),
@@ -160,6 +183,9 @@ def bench_domain(runs: int) -> dict[str, object]:
         "json_ms": median_ms(lambda: json.dumps(build().as_dict()), runs),
         "csv_ms": median_ms(lambda: csv_text(HEADER, report_rows(build())), runs),
         "csv_rows": len(list(report_rows(report))),
+        "course_build_json_ms": median_ms(course, max(1, runs // 2)),
+        "xapi_statements": len(lesson_statements(who, logged)),
+        "xapi_build_ms": median_ms(lambda: lesson_statements(who, logged), runs),
     }
 
 
@@ -206,8 +232,11 @@ async def bench_http(runs: int) -> dict[str, object]:
                 User(email=f"s{i}@bench", display_name=f"Student {i}", role=Role.STUDENT)
                 for i in range(STUDENTS)
             ]
-            live = LiveSession(course_id=course.id or 0, title="Bench lesson")
-            db.add_all([*students, live])
+            lessons = [
+                LiveSession(course_id=course.id or 0, title=f"Bench lesson {n}")
+                for n in range(LESSONS)
+            ]
+            db.add_all([*students, *lessons])
             db.add_all([CourseSite(course_id=course.id or 0, site_id=s.id or 0) for s in sites])
             await db.flush()
             db.add_all(
@@ -216,19 +245,21 @@ async def bench_http(runs: int) -> dict[str, object]:
             )
             await db.commit()
             ids = [s.id or 0 for s in students]
-            session_id, teacher_id = live.id or 0, teacher.id or 0
+            session_ids = [live.id or 0 for live in lessons]
+            session_id, teacher_id, course_id = session_ids[0], teacher.id or 0, course.id or 0
         events, timeline = lesson(teacher_id, ids, site_ids)
-        await EventLog(svc.sessions).append(
-            session_id, 1, [PendingEvent(e, None, None) for e in events]
-        )
-        async with svc.sessions() as db:
-            db.add_all(
-                EngagementTimeline(session_id=session_id, at=r.at, lesson_s=r.at - T0,
-                                   scope=r.scope, site_id=r.site_id, user_id=r.user_id,
-                                   value=r.value, reasons=list(r.reasons))
-                for r in timeline
-            )  # fmt: skip
-            await db.commit()
+        for sid in session_ids:
+            await EventLog(svc.sessions).append(
+                sid, 1, [PendingEvent(e, None, None) for e in events]
+            )
+            async with svc.sessions() as db:
+                db.add_all(
+                    EngagementTimeline(session_id=sid, at=r.at, lesson_s=r.at - T0,
+                                       scope=r.scope, site_id=r.site_id, user_id=r.user_id,
+                                       value=r.value, reasons=list(r.reasons))
+                    for r in timeline
+                )  # fmt: skip
+                await db.commit()
         token = svc.signer.issue(
             user_id=teacher_id, role=Role.TEACHER, typ="access", now=time.time(), ttl_seconds=600
         )
@@ -236,12 +267,17 @@ async def bench_http(runs: int) -> dict[str, object]:
         transport = httpx.ASGITransport(app=app)
         out: dict[str, object] = {}
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
-            for name, path in (("json", "report"), ("csv", "report.csv")):
+            for name, path in (
+                ("json", f"/api/sessions/{session_id}/report"),
+                ("csv", f"/api/sessions/{session_id}/report.csv"),
+                ("course_json", f"/api/courses/{course_id}/report"),
+                ("course_csv", f"/api/courses/{course_id}/report.csv"),
+            ):
                 times = []
                 size = 0
                 for _ in range(runs):
                     start = time.perf_counter()
-                    resp = await http.get(f"/api/sessions/{session_id}/{path}", headers=headers)
+                    resp = await http.get(path, headers=headers)
                     times.append(time.perf_counter() - start)
                     resp.raise_for_status()
                     size = len(resp.content)
@@ -261,13 +297,19 @@ def main() -> None:
         f"{domain['build_ms']} ms, build+JSON {domain['json_ms']} ms, "
         f"build+CSV {domain['csv_ms']} ms ({domain['csv_rows']} rows)"
     )
+    print(f"xAPI: {domain['xapi_statements']} statements built in {domain['xapi_build_ms']} ms")
     http = asyncio.run(bench_http(args.runs))
     print(f"http (SQLite): JSON {http['http_json_ms']} ms, CSV {http['http_csv_ms']} ms")
+    print(
+        f"course of {LESSONS} lessons: domain build+JSON {domain['course_build_json_ms']} ms; "
+        f"http JSON {http['http_course_json_ms']} ms, CSV {http['http_course_csv_ms']} ms"
+    )
     slowest = max(float(str(http["http_json_ms"])), float(str(http["http_csv_ms"])))
     result = {
         "bench": "report",
         "students": STUDENTS,
         "activities": ACTIVITIES,
+        "lessons": LESSONS,
         "runs": args.runs,
         **domain,
         **http,

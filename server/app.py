@@ -16,6 +16,7 @@ from server.api.errors import install_error_handlers
 from server.api.routes import (
     auth,
     bank,
+    course_reports,
     courses,
     join_sheets,
     lesson_bank,
@@ -31,6 +32,7 @@ from server.auth.tokens import TokenSigner
 from server.db.engine import make_engine, make_sessionmaker
 from server.domain.signin_throttle import SigninThrottle
 from server.realtime import gateway
+from server.services.xapi_sync import install_xapi
 from server.settings import Settings
 
 
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = services
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []
+    install_xapi(app, services)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     for module in (
@@ -92,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         roster,
         recordings,
         reports,
+        course_reports,
     ):
         app.include_router(module.router)
     gateway.install(app, services)

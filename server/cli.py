@@ -120,6 +120,16 @@ def cmd_purge(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_xapi_sync(settings: Settings, args: argparse.Namespace) -> int:
+    from server.services.xapi_sync import run_sync
+
+    if not settings.lrs_url:
+        print("hyflex: HYFLEX_LRS_URL is not set (see docs/xapi.md)", file=sys.stderr)
+        return 2
+    _migrate(settings)
+    return asyncio.run(run_sync(settings, args.session))
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -244,6 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
         "purge", help="delete engagement timeline entries past the retention (run daily)"
     )
     purge.set_defaults(func=cmd_purge)
+    xapi = sub.add_parser(
+        "xapi-sync",
+        help="send the xAPI statements of ended lessons that the LRS has not accepted yet",
+    )
+    xapi.add_argument("--session", type=int, default=None, help="only this lesson")
+    xapi.set_defaults(func=cmd_xapi_sync)
     return parser
 
 

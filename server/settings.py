@@ -8,10 +8,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from server.domain.engagement.settings import EngagementSettings
+from server.domain.reports.behind import BehindSettings
 from server.domain.signin_throttle import ThrottlePolicy
 
 DEFAULT_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev"})
@@ -83,6 +84,19 @@ class Settings(BaseSettings):
     # e.g. HYFLEX_ENGAGEMENT__CONFUSED_EXPIRY_S=300, HYFLEX_ENGAGEMENT__TIMELINE_RETENTION_DAYS=180,
     # HYFLEX_ENGAGEMENT__FACE_PRESENCE_ENABLED=false (the default: face presence is refused).
     engagement: EngagementSettings = Field(default_factory=EngagementSettings)
+    # The course view's falling-behind rule, field by field as documented in BehindSettings
+    # (docs/reports.md), e.g. HYFLEX_TRENDS__WINDOW_LESSONS=4, HYFLEX_TRENDS__MIN_CORRECT_SHARE=0.4.
+    trends: BehindSettings = Field(default_factory=BehindSettings)
+    # xAPI export to a Learning Record Store (docs/xapi.md): unset URL = no export.
+    lrs_url: str = ""
+    lrs_username: str = ""
+    lrs_password: SecretStr = SecretStr("")
+    lrs_batch_size: int = Field(default=200, ge=1, le=5000)
+    lrs_max_attempts: int = Field(default=6, ge=1, le=100)
+    lrs_retry_seconds: float = Field(default=2.0, gt=0, le=600)
+    lrs_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+    # Statements name students by their account on this server; e-mails only if this is true.
+    lrs_send_emails: bool = False
 
     @field_validator("data_dir")
     @classmethod

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from server.domain.engagement.settings import EngagementSettings
+from server.domain.reports import BehindSettings
 from server.realtime.protocol import COMMANDS
 from server.settings import Settings
 
@@ -18,7 +19,7 @@ def test_every_setting_is_in_the_readme_table() -> None:
     missing = [
         name
         for name in Settings.model_fields
-        if name != "engagement" and f"HYFLEX_{name.upper()}" not in readme
+        if name not in ("engagement", "trends") and f"HYFLEX_{name.upper()}" not in readme
     ]
     assert missing == []
 
@@ -27,6 +28,13 @@ def test_every_engagement_setting_is_documented() -> None:
     doc = (ROOT / "docs" / "engagement.md").read_text()
     missing = [f.name for f in dataclasses.fields(EngagementSettings) if f"`{f.name}`" not in doc]
     assert missing == []
+
+
+def test_every_trends_setting_is_documented() -> None:
+    readme = (ROOT / "README.md").read_text()
+    doc = (ROOT / "docs" / "reports.md").read_text()
+    missing = [f.name for f in dataclasses.fields(BehindSettings) if f"`{f.name}`" not in doc]
+    assert missing == [] and "HYFLEX_TRENDS__" in readme
 
 
 def test_every_message_type_is_documented() -> None:

@@ -70,6 +70,11 @@ class Report {
       ev.preventDefault();
       this.download().catch((err) => { $("#summary").textContent = `The CSV could not be loaded (${err.message}).`; });
     });
+    if (this.data.course_report_url) {
+      const course = $("#course-link");
+      course.href = this.data.course_report_url;
+      course.hidden = false;
+    }
     this.renderAttendance(attendance);
     this.renderActivities(activities);
     $("#episodes").replaceChildren(table("Confusion and disengagement episodes (lesson clock)",

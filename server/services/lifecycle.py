@@ -32,6 +32,9 @@ async def change_status(
 ) -> None:
     writer: LifecycleWriter = app.state.lifecycle
     await writer.run_lifecycle(session_id, who, command, at)
+    xapi = getattr(app.state, "xapi", None)
+    if isinstance(command, EndSession) and xapi is not None:
+        xapi.kick(session_id)  # the lesson's xAPI statements (docs/xapi.md)
 
 
 def project_status(row: LiveSession, status: SessionStatus, at: float) -> bool:

@@ -53,7 +53,7 @@ async def _events(db: AsyncSession, session_id: int) -> list[Event]:
     return [Event(type_, data, at=at) for type_, data, at in rows]
 
 
-async def _people(db: AsyncSession, course_id: int) -> list[Person]:
+async def course_people(db: AsyncSession, course_id: int) -> list[Person]:
     rows = await db.exec(
         select(Enrolment, User)
         .where(col(Enrolment.course_id) == course_id)
@@ -62,7 +62,7 @@ async def _people(db: AsyncSession, course_id: int) -> list[Person]:
     return [Person(u.id or 0, u.display_name, e.site_id) for e, u in rows]
 
 
-async def _sites(db: AsyncSession, course_id: int) -> dict[int, str]:
+async def course_sites(db: AsyncSession, course_id: int) -> dict[int, str]:
     rows = await db.exec(
         select(Site)
         .where(col(CourseSite.course_id) == course_id)
@@ -84,14 +84,31 @@ async def _timeline(db: AsyncSession, session_id: int) -> list[TimelineRow]:
 
 async def lesson_report(db: AsyncSession, who: Principal, session_id: int) -> LessonReport:
     live: LiveSession = await visible_session(db, who, session_id)
-    scope = scope_for(who)
+    return await build_report(
+        db,
+        live,
+        scope_for(who),
+        await course_people(db, live.course_id),
+        await course_sites(db, live.course_id),
+    )
+
+
+async def build_report(
+    db: AsyncSession,
+    live: LiveSession,
+    scope: Scope,
+    people: list[Person],
+    sites: dict[int, str],
+) -> LessonReport:
+    """The report of a session the caller may see, with the scope chosen for them."""
+    assert live.id is not None
     return build_lesson_report(
-        session_id=session_id,
+        session_id=live.id,
         title=live.title,
-        events=await _events(db, session_id),
-        people=await _people(db, live.course_id),
-        timeline=await _timeline(db, session_id),
-        sites=await _sites(db, live.course_id),
+        events=await _events(db, live.id),
+        people=people,
+        timeline=await _timeline(db, live.id),
+        sites=sites,
         now=time.time(),
         scope=scope,
     )

@@ -41,6 +41,7 @@ EXPECTED_TABLES = {
     "engagement_timeline",
     "bank_item",
     "lesson_item",
+    "xapi_cursor",
     "alembic_version",
 }
 

@@ -326,6 +326,18 @@ CASES = [
         lambda w, a: f"/api/sessions/{w.ids['session']}/report.csv",
         {"anon": 401, **IN_SESSION},
     ),
+    Case(
+        "GET",
+        "/api/courses/{course_id}/report",
+        lambda w, a: f"/api/courses/{w.ids['course']}/report",
+        {"anon": 401, **IN_SESSION, "joined": 403},
+    ),
+    Case(
+        "GET",
+        "/api/courses/{course_id}/report.csv",
+        lambda w, a: f"/api/courses/{w.ids['course']}/report.csv",
+        {"anon": 401, **IN_SESSION, "joined": 403},
+    ),
     Case("GET", "/api/protocol", fixed("/api/protocol"), dict.fromkeys(ACTORS, 200)),
     Case(
         "GET",

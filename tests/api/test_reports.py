@@ -7,7 +7,10 @@ import csv
 import io
 from typing import Any
 
+from sqlmodel import col, select
+
 from server.db.engagement_models import EngagementTimeline
+from server.db.models import SessionEvent
 from server.domain.live import Answer, LiveSession, PromptSpec, Roster
 from server.domain.live.commands import (
     AnswerPoll,
@@ -36,32 +39,39 @@ async def _lesson(world: World) -> dict[str, Actor]:
         for name, i, s in (("here", 0, 0), ("there", 8, 1), ("home", 32, -1))
     }
     live = LiveSession(world.ids["session"], Roster([teacher, *who.values()]))
+    svc = world.app.state.services
+    async with svc.sessions() as db:  # the demo lesson is born live: its log holds the start
+        started = await db.exec(
+            select(SessionEvent).where(col(SessionEvent.session_id) == world.ids["session"])
+        )
+        t0 = started.one().at
     events = []
 
     def do(actor: Actor, command: Any, at: float) -> None:
         events.extend(
-            e for e in live.handle(actor, command, at) if e.type not in DERIVED_EVENT_TYPES
+            e
+            for e in live.handle(actor, command, at)
+            if e.type not in DERIVED_EVENT_TYPES and e.type != "session.started"
         )
 
-    do(teacher, StartSession(), 1000)
+    do(teacher, StartSession(), t0)
     for i, actor in enumerate(who.values()):
-        do(actor, Join(), 1001 + i)
-    do(teacher, OpenPoll(PromptSpec("text", FORMULA)), 1010)
-    do(who["here"], AnswerPoll(1, Answer(text="+1 and -2")), 1014)
-    do(who["there"], AnswerPoll(1, Answer(text="@me")), 1020)
+        do(actor, Join(), t0 + 1 + i)
+    do(teacher, OpenPoll(PromptSpec("text", FORMULA)), t0 + 10)
+    do(who["here"], AnswerPoll(1, Answer(text="+1 and -2")), t0 + 14)
+    do(who["there"], AnswerPoll(1, Answer(text="@me")), t0 + 20)
     do(
         teacher,
         LaunchQuestion(PromptSpec("single", "Pick", ("a", "b"), Answer(choices=(0,)))),
-        1030,
+        t0 + 30,
     )
-    do(who["home"], QnaAsk("why?"), 1040)
-    do(teacher, EndSession(), 1060)
-    svc = world.app.state.services
+    do(who["home"], QnaAsk("why?"), t0 + 40)
+    do(teacher, EndSession(), t0 + 60)
     await EventLog(svc.sessions).append(
-        world.ids["session"], 1, [PendingEvent(e, None, None) for e in events]
+        world.ids["session"], 2, [PendingEvent(e, None, None) for e in events]
     )
     async with svc.sessions() as db:
-        db.add(EngagementTimeline(session_id=world.ids["session"], at=1015, lesson_s=15,
+        db.add(EngagementTimeline(session_id=world.ids["session"], at=t0 + 15, lesson_s=15,
                                   scope="student", site_id=who["here"].site_id,
                                   user_id=who["here"].user_id, value="confused",
                                   reasons=["pressed I'm confused"]))  # fmt: skip

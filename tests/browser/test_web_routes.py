@@ -65,6 +65,7 @@ PAGES = (
     "/report/1",
     "/admin",
     "/courses",
+    "/course-report/1",
 )
 
 

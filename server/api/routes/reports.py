@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from server.api.deps import DB, Caller, SvcDep
 from server.api.ids import PathId
+from server.db.models import LiveSession
 from server.domain.reports import HEADER, report_rows
 from server.exports.csv_safe import csv_text
 from server.realtime.media_recording import list_recordings
@@ -31,6 +32,9 @@ async def get_report(session_id: PathId, who: Caller, db: DB, svc: SvcDep) -> di
         for r in list_recordings(svc.settings.data_dir, session_id)
     ]
     out["csv_url"] = f"/api/sessions/{session_id}/report.csv"
+    live = await db.get(LiveSession, session_id)
+    if live is not None and who.session_scope is None:  # a join link opens this lesson only
+        out["course_report_url"] = f"/course-report/{live.course_id}"
     return out
 
 

@@ -6,7 +6,8 @@ Pages: ``/`` staff sign-in, ``/join`` (a student's link, token in the fragment),
 catch-up player for the lesson recording), ``/report/{id}`` (the lesson report), ``/admin``
 (schools, sites, staff, courses, enrolments, roster import, lessons), ``/courses`` (a
 teacher's courses, lessons and join links), ``/courses/{id}/bank`` (the question bank),
-``/sessions/{id}/links`` (printable join links with QR codes); assets under ``/static/``.
+``/sessions/{id}/links`` (printable join links with QR codes), ``/course-report/{id}`` (the
+course view across lessons); assets under ``/static/``.
 Every page is served with a strict Content-Security-Policy (no inline script), so data shown
 by the client can never run as code even if a future change forgot ``textContent``.
 """
@@ -159,6 +160,12 @@ async def bank_page(course_id: PathId) -> Response:
 async def links_page(session_id: PathId) -> Response:
     """Printable join-link sheets with QR codes, one per site."""
     return _file("links.html")
+
+
+@router.get("/course-report/{course_id}", include_in_schema=False)
+async def course_report_page(course_id: PathId) -> Response:
+    """The course view across lessons, with the falling-behind flag and a CSV download."""
+    return _file("course_report.html")
 
 
 @router.get("/favicon.ico", include_in_schema=False)
