@@ -8,7 +8,7 @@ import { api, clearAuth, loadAuth, sessionIdFromPath } from "./api.js";
 import { $, formatDuration, h } from "./dom.js";
 import { halt } from "./page.js";
 
-const STATE_WORDS = { confused: "Confused", disengaged: "Disengaged" };
+const STATE_WORDS = { confused: "Confused", disengaged: "Disengaged", pressed: "Pressed \"I'm confused\"" };
 const KIND_WORDS = { poll: "Poll", question: "Question", check: "Yes/no check" };
 
 /** A table with a caption and column headers; `rows` are arrays of cells (text or nodes). */

@@ -10,7 +10,8 @@ from sqlmodel import Field, SQLModel
 class EngagementTimeline(SQLModel, table=True):
     """One ``TimelineEntry`` of the engagement engine, stored on the wall and lesson clocks.
 
-    ``scope`` is "student" (``user_id`` set), "site" or "alert"; ``site_id`` None means the
+    ``scope`` is "student" (``user_id`` set), "press" (a student's own "I'm confused", ``value``
+    "pressed" or what cleared it), "site" or "alert"; ``site_id`` None means the
     remote students. ``at`` is seconds since the epoch, ``lesson_s`` seconds since the session
     started. No foreign keys on ``site_id``/``user_id``: rows are purged by age, and a
     person's rows can be deleted on request without touching the roster.

@@ -46,7 +46,10 @@ async def _store_timeline(web: WebClass) -> None:
     await bridge.flush_timeline()
     async with web.server.app.state.services.sessions() as db:
         query = select(func.count()).select_from(EngagementTimeline)
-        stored = (await db.exec(query.where(col(EngagementTimeline.value) == "confused"))).one()
+        pressed = query.where(
+            col(EngagementTimeline.scope) == "press", col(EngagementTimeline.value) == "pressed"
+        )
+        stored = (await db.exec(pressed)).one()
     assert stored >= 1
 
 
@@ -102,7 +105,7 @@ async def test_teacher_reads_the_report_after_the_lesson(web: WebClass) -> None:
     await expect(row.locator("td").nth(2)).to_have_text("no")
     episodes = page.get_by_role("table", name="Confusion and disengagement episodes")
     await expect(episodes.locator("tbody tr")).to_have_count(1)
-    await expect(episodes.locator("tbody tr td").nth(1)).to_have_text("Confused")
+    await expect(episodes.locator("tbody tr td").nth(1)).to_have_text('Pressed "I\'m confused"')
     await shot(page, "lesson-report", full_page=True)
 
     # an episode's start is a link into the recording, reachable with the keyboard

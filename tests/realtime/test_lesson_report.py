@@ -74,6 +74,7 @@ def _seen_attendance(teacher: WsClient, started: float, ended: float) -> dict[in
 
 
 async def test_report_agrees_with_the_live_lesson(klass: Class) -> None:
+    klass.settings.presence_grace_seconds = 0.0  # a close is a leave at once (no drop-out grace)
     demo = klass.demo
     teacher = await klass.teacher()
     students = [await klass.student(i) for i in INDEXES]

@@ -23,6 +23,7 @@ from server.domain.engagement.intake import Intake
 from server.domain.engagement.outputs import (
     Alert,
     AlertHandled,
+    ExplicitChanged,
     Output,
     SitePulse,
     StudentStateChanged,
@@ -153,8 +154,7 @@ class EngagementEngine:
                 changed = self._presses.press(tracker, by, now)
             else:
                 changed = self._presses.clear(tracker, "withdrawn", by, now)
-            if changed is not None:
-                out.append(changed)
+            _record_press(changed, out)
         self._evaluate(tracker, now, out)
         return out
 
@@ -343,12 +343,11 @@ class EngagementEngine:
 
     def _seen(self, tracker: StudentTracker, actor: Actor, now: float, out: list[Output]) -> None:
         tracker.advance(now, self.settings)  # the press counted as evidence until now
-        changed = self._presses.clear(tracker, "seen", actor.user_id, now)
-        if changed is not None:
-            out.append(changed)
+        _record_press(self._presses.clear(tracker, "seen", actor.user_id, now), out)
 
     def _expire(self, now: float, out: list[Output]) -> None:
-        out.extend(self._presses.expire(now, self._students))
+        for changed in self._presses.expire(now, self._students):
+            _record_press(changed, out)
 
     def snooze(
         self, actor: Actor, site_id: int | None, state: AlertKind | str, minutes: float, now: float
@@ -447,3 +446,14 @@ class EngagementEngine:
         if tracker is None:
             raise NotFound(f"student {user_id} is not registered in this session")
         return tracker
+
+
+def _record_press(changed: ExplicitChanged | None, out: list[Output]) -> None:
+    """A press that changed something goes to staff at once and into the timeline (scope
+    "press", value "pressed" or what cleared it), so reports show the student's own word."""
+    if changed is None:
+        return
+    value = "pressed" if changed.active else changed.cause
+    by = () if changed.by is None else (f"by user {changed.by}",)
+    out.append(changed)
+    out.append(TimelineEntry(changed.at, "press", changed.site_id, value, by, changed.user_id))

@@ -208,7 +208,7 @@ class AlertHandled:
         }
 
 
-TimelineScope = Literal["student", "site", "alert"]
+TimelineScope = Literal["student", "site", "alert", "press"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,6 @@ from server.domain.reports.behind import BehindSettings, LessonFigures, falling_
 from server.domain.reports.inputs import Person, Scope
 from server.domain.reports.lesson import LessonReport
 
-PRESSED_CONFUSED = "pressed confused"
-"""The reason the engagement engine gives while a student's own "I'm confused" press counts."""
-
 Cell = str | int | float | bool | None
 
 CSV_HEADER = (
@@ -155,8 +152,7 @@ def _cells(report: LessonReport) -> dict[int, LessonCell]:
         row = figures.get(episode.user_id)
         if row is None:
             continue
-        row["c" if episode.state == "confused" else "d"] += 1
-        row["pressed"] += int(PRESSED_CONFUSED in episode.reasons)
+        row[{"pressed": "pressed", "confused": "c"}.get(episode.state, "d")] += 1
     minutes = {a.user_id: a.minutes for a in report.attendance}
     return {
         uid: LessonCell(

@@ -11,6 +11,7 @@ from server.domain.reports.clock import LessonWindow
 from server.domain.reports.inputs import TimelineRow
 
 EPISODE_STATES = frozenset({"confused", "disengaged"})
+PRESS_STATES = frozenset({"pressed"})  # the student's own "I'm confused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,26 +49,36 @@ class AlertMark:
 
 def episodes(rows: Iterable[TimelineRow], window: LessonWindow) -> list[Episode]:
     """A student's episode runs from entering a state to the next change of state (or the end
-    of the lesson). Rows outside the live window are clipped to it."""
+    of the lesson). Two tracks: the smoothed state ("confused", "disengaged") and the
+    student's own "I'm confused" press ("pressed", until withdrawn, seen or expired). Rows
+    outside the live window are clipped to it."""
     if window.started_at is None:
         return []
-    base = window.started_at
+    out: list[Episode] = []
+    for scope, opening in (("student", EPISODE_STATES), ("press", PRESS_STATES)):
+        track = sorted(
+            (r for r in rows if r.scope == scope and r.user_id is not None), key=lambda r: r.at
+        )
+        out += _track(track, opening, window.started_at, window.end)
+    kept = [e for e in out if e.end_s > e.start_s]
+    return sorted(kept, key=lambda e: (e.start_s, e.user_id))
+
+
+def _track(
+    rows: list[TimelineRow], opening: frozenset[str], base: float, end: float
+) -> list[Episode]:
     out: list[Episode] = []
     current: dict[int, tuple[str, float, int | None, tuple[str, ...]]] = {}
-    students = sorted(
-        (r for r in rows if r.scope == "student" and r.user_id is not None), key=lambda r: r.at
-    )
-    for row in students:
+    for row in rows:
         assert row.user_id is not None
         before = current.pop(row.user_id, None)
         if before is not None:
-            out.append(_close(row.user_id, before, row.at, base, window.end))
-        if row.value in EPISODE_STATES:
+            out.append(_close(row.user_id, before, row.at, base, end))
+        if row.value in opening:
             current[row.user_id] = (row.value, row.at, row.site_id, row.reasons)
     for user_id, before in current.items():
-        out.append(_close(user_id, before, window.end, base, window.end))
-    kept = [e for e in out if e.end_s > e.start_s]
-    return sorted(kept, key=lambda e: (e.start_s, e.user_id))
+        out.append(_close(user_id, before, end, base, end))
+    return out
 
 
 def _close(

@@ -17,6 +17,7 @@ from server.domain.engagement import (
     Output,
     RateLimited,
     StudentState,
+    TimelineEntry,
 )
 from server.domain.errors import NotPermitted
 from server.domain.events import Audience
@@ -169,3 +170,25 @@ def test_site_alerts_keep_their_hysteresis() -> None:
     assert not [o for o in out if isinstance(o, Alert)]  # no alert at the instant of the press
     room.advance(60)
     assert len(room.alerts(1, "confused")) == 1
+
+
+def test_every_change_of_a_press_is_a_timeline_entry_for_reports() -> None:
+    """Reports show the student's own word from the log of the engine's timeline: the press
+    and what cleared it (seen, withdrawn, expired), at the same ``now``, with who did it."""
+    room = calm_room()
+    first, second = room.students_at(1)[:2]
+    pressed = room.as_student(first, ConfusedPressed(first))
+    entries = [o for o in pressed if isinstance(o, TimelineEntry) and o.scope == "press"]
+    assert [(e.user_id, e.site_id, e.value, e.at) for e in entries] == [
+        (first, 1, "pressed", room.now)
+    ]
+    again = room.as_student(first, ConfusedPressed(first))  # changes nothing: no entry
+    assert not [o for o in again if isinstance(o, TimelineEntry) and o.scope == "press"]
+    seen = room.engine.acknowledge_student(TEACHER, first, room.now)
+    [cleared] = [o for o in seen if isinstance(o, TimelineEntry) and o.scope == "press"]
+    assert (cleared.value, cleared.reasons) == ("seen", (f"by user {TEACHER.user_id}",))
+    room.as_student(second, ConfusedPressed(second))
+    mark = len(room.outputs)
+    room.advance(int(room.settings.confused_expiry_s) + 1)
+    expired = [o for o in room.outputs[mark:] if isinstance(o, TimelineEntry)]
+    assert [(o.user_id, o.value) for o in expired if o.scope == "press"] == [(second, "expired")]

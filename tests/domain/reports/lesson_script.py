@@ -95,6 +95,8 @@ def scripted() -> Lesson:
 
 TIMELINE = [
     TimelineRow(1120, "student", 10, 11, "confused", ("pressed I'm confused",)),
+    TimelineRow(1112, "press", 10, 11, "pressed", ()),
+    TimelineRow(1135, "press", 10, 11, "seen", ("by user 1",)),
     TimelineRow(1150, "student", 10, 11, "engaged", ()),
     TimelineRow(1250, "student", 20, 13, "disengaged", ("lesson tab hidden",)),
     TimelineRow(1260, "alert", 20, None, "disengaged", ("1 of 1 at South B disengaged",)),

@@ -89,8 +89,10 @@ def _lesson(
 
 def _pressed(uid: int, at: float) -> tuple[TimelineRow, ...]:
     return (
-        TimelineRow(at, "student", 10, uid, "confused", ("pressed confused",)),
-        TimelineRow(at + 60, "student", 10, uid, "ok"),
+        TimelineRow(at, "press", 10, uid, "pressed"),
+        TimelineRow(at + 8, "student", 10, uid, "confused", ("pressed I'm confused",)),
+        TimelineRow(at + 60, "press", 10, uid, "withdrawn"),
+        TimelineRow(at + 80, "student", 10, uid, "engaged"),
     )
 
 

@@ -129,10 +129,11 @@ def test_anonymous_poll_never_names_who_answered_to_staff() -> None:
 def test_episodes_and_alerts_on_the_lesson_clock() -> None:
     report = _report(scripted())
     assert [(e["user_id"], e["state"], e["start_s"], e["end_s"]) for e in report["episodes"]] == [
+        (11, "pressed", 102, 125),  # the student's own press, from the press to "Seen"
         (11, "confused", 110, 140),
         (13, "disengaged", 240, 300),  # never cleared: runs to the end of the lesson
     ]
-    assert report["episodes"][0]["reasons"] == ["pressed I'm confused"]
+    assert report["episodes"][1]["reasons"] == ["pressed I'm confused"]
     assert [(a["site_id"], a["at_s"], a["value"]) for a in report["alerts"]] == [
         (10, 115, "confused"),
         (20, 250, "disengaged"),
@@ -145,7 +146,7 @@ def test_site_scope_holds_only_that_sites_rows() -> None:
     poll = _activity(report, "poll-1")
     assert [a["user_id"] for a in poll["answers"]] == [11]
     assert poll["totals"]["answered"] == 1
-    assert [e["user_id"] for e in report["episodes"]] == [11]
+    assert [e["user_id"] for e in report["episodes"]] == [11, 11]  # the press, the state
     assert [a["site_id"] for a in report["alerts"]] == [10]
 
 
