@@ -105,7 +105,9 @@ if (ctx) {
     renderAlerts($("#alert-tray"), eng, conn, (id) => dir.site(id));
   });
   renderPulse(eng, dir, siteId, conn);
-  const player = new LessonPlayer(ctx, $("#lesson"));
+  const player = new LessonPlayer(ctx, $("#lesson"), {
+    stageName: (pid) => (pid.startsWith("site-") ? dir.site(Number(pid.slice(5))) : dir.person(Number(pid.slice(5)))),
+  });
   window.__hyflex.engagement = eng;
   window.__hyflex.media = player.media;
   await player.media.startLocal({ preview: $("#self-view") });
