@@ -64,13 +64,14 @@ function render(state, conn, dir) {
 function renderPulse(eng, dir, siteId, conn) {
   const key = siteKey(siteId);
   const pulse = eng.pulses.get(key);
-  keyed($("#pulse"), [key], (k) => k, () => JSON.stringify([pulse ?? null, confusedVersion(eng, key)]), () =>
-    h("article", { class: "pulse-tile", "data-site": key, "data-pulse": pulseColour(pulse), "data-level": pulse?.level ?? "none" },
-      h("h3", { text: dir.site(siteId) }), pulseBody(pulse), confusedNames(eng, key, (uid) => dir.person(uid), conn)));
+  keyed($("#pulse"), [key], (k) => k, () => JSON.stringify([pulse ?? null, confusedVersion(eng, key), eng.ended]), () =>
+    h("article", { class: "pulse-tile", "data-site": key, "data-pulse": pulseColour(pulse), "data-level": eng.ended ? "ended" : pulse?.level ?? "none" },
+      h("h3", { text: dir.site(siteId) }), pulseBody(pulse, { ended: eng.ended }), confusedNames(eng, key, (uid) => dir.person(uid), conn)));
   // the help toggle follows the server: on while the site's pulse says help was asked for
   const help = $("#site-help");
-  const asked = Boolean(pulse?.reasons?.some((r) => r.includes("asked for help")));
-  if (pulse) setHelp(help, asked);
+  const asked = !eng.ended && Boolean(pulse?.reasons?.some((r) => r.includes("asked for help")));
+  if (pulse || eng.ended) setHelp(help, asked);
+  help.disabled = eng.ended;
 }
 
 function setHelp(button, on) {
@@ -102,7 +103,13 @@ if (ctx) {
   const eng = new EngagementModel().attach(conn);
   eng.subscribe(() => {
     renderPulse(eng, dir, siteId, conn);
-    renderAlerts($("#alert-tray"), eng, conn, (id) => dir.site(id));
+    // their own site's request for help is the teacher's to acknowledge
+    renderAlerts($("#alert-tray"), eng, conn, (id) => dir.site(id), {
+      canHandle: (a) => !(a.state === "help" && siteKey(a.site_id) === siteKey(siteId)),
+    });
+  });
+  state.subscribe((s) => {
+    if (s.status === "ended") eng.end();
   });
   renderPulse(eng, dir, siteId, conn);
   const player = new LessonPlayer(ctx, $("#lesson"), {

@@ -37,6 +37,7 @@ RECORD_MEDIA = """
   window.RTCPeerConnection.prototype = Peer.prototype;
 })();
 """
+HANDLE = re.compile("Acknowledge|Snooze")
 TRACK_STATES = "() => window.__tracks.map((t) => `${t.kind}:${t.readyState}`)"
 PEER_STATES = "() => window.__peers.map((pc) => pc.signalingState)"
 
@@ -88,7 +89,7 @@ async def test_nothing_reads_as_live_after_the_end(web: WebClass) -> None:
     await ben.get_by_label("Data saver").check()
     hugo = await web.student(4)
     await bring_on_stage(web, teacher, hugo, 4)
-    site_tile = teacher.locator('#video-grid .video-tile[data-pid^="site-"]').first
+    site_tile = teacher.locator(f'#video-grid .video-tile[data-pid="site-{web.demo.sites[0].id}"]')
     await expect(site_tile.locator(".tile-status")).to_have_text("live", timeout=WAIT_MS)
     await expect(teacher.locator(STAGE_TILE).locator(".tile-status")).to_have_text("live")
     await facilitator.get_by_role("button", name="Site needs help").click()
@@ -107,10 +108,15 @@ async def test_nothing_reads_as_live_after_the_end(web: WebClass) -> None:
     # the facilitator: nothing to press, no live alert
     await expect(facilitator.locator("#site-help")).to_be_disabled()
     await expect(facilitator.locator("#site-hand")).to_be_disabled()
-    await expect(facilitator.get_by_role("button", name=re.compile("Acknowledge|Snooze"))).to_have_count(0)
-    await expect(teacher.get_by_role("button", name=re.compile("Acknowledge|Snooze"))).to_have_count(0)
+    for page in (teacher, facilitator):
+        await expect(page.get_by_role("button", name=HANDLE)).to_have_count(0)
+        await expect(page.locator('#pulse [data-level="alert"]')).to_have_count(0)
+        await expect(page.locator("#pulse .chip")).to_have_text(
+            ["Lesson ended"] * await page.locator("#pulse .chip").count()
+        )
     # the students: no voting, no note about the media of a lesson that is over
-    await expect(upvote).to_be_disabled()
+    await expect(ben.locator("#qna-list button")).to_have_count(0)  # the votes, as text
+    await expect(ben.locator("#qna-list .votes")).to_have_text("▲ 0")
     await expect(ben.locator(".audio-note")).to_be_hidden()
     await expect(ben.locator("#video-placeholder-text")).to_have_text("The lesson has ended.")
     # on the phone the ended placeholder sits on the page's own background, not a dark band
