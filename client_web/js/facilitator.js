@@ -25,6 +25,8 @@ function roster(state, dir, siteId) {
       h("span", { class: "muted small", text: s.present ? "connected" : "not connected" })));
 }
 
+const STATUS = { open: "Open", closed: "Closed", revealed: "Revealed" }; // as the teacher's
+
 function results(state, conn, dir, siteId) {
   const cards = [];
   for (const p of state.polls.values()) cards.push({ key: `p${p.poll_id}`, tag: "Poll", item: p, t: p.opened_at ?? 0 });
@@ -36,7 +38,7 @@ function results(state, conn, dir, siteId) {
     (c) => JSON.stringify([c.item.status, [...(c.item.results?.sites ?? new Map())]]),
     (c) => h("article", { class: `card result-card is-${c.item.status}`, "data-ref": c.key },
       h("header", { class: "card-head" }, h("span", { class: "tag", text: c.tag }),
-        h("span", { class: `chip chip-${c.item.status}`, text: c.item.status }), timer(c.item)),
+        h("span", { class: `chip chip-${c.item.status}`, text: STATUS[c.item.status] ?? c.item.status }), timer(c.item)),
       h("h3", { class: "prompt", text: c.item.prompt }),
       resultsChart(c.item, { siteIds: [siteId], siteName: (id) => dir.site(id), enrolledAt: (id) => dir.enrolledAt(id), showTotal: false })));
 }
