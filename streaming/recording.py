@@ -17,6 +17,12 @@ Timestamps are on the lesson clock: t=0 is ``lesson_start`` (wall-clock seconds)
 is anchored at the lesson time its first packet arrived and then follows its own RTP clock,
 so audio and video stay in step. Video starts (and restarts after a publisher gap) at a
 keyframe. WebM holds VP8 + Opus; H264 goes into Matroska (``.mkv``).
+
+The camera file's first picture is stamped at t=0 (it stands still until the camera's next
+frame): the file then spans the lesson from its start, so a player's bar, its seeks and the
+lesson-clock moments of the embedded questions agree. Left at the camera's first lesson time,
+a player shows the bar from 0 but cannot seek into the part before it (it snaps forward). The
+summary's ``first_ms`` stays the lesson time the camera's first picture arrived.
 """
 
 from __future__ import annotations
@@ -115,6 +121,7 @@ class _File:
         self.pending: list[tuple[RecorderInput, MediaUnit, int]] = []
         self.first_at: float | None = None
         self.failed = False
+        self.pictured = False  # the camera's first picture is in (stamped at the lesson's start)
 
     def ready(self, now: float, wait_s: float, max_buffered: int) -> bool:
         if self.first_at is None:
@@ -157,8 +164,11 @@ class _File:
             recorder_input.dropped += 1
             return
         packet = av.Packet(unit.data)
-        packet.pts = ms
-        packet.dts = ms
+        at = ms
+        if recorder_input.label is TrackLabel.CAMERA and not self.pictured:
+            self.pictured, at = True, 0
+        packet.pts = at
+        packet.dts = at
         packet.time_base = MS
         packet.stream = stream
         if unit.keyframe:

@@ -24,6 +24,16 @@ export class EngagementModel {
     this.pressed = new Map(); // user_id -> {user_id, site_id, since}: active "I'm confused" presses
     this.subscribers = new Set();
     this.queued = false;
+    this.ended = false; // the lesson is over: nothing is live, nothing to handle
+  }
+
+  /** The end of the lesson: alerts and presses are over; pulses read as ended. */
+  end() {
+    if (this.ended) return;
+    this.ended = true;
+    this.alerts.clear();
+    this.pressed.clear();
+    this.changed();
   }
 
   subscribe(fn) {
@@ -61,6 +71,8 @@ export class EngagementModel {
         this.pulses = new Map((d.pulses ?? []).map((p) => [siteKey(p.site_id), p]));
         this.students = new Map((d.students ?? []).map((s) => [s.user_id, s]));
         this.pressed = new Map((d.explicit ?? []).filter((e) => e.signal === "confused").map((e) => [e.user_id, e]));
+        // alerts still standing (after a reload or a reconnect the tray is right again)
+        if (Array.isArray(d.alerts)) this.alerts = new Map(d.alerts.map((a) => [a.id, { ...a, snoozedUntil: a.snoozed_until ?? null }]));
         break;
       case "engagement.explicit": // the student's own word: shown at once, cleared at once
         if (d.signal !== "confused") return;
@@ -86,6 +98,10 @@ export class EngagementModel {
         break;
       default:
         return;
+    }
+    if (this.ended) {
+      this.alerts.clear();
+      this.pressed.clear();
     }
     this.changed();
   }
@@ -115,7 +131,10 @@ export function confusedNames(model, key, person, conn) {
   const inferred = model.inferredConfusedAt(key);
   return [
     pressed.length
-      ? h("ul", { class: "confused-list pressed-list", "aria-label": "Pressed \u201cI'm confused\u201d" }, pressed.map((e) =>
+      ? h("p", { class: "confused-head small", id: `pressed-h-${key}`, text: "Pressed \u201cI'm confused\u201d:" })
+      : null,
+    pressed.length
+      ? h("ul", { class: "confused-list pressed-list", "aria-labelledby": `pressed-h-${key}` }, pressed.map((e) =>
         h("li", { "data-user": e.user_id }, h("span", { text: person(e.user_id) }), " ",
           h("button", {
             class: "btn btn-small btn-quiet", type: "button", "data-fk": `seen-${e.user_id}`,
@@ -150,28 +169,37 @@ export function countsText(pulse) {
   return parts.join(" · ") || "No students yet";
 }
 
-/** The body of a pulse tile: level chip, counts, reasons. */
-export function pulseBody(pulse) {
-  const level = pulse?.level ?? "calm";
-  const levelText = { calm: "Calm", watch: "Watch", alert: "Needs attention" }[level] ?? level;
+/** The body of a pulse tile: level chip, counts, reasons (after the lesson: "Lesson ended"
+ *  and the last counts, nothing that asks for action). */
+export function pulseBody(pulse, { ended = false } = {}) {
+  const level = ended ? "ended" : pulse?.level ?? "calm";
+  const levelText = { calm: "Calm", watch: "Watch", alert: "Needs attention", ended: "Lesson ended" }[level] ?? level;
   return [
     h("p", { class: "pulse-level" }, h("span", { class: `chip level-${level}`, text: levelText })),
     h("p", { class: "pulse-counts", text: countsText(pulse) }),
-    pulse?.reasons?.length
+    !ended && pulse?.reasons?.length
       ? h("ul", { class: "pulse-reasons" }, pulse.reasons.map((r) => h("li", { text: r })))
       : null,
   ];
 }
 
-/** Alert tray with Acknowledge and Snooze buttons (teacher: every site; facilitator: own). */
-export function renderAlerts(tray, model, conn, siteName) {
+/** Alert tray with Acknowledge and Snooze buttons (teacher: every site; facilitator: own).
+ *  `canHandle(alert)` false: the alert is shown without them (a facilitator's own request for
+ *  help is the teacher's to acknowledge; they cancel it with their toggle). */
+export function renderAlerts(tray, model, conn, siteName, { canHandle = () => true } = {}) {
   const alerts = [...model.alerts.values()].sort((a, b) => b.at - a.at);
   if (!alerts.length) {
-    tray.replaceChildren(h("li", { class: "muted", "data-key": "none", text: "No alerts. Engagement alerts (with their reasons) appear here." }));
+    const text = model.ended ? "The lesson has ended: no more alerts." : "No alerts. Engagement alerts (with their reasons) appear here.";
+    tray.replaceChildren(h("li", { class: "muted", "data-key": "none", text }));
     return;
   }
   keyed(tray, alerts, (a) => a.id, (a) => String(a.snoozedUntil ?? ""), (a) => {
     const snoozed = a.snoozedUntil != null;
+    if (!canHandle(a)) {
+      return h("li", { class: `alert-item state-${a.state}`, "data-alert": a.id, "data-site": siteKey(a.site_id) },
+        h("p", { class: "alert-text", title: siteName(a.site_id), text: a.text }),
+        h("p", { class: "muted small", text: "Sent to the teacher, who acknowledges it. Cancel it with \u201cHelp requested (cancel)\u201d." }));
+    }
     return h("li", { class: `alert-item state-${a.state}${snoozed ? " is-snoozed" : ""}`, "data-alert": a.id, "data-site": siteKey(a.site_id) },
       h("p", { class: "alert-text", title: siteName(a.site_id), text: a.text }),
       a.reasons?.length ? h("ul", { class: "alert-reasons" }, a.reasons.map((r) => h("li", { text: r }))) : null,

@@ -25,6 +25,8 @@ function roster(state, dir, siteId) {
       h("span", { class: "muted small", text: s.present ? "connected" : "not connected" })));
 }
 
+const STATUS = { open: "Open", closed: "Closed", revealed: "Revealed" }; // as the teacher's
+
 function results(state, conn, dir, siteId) {
   const cards = [];
   for (const p of state.polls.values()) cards.push({ key: `p${p.poll_id}`, tag: "Poll", item: p, t: p.opened_at ?? 0 });
@@ -36,7 +38,7 @@ function results(state, conn, dir, siteId) {
     (c) => JSON.stringify([c.item.status, [...(c.item.results?.sites ?? new Map())]]),
     (c) => h("article", { class: `card result-card is-${c.item.status}`, "data-ref": c.key },
       h("header", { class: "card-head" }, h("span", { class: "tag", text: c.tag }),
-        h("span", { class: `chip chip-${c.item.status}`, text: c.item.status }), timer(c.item)),
+        h("span", { class: `chip chip-${c.item.status}`, text: STATUS[c.item.status] ?? c.item.status }), timer(c.item)),
       h("h3", { class: "prompt", text: c.item.prompt }),
       resultsChart(c.item, { siteIds: [siteId], siteName: (id) => dir.site(id), enrolledAt: (id) => dir.enrolledAt(id), showTotal: false })));
 }
@@ -64,13 +66,14 @@ function render(state, conn, dir) {
 function renderPulse(eng, dir, siteId, conn) {
   const key = siteKey(siteId);
   const pulse = eng.pulses.get(key);
-  keyed($("#pulse"), [key], (k) => k, () => JSON.stringify([pulse ?? null, confusedVersion(eng, key)]), () =>
-    h("article", { class: "pulse-tile", "data-site": key, "data-pulse": pulseColour(pulse), "data-level": pulse?.level ?? "none" },
-      h("h3", { text: dir.site(siteId) }), pulseBody(pulse), confusedNames(eng, key, (uid) => dir.person(uid), conn)));
+  keyed($("#pulse"), [key], (k) => k, () => JSON.stringify([pulse ?? null, confusedVersion(eng, key), eng.ended]), () =>
+    h("article", { class: "pulse-tile", "data-site": key, "data-pulse": pulseColour(pulse), "data-level": eng.ended ? "ended" : pulse?.level ?? "none" },
+      h("h3", { text: dir.site(siteId) }), pulseBody(pulse, { ended: eng.ended }), confusedNames(eng, key, (uid) => dir.person(uid), conn)));
   // the help toggle follows the server: on while the site's pulse says help was asked for
   const help = $("#site-help");
-  const asked = Boolean(pulse?.reasons?.some((r) => r.includes("asked for help")));
-  if (pulse) setHelp(help, asked);
+  const asked = !eng.ended && Boolean(pulse?.reasons?.some((r) => r.includes("asked for help")));
+  if (pulse || eng.ended) setHelp(help, asked);
+  help.disabled = eng.ended;
 }
 
 function setHelp(button, on) {
@@ -103,10 +106,18 @@ if (ctx) {
   const eng = new EngagementModel().attach(conn);
   eng.subscribe(() => {
     renderPulse(eng, dir, siteId, conn);
-    renderAlerts($("#alert-tray"), eng, conn, (id) => dir.site(id));
+    // their own site's request for help is the teacher's to acknowledge
+    renderAlerts($("#alert-tray"), eng, conn, (id) => dir.site(id), {
+      canHandle: (a) => !(a.state === "help" && siteKey(a.site_id) === siteKey(siteId)),
+    });
+  });
+  state.subscribe((s) => {
+    if (s.status === "ended") eng.end();
   });
   renderPulse(eng, dir, siteId, conn);
-  const player = new LessonPlayer(ctx, $("#lesson"));
+  const player = new LessonPlayer(ctx, $("#lesson"), {
+    stageName: (pid) => (pid.startsWith("site-") ? dir.site(Number(pid.slice(5))) : dir.person(Number(pid.slice(5)))),
+  });
   window.__hyflex.engagement = eng;
   window.__hyflex.media = player.media;
   await player.media.startLocal({ preview: $("#self-view") });

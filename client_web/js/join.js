@@ -1,5 +1,6 @@
 // A student's join link: /join#<token>. The token is exchanged for an access token bound to
-// one session (kept in sessionStorage), the fragment is wiped, and the class page opens.
+// one session (kept in sessionStorage), the fragment is wiped, and the class page opens. A link
+// opened in the same tab later (only the fragment changes) is read again.
 
 import { api, ApiError, saveAuth } from "./api.js";
 import { $ } from "./dom.js";
@@ -32,6 +33,8 @@ function readToken() {
 async function join() {
   const token = readToken();
   history.replaceState(null, "", "/join");
+  $("#join-h").textContent = "Joining your class…";
+  $("#join-msg").textContent = "Checking your link.";
   if (token === null) {
     [$("#join-h").textContent, $("#join-msg").textContent] = explain(new ApiError(401, "invalid_token", ""));
     return;
@@ -53,4 +56,6 @@ async function join() {
   }
 }
 
+// a link opened in a tab already on /join changes only the fragment: no new page load
+window.addEventListener("hashchange", join);
 join();

@@ -6,15 +6,22 @@
 //
 // A picture-in-picture (screen, stage) shows only while its source is live and once a frame of
 // it has been painted (data-painting, media_devices.attach), so no empty black box ever sits on
-// the page; the stage never shows the viewer themselves.
+// the page; the stage never shows the viewer themselves. In audio + slides the relay sends no
+// stage video: the stage is then a label saying who is on stage (`stageName(pid)`).
 
-import { $ } from "./dom.js";
+import { $, h } from "./dom.js";
 import { MediaSession } from "./media_view.js";
 
+const STAGE_WORDS = (pid) => (pid.startsWith("site-") ? "A classroom" : "A classmate");
+
 export class LessonPlayer {
-  /** `media` options go to MediaSession (wantedMode, mayPublish). */
-  constructor(ctx, root, { onSample = () => {}, media = {} } = {}) {
+  /** `media` options go to MediaSession (wantedMode, mayPublish); `stageName(pid)` names who
+   *  is on stage ("user-7", "site-3"). */
+  constructor(ctx, root, { onSample = () => {}, media = {}, stageName = STAGE_WORDS } = {}) {
     this.root = root;
+    this.stageName = stageName;
+    this.stageLabel = h("p", { class: "stage-label", id: "stage-label", hidden: true });
+    root.append(this.stageLabel);
     this.camera = $("#teacher-video", root);
     this.screen = $("#screen-video", root);
     this.audio = $("#teacher-audio", root);
@@ -40,7 +47,10 @@ export class LessonPlayer {
       "stage:microphone": this.stageAudio,
       "stage:camera": this.stageVideo,
     }[slot];
-    if (el) this.media.show(el, stream);
+    if (!el) return;
+    // a picture-in-picture waits for a frame of its new stream (no black box meanwhile)
+    if (el !== this.camera && el.srcObject !== stream) el.dataset.painting = "0";
+    this.media.show(el, stream);
     this.layout();
   }
 
@@ -61,14 +71,19 @@ export class LessonPlayer {
     const self = stage !== null && stage === this.media.ownPid();
     this.stageAudio.muted = duplicate || self;
     this.root.dataset.stageDuplicate = duplicate ? "1" : "0";
+    const shown = Boolean(stage) && !duplicate && !self && !this.media.closed;
+    const video = shown && (this.root.dataset.mode ?? "full") === "full" && live.has(`${stage}/camera`);
     if (this.stageVideo) {
-      const stageOn = Boolean(stage) && !duplicate && !self && live.has(`${stage}/camera`);
-      this.stageVideo.hidden = !stageOn;
-      if (!stageOn) this.stageVideo.dataset.painting = "0";
+      this.stageVideo.hidden = !video;
+      if (!video) this.stageVideo.dataset.painting = "0";
     }
+    // no stage video here (audio + slides, or no camera): who is on stage, in words
+    this.stageLabel.hidden = !shown || (video && Boolean(this.stageVideo));
+    this.stageLabel.textContent = shown ? `On stage: ${this.stageName(stage)} (you hear them)` : "";
   }
 
   setMode(mode) {
     this.root.dataset.mode = mode;
+    this.layout();
   }
 }

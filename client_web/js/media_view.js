@@ -68,6 +68,7 @@ export class MediaSession {
     this.tries = { receive: 0, publish: 0 };
     this.timers = { receive: null, publish: null };
     this.closed = false;
+    this.previews = new Set(); // <video> elements showing this page's own camera
     onMedia(this.conn, "media.tracks", (data) => {
       this.live = new Set(data.live ?? []);
       this.stage = data.stage ?? null;
@@ -82,6 +83,10 @@ export class MediaSession {
     });
     ctx.conn.onWelcome(() => {
       if (ctx.conn.welcomes > 1) this.recover();
+    });
+    // the end of the lesson: every camera, microphone and screen stops and the legs close
+    ctx.state?.subscribe?.((state) => {
+      if (state.status === "ended" && !this.closed) this.close().catch(() => {});
     });
     this.monitor = new LinkMonitor({
       getPeer: () => currentPeer(this.conn, "subscribe"),
@@ -164,6 +169,10 @@ export class MediaSession {
   /** Start the camera and microphone (whatever works) and publish them. */
   async startLocal({ camera = true, microphone = true, preview = null } = {}) {
     const got = await acquire({ camera, microphone });
+    if (this.closed) { // the lesson ended while the devices were starting
+      for (const kind of ["camera", "microphone"]) got[kind]?.stop();
+      return got;
+    }
     this.problem("devices", got.problems.join(" ") || null);
     for (const kind of ["camera", "microphone"]) {
       const track = got[kind];
@@ -177,7 +186,10 @@ export class MediaSession {
         if (preview && kind === "camera") preview.srcObject = null;
       });
     }
-    if (preview && this.local.camera) attach(preview, new MediaStream([this.local.camera]));
+    if (preview && this.local.camera) {
+      this.previews.add(preview);
+      attach(preview, new MediaStream([this.local.camera]));
+    }
     await this.republish();
     return got;
   }
@@ -230,6 +242,10 @@ export class MediaSession {
       this.problem("screen", describeProblem("Screen sharing", err));
       return false;
     }
+    if (this.closed) {
+      track?.stop();
+      return false;
+    }
     this.problem("screen", null);
     this.local.screen = track;
     track.addEventListener("ended", () => {
@@ -249,6 +265,7 @@ export class MediaSession {
   // --- receiving ------------------------------------------------------------------------
 
   async receive({ mode = "full", publishers = null } = {}) {
+    if (this.closed) return;
     clearTimeout(this.timers.receive);
     this.receiving = { mode, publishers };
     this.mode = mode;
@@ -312,13 +329,21 @@ export class MediaSession {
     return receivedFrames(this.conn);
   }
 
+  /** Stop everything: local tracks (camera, microphone, screen) first, then both legs. */
   async close() {
     this.closed = true;
     clearTimeout(this.timers.receive);
     clearTimeout(this.timers.publish);
     this.monitor.stop();
     this.stopReports?.();
+    for (const kind of Object.keys(this.local)) {
+      this.local[kind]?.stop();
+      this.local[kind] = null;
+    }
+    for (const el of this.previews) el.srcObject = null;
+    this.publishing = false;
+    this.receiving = null;
+    this.setQuality("none");
     await closeMedia(this.conn);
-    for (const t of Object.values(this.local)) t?.stop();
   }
 }

@@ -113,7 +113,7 @@ class Report {
         ? h("p", { class: "muted", text: `${caption}. Anonymous: who answered what is not shown.` })
         : table(caption, ["Student", "Site", "Answer", "Correct", "Seconds to answer", "When", "Changed"],
           a.answers.map((x) => [this.person(x.user_id), this.site(x.site_id), x.answer, yesNo(x.correct),
-            x.seconds === null ? "" : String(x.seconds), x.catch_up ? "catch-up" : "live",
+            x.seconds === null ? "" : x.seconds.toFixed(1), x.catch_up ? "catch-up" : "live",
             x.changes ? `${x.changes}×` : ""]),
           `${caption}: no answers.`);
       return h("div", { class: "report-activity", "data-key": a.key },

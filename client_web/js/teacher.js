@@ -16,10 +16,10 @@ import { VideoGrid } from "./teacher_media.js";
 function pulseTile(id, state, dir, eng, conn) {
   const key = siteKey(id);
   const pulse = eng.pulses.get(key);
-  return h("article", { class: "pulse-tile", "data-site": key, "data-pulse": pulseColour(pulse), "data-level": pulse?.level ?? "none" },
+  return h("article", { class: "pulse-tile", "data-site": key, "data-pulse": pulseColour(pulse), "data-level": eng.ended ? "ended" : pulse?.level ?? "none" },
     h("h3", { text: dir.site(id) }),
     h("p", { class: "present" }, h("b", { text: String(state.presentBySite.get(key) ?? 0) }), ` of ${dir.enrolledAt(id)} present`),
-    pulseBody(pulse),
+    pulseBody(pulse, { ended: eng.ended }),
     confusedNames(eng, key, (uid) => dir.person(uid), conn));
 }
 
@@ -29,7 +29,7 @@ function renderAttendance(state, dir, eng, conn) {
   const sites = dir.siteIds().map((id) => ({ id, key: siteKey(id) }));
   keyed($("#pulse"), sites, (site) => site.key,
     (site) => JSON.stringify([state.presentBySite.get(site.key) ?? 0, eng.pulses.get(site.key) ?? null,
-      confusedVersion(eng, site.key)]),
+      confusedVersion(eng, site.key), eng.ended]),
     (site) => pulseTile(site.id, state, dir, eng, conn));
 }
 
@@ -49,12 +49,14 @@ function renderLifecycle(state, conn) {
 }
 
 function render(state, conn, dir, eng, column) {
+  if (state.status === "ended") eng.end();
+  const live = state.status !== "ended";
   column.render(state);
   renderPrepared(state, conn);
   renderHands(state, conn, dir);
   renderQna($("#qna-list"), state, conn, {
     asker: (i) => `${dir.person(i.user_id)} · ${dir.site(i.site_id)}`,
-    canVote: false, canAnswer: true, canHide: () => true,
+    canVote: false, canAnswer: live, canHide: () => live,
   });
   $("#qna-count").textContent = String(state.qna.size);
   renderAttendance(state, dir, eng, conn);
@@ -82,6 +84,9 @@ if (ctx) {
   });
   ctx.state.changed();
   const grid = new VideoGrid(ctx, dir);
+  ctx.state.subscribe((state) => {
+    if (state.status === "ended") grid.end();
+  });
   window.__hyflex.engagement = eng;
   window.__hyflex.media = grid.media;
   window.__hyflex.grid = grid;

@@ -78,11 +78,11 @@ export class VideoGrid {
     for (const tile of this.grid.querySelectorAll(".video-tile")) {
       const pid = tile.dataset.pid;
       const source = pid === "stage" ? this.media.stage : pid;
-      const on = Boolean(source) && (live.has(`${source}/camera`) || live.has(`${source}/microphone`));
+      const on = !this.media.closed && Boolean(source) && (live.has(`${source}/camera`) || live.has(`${source}/microphone`));
       tile.dataset.live = on ? "1" : "0";
       if (!on) {
         tile.dataset.decoding = "0";
-        tile.querySelector(".tile-status").textContent = "no video yet";
+        tile.querySelector(".tile-status").textContent = this.media.closed ? "ended" : "no video yet";
       }
     }
     // the stage shows someone the grid already has: hide it and mute it (no double audio)
@@ -94,6 +94,15 @@ export class VideoGrid {
     this.stageTile.hidden = !this.media.stage || duplicate;
     this.stageTile.querySelector("audio").muted = duplicate;
     this.stageTile.dataset.duplicate = duplicate ? "1" : "0";
+  }
+
+  /** The end of the lesson: every tile says its video ended (MediaSession stops the media). */
+  end() {
+    const share = $("#share-screen");
+    share.disabled = true;
+    share.setAttribute("aria-pressed", "false");
+    share.textContent = "Share screen";
+    this.tracks(new Set());
   }
 
   async start() {

@@ -32,9 +32,10 @@ Staff:
 - ``engagement.snooze`` ``{"site_id": int | null, "state": str, "minutes": float}`` (0 cancels).
 
 Anyone: ``engagement.sync`` ``{}`` -> one ``engagement.snapshot`` frame with what the sender may
-see now: ``{"pulses": [...], "students": [...], "explicit": [...]}`` (staff: pulses, student
-states and active "I'm confused" presses ``{user_id, site_id, signal, since}`` of their sites;
-a student: their own state and press only).
+see now: ``{"pulses": [...], "students": [...], "explicit": [...], "alerts": [...]}`` (staff:
+pulses, student states, active "I'm confused" presses ``{user_id, site_id, signal, since}`` and
+alerts still standing (as ``engagement.alert`` plus ``snoozed_until``) of their sites; a
+student: their own state and press only).
 """
 
 from __future__ import annotations
@@ -210,7 +211,11 @@ def snapshot_for(bridge: EngagementBridge, actor: Actor) -> dict[str, Any]:
         for uid, since in engine.pressed_confused(site)
         if uid in shown
     ]
-    return {"pulses": pulses, "students": states, "explicit": explicit}
+    alerts = [
+        {**a.as_dict(), "snoozed_until": engine.snoozed_until(a.site_id, a.state)}
+        for a in engine.open_alerts(None if actor.leads_session else sites)
+    ]
+    return {"pulses": pulses, "students": states, "explicit": explicit, "alerts": alerts}
 
 
 async def handle_message(session: Session, message: protocol.ClientMessage) -> None:

@@ -136,3 +136,38 @@ async def test_after_a_seek_the_pause_label_tells_where_the_player_is(web: WebCl
     await page.wait_for_function(STATUS_FOLLOWS_PLAYER, timeout=WAIT_MS)
     stopped = await page.evaluate("() => document.querySelector('#recording').currentTime")
     assert position - 0.5 <= stopped <= position + 0.5, (stopped, position)
+
+
+async def test_a_seek_before_the_camera_started_stays_where_the_student_put_it(
+    web: WebClass,
+) -> None:
+    """The lesson clock starts when the session starts; the teacher's camera came 20 s later.
+    The bar spans the lesson from its start, so a seek into those 20 s lands there (it used to
+    snap forward to the camera's first frame)."""
+    runtime = await web.server.app.state.realtime.runtime(web.session_id)
+    runtime.live.state.presence.started_at -= 20  # the session started 20 s before the camera
+    teacher = await web.teacher()
+    page = await web.student(8)
+    await expect(teacher.locator("#rec")).to_be_visible(timeout=WAIT_MS)
+    await wait_more_frames(teacher, 40)
+    teacher.on("dialog", lambda dialog: dialog.accept())
+    await teacher.get_by_role("button", name="End session").click()
+    await expect(teacher.locator("#rec")).to_be_hidden(timeout=WAIT_MS)
+
+    await page.get_by_role("link", name="Watch the recording").click()
+    await page.wait_for_url(f"**/catchup/{web.session_id}")
+    video = page.locator("#recording")
+    await expect(video).to_have_attribute("data-loaded", "1", timeout=WAIT_MS)
+    await page.wait_for_function("() => document.querySelector('#recording').duration > 20")
+    for target in (5, 12):
+        landed = await page.evaluate(
+            """(t) => new Promise((resolve) => {
+                 const v = document.querySelector('#recording');
+                 v.pause();
+                 v.addEventListener('seeked', () => resolve(v.currentTime), { once: true });
+                 v.currentTime = t;
+               })""",
+            target,
+        )
+        assert abs(landed - target) < 0.5, (target, landed)
+    await shot(page, "catchup-seek-before-camera")

@@ -40,3 +40,20 @@ async def test_a_broken_or_expired_join_link_says_what_to_do(web: WebClass) -> N
     await page.goto(f"{web.base}/join")
     await expect(page.locator("#join-h")).to_have_text("This link is incomplete")
     await expect(page.locator("#join-msg")).to_contain_text("Ask your teacher")
+
+
+async def test_a_tampered_link_opened_after_an_empty_one_says_it_is_not_valid(
+    web: WebClass,
+) -> None:
+    """Opening a link in a tab already on /join changes only the fragment (no new load): the
+    page reads the new link, it does not keep the old answer."""
+    page = await web.page(PHONE)
+    token = next(iter((await web.join_tokens()).values()))
+    await page.goto(f"{web.base}/join")
+    await expect(page.locator("#join-h")).to_have_text("This link is incomplete")
+    await page.goto(f"{web.base}/join#{token[:-3]}abc")  # the signature no longer matches
+    await expect(page.locator("#join-h")).to_have_text("This link does not work")
+    await expect(page.locator("#join-msg")).to_contain_text("not valid or has expired")
+    await page.wait_for_url("**/join")
+    await page.goto(f"{web.base}/join#{token}")  # and a good one still opens the class
+    await page.wait_for_url(f"**/student/{web.session_id}")

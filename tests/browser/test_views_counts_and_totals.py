@@ -76,3 +76,27 @@ async def test_all_sites_totals_of_a_check_and_a_number_question(web: WebClass) 
         ["7", "7", "4", "10"]
     )
     await expect(total.locator("h4 small")).to_have_text("2 answered")
+
+
+async def test_a_number_too_large_is_refused_with_a_message_and_chips_read_alike(
+    web: WebClass,
+) -> None:
+    teacher = await web.teacher()
+    facilitator = await web.facilitator("north-a")
+    ada = await web.student(0)
+    await teacher.get_by_label("Embedded question", exact=True).check()
+    await teacher.get_by_label("Answer type").select_option("numeric")
+    await teacher.get_by_label("Prompt").fill("How far is the Sun in metres?")
+    await teacher.get_by_role("button", name="Launch question now").click()
+    card = ada.locator('#activity article[data-ref="q1"]')
+    await card.get_by_label("Your answer").fill("1e400")
+    await card.get_by_role("button", name="Send").click()
+    await expect(ada.locator("#toasts .toast-error")).to_contain_text("not a number we can take")
+    await expect(card.locator(".mine")).to_have_count(0)  # nothing was sent
+    await card.get_by_label("Your answer").fill("1.5e11")
+    await card.get_by_role("button", name="Send").click()
+    await expect(card.locator(".mine")).to_contain_text("150000000000")
+    # the facilitator's status chips read like the teacher's
+    chip = 'article[data-ref="q1"] .chip'
+    await expect(teacher.locator(f"#results {chip}")).to_have_text("Open")
+    await expect(facilitator.locator(f"#results {chip}")).to_have_text("Open")

@@ -223,3 +223,43 @@ async def test_a_press_shows_the_name_to_staff_at_once_and_seen_clears_it(
         f"seen->facilitator cleared {t_fac['gone'] - t_teacher['seen']:.0f}, "
         f"seen->student button reset {t_ada['reset'] - t_teacher['seen']:.0f}"
     )
+
+
+async def test_a_help_request_survives_a_reload_and_only_the_teacher_handles_it(
+    web: WebClass,
+) -> None:
+    teacher = await web.teacher()
+    facilitator = await web.facilitator("north-a")
+    ada = await web.student(0)
+    north_a = web.demo.sites[0].id
+    await facilitator.get_by_role("button", name="Site needs help").click()
+    help_alert = teacher.locator(f'#alert-tray li.state-help[data-site="{north_a}"]')
+    await expect(help_alert).to_contain_text("asks for help")
+    # the facilitator sees their own request, but acknowledging it is the teacher's job
+    fac_alert = facilitator.locator("#alert-tray li.state-help")
+    await expect(fac_alert).to_contain_text("asks for help")
+    await expect(fac_alert.get_by_role("button")).to_have_count(0)
+    await shot(facilitator, "facilitator-own-help-request")
+
+    # a reload (or a reconnect) gets the alerts still standing, snoozed or not
+    await help_alert.get_by_role("button", name="Snooze 10 min").click()
+    await expect(help_alert).to_contain_text("Snoozed")
+    await teacher.reload()
+    await expect(teacher.locator("#conn")).to_have_attribute("data-status", "live")
+    await expect(help_alert).to_contain_text("asks for help")
+    await expect(help_alert).to_contain_text("Snoozed")
+    await help_alert.get_by_role("button", name="Acknowledge").click()
+    await expect(help_alert).to_have_count(0)
+    await teacher.reload()
+    await expect(teacher.locator("#conn")).to_have_attribute("data-status", "live")
+    await expect(teacher.locator("#alert-tray")).to_contain_text("No alerts")
+
+    # a student's own "I'm confused" is named under a visible heading on the staff tiles
+    await ada.locator("#confused").click()
+    for page in (teacher, facilitator):
+        tile = page.locator(f'#pulse .pulse-tile[data-site="{north_a}"]')
+        await expect(tile.locator(".confused-head")).to_have_text("Pressed “I'm confused”:")
+        await expect(tile.get_by_role("list", name="Pressed “I'm confused”:")).to_contain_text(
+            web.demo.students[0].display_name
+        )
+    await shot(teacher, "teacher-confused-label")

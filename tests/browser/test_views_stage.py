@@ -14,7 +14,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from server.realtime import media_bridge
 from server.realtime.engine import CLOSE_MOVED
 from server.realtime.media_bridge import MediaBridge
-from tests.browser.conftest import WebClass, shot
+from tests.browser.conftest import PHONE, WebClass, shot
 from tests.browser.test_views_media import WAIT_MS, decoded, frames_at_least, server_mode
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -213,3 +213,49 @@ async def test_an_answer_to_a_copy_sent_again_shows_no_toast(web: WebClass) -> N
     assert code == "bad_input"
     assert await ada.locator("#toasts .toast").count() == 0
     assert await ada.evaluate("() => window.__shown") == []
+
+
+async def test_a_phone_on_stage_fits_the_screen(web: WebClass) -> None:
+    teacher = await web.teacher()
+    cleo = await web.student(3, PHONE)
+    await bring_on_stage(web, teacher, cleo, 3)
+    await expect(cleo.locator("#on-stage")).to_have_attribute("data-state", "sending")
+    await shot(cleo, "student-phone-on-stage", full_page=True)
+    width = await cleo.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], width
+
+
+async def test_data_saver_shows_who_is_on_stage_also_after_a_drop_out(
+    web: WebClass, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(media_bridge, "GRACE_SECONDS", 0.5)  # legs close soon after a drop
+    teacher = await web.teacher()
+    ben = await student(web, 32)  # at home
+    hugo = await student(web, 4)
+    await bring_on_stage(web, teacher, hugo, 4)
+    stage_video = ben.locator("#stage-video")
+    await expect(stage_video).to_be_visible(timeout=WAIT_MS)  # full mode: his picture
+    await frames_at_least(ben, "#stage-video", 5)
+
+    await ben.get_by_label("Data saver").check()
+    label = ben.locator("#stage-label")
+    await expect(stage_video).to_be_hidden()  # the relay sends no stage video now
+    await expect(label).to_have_text("On stage: A classmate (you hear them)")
+
+    found = await bridge(web)
+    ben_id = web.demo.students[32].id
+    await ben.context.set_offline(True)
+    for conn in found.runtime.hub.connections():
+        if conn.actor.user_id == ben_id:
+            conn.kick(CLOSE_MOVED)
+    room = found.room
+    assert room is not None
+    await room.wait_until(lambda: f"user-{ben_id}" not in room.subscribers, 15)
+    await ben.context.set_offline(False)
+    await expect(ben.locator("#conn")).to_have_attribute("data-status", "live")
+    await ben.wait_for_function("() => window.__hyflex.media.subscriptions >= 2", timeout=WAIT_MS)
+    assert await server_mode(web, 32) == "audio_slides"  # the same mode as before
+    await expect(stage_video).to_be_hidden()
+    await expect(label).to_be_visible()
+    await shot(ben, "student-data-saver-stage-after-drop")
+    assert await stray_videos(ben) == []

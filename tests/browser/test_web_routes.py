@@ -141,3 +141,37 @@ async def test_api_docs_use_only_assets_served_here(
     assert "script-src 'self' 'sha256-" in policy and "unsafe-eval" not in policy
     assert (await client.get("/openapi.json")).status_code == 200
     assert (await client.get("/redoc")).status_code == 404  # not offered: no CDN behind it
+
+
+BAD_PAGES = (
+    "/report/abc",
+    "/teacher/abc",
+    "/student/abc",
+    "/facilitator/abc",
+    "/catchup/abc",
+    "/teacher/0",
+    "/report/99999999999999999999",
+    "/nonexistent",
+)
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+async def test_a_bad_page_address_shows_a_plain_page_with_a_way_home(
+    app_and_client: tuple[object, httpx.AsyncClient],
+) -> None:
+    _, client = app_and_client
+    for path in BAD_PAGES:
+        reply = await client.get(path, headers=BROWSER)
+        assert reply.status_code == 404, (path, reply.status_code)
+        assert reply.headers["content-type"].startswith("text/html"), path
+        assert "script-src 'self'" in reply.headers["content-security-policy"]
+        assert "Page not found" in reply.text and 'href="/"' in reply.text, path
+        for internal in ("detail", "int_parsing", "{", "Traceback"):
+            assert internal not in reply.text, (path, internal)
+    # API clients keep JSON: FastAPI's validation body, and the API's own errors
+    bad_body = await client.post("/api/auth/login", json={"email": 5}, headers=BROWSER)
+    assert bad_body.status_code == 422 and bad_body.json()["detail"][0]["loc"][0] == "body"
+    missing = await client.get("/api/nothing-here", headers=BROWSER)
+    assert missing.status_code == 404 and missing.json() == {"detail": "Not Found"}
+    asset = await client.get("/static/js/missing.js", headers=BROWSER)
+    assert asset.status_code == 404 and asset.json()["error"]["code"] == "not_found"

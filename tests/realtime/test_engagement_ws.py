@@ -224,6 +224,13 @@ async def test_forged_and_malformed_signals_are_refused_and_the_session_goes_on(
     help_alert = await teacher.wait_for(_of_type("engagement.alert", site_id=site_a, state="help"))
     assert "asks for help" in help_alert["data"]["text"]
     await fac_a.wait_for(_of_type("engagement.alert", site_id=site_a, state="help"))
+    # the alert still stands in the snapshot a reloading member of staff gets; only staff of
+    # that site see it
+    for client, sees in ((teacher, True), (fac_a, True), (fac_b, False), (s0, False)):
+        await client.ok("engagement.sync")
+        snap = await client.wait_for(_of_type("engagement.snapshot"))
+        found = [a["id"] for a in snap["data"]["alerts"] if a["state"] == "help"]
+        assert found == ([help_alert["data"]["id"]] if sees else []), client
     await fac_b.ok(
         "engagement.snooze", {"site_id": _site(klass, 1), "state": "help", "minutes": 10}
     )

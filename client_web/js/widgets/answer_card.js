@@ -4,7 +4,9 @@
 import { h } from "../dom.js";
 import { timer } from "./timer.js";
 import { summaryBody } from "./results.js";
-import { attempt } from "./status.js";
+import { attempt, toast } from "./status.js";
+
+const TOO_BIG = "That is not a number we can take (too large?). Enter a number such as 9.8 or -3.";
 
 function describe(item, value) {
   if (value === null || value === undefined) return "";
@@ -45,9 +47,22 @@ function answerForm(item, send, mine) {
     min: item.min_value ?? null, max: item.max_value ?? null, maxlength: numeric ? null : item.max_length || null,
     required: true, autocomplete: "off", "data-fk": `${id}-input`, value: mine ?? "",
   });
+  input.addEventListener("input", () => input.setCustomValidity(""));
+  // the browser refuses what is not a number (1e400 is not one it can hold) without a word
+  // on some screens: say it in the page too
+  input.addEventListener("invalid", () => {
+    if (numeric && input.validity.badInput) input.setCustomValidity(TOO_BIG);
+    toast(input.validationMessage || TOO_BIG, "error");
+  });
   return h("form", { class: "inline-form", on: { submit: (ev) => {
     ev.preventDefault();
-    send(numeric ? { number: Number(input.value) } : { text: input.value });
+    const number = Number(input.value);
+    if (numeric && !Number.isFinite(number)) { // 1e400 and the like: too big to be a number here
+      input.setCustomValidity(TOO_BIG);
+      input.reportValidity(); // fires "invalid": the toast says it
+      return;
+    }
+    send(numeric ? { number } : { text: input.value });
   } } },
     h("label", { class: "sr-only", for: `${id}-input`, text: "Your answer" }),
     input,

@@ -27,7 +27,7 @@ export function askForm(form, conn, maxLength) {
 export function renderQna(list, state, conn, opts) {
   const items = sortedQna(state);
   keyed(list, items, (i) => i.qna_id,
-    (i) => JSON.stringify([i.votes, i.voted, i.answered, i.hidden, i.text]),
+    (i) => JSON.stringify([i.votes, i.voted, i.answered, i.hidden, i.text, opts.canVote, opts.canAnswer, opts.canHide(i)]),
     (i) => qnaItem(i, conn, opts));
   list.dataset.count = String(items.length);
 }

@@ -145,7 +145,7 @@ async def catchup_page(session_id: PathId) -> Response:
 
 
 @router.get("/report/{session_id}", include_in_schema=False)
-async def report_page(session_id: int) -> Response:
+async def report_page(session_id: PathId) -> Response:
     """The lesson report: attendance, answers, episodes and alerts, Q&A, CSV download."""
     return _file("report.html")
 

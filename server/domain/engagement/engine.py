@@ -15,7 +15,7 @@ The clock may not run backwards: a ``now`` earlier than the latest seen is taken
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from server.domain.engagement.alerts import AlertPolicy, SlotKey
 from server.domain.engagement.explicit import ConfusedPresses
@@ -78,6 +78,7 @@ class EngagementEngine:
         self._activity_since: float | None = None
         self._now = -math.inf
         self._alerts = AlertPolicy(settings)
+        self._open: dict[SlotKey, Alert] = {}  # fired, not acknowledged, still at alert level
         self._telemetry = TokenBuckets(
             settings.telemetry_rate_per_s, settings.telemetry_burst, "telemetry"
         )
@@ -231,9 +232,11 @@ class EngagementEngine:
             )
         for kind, level in judgement.kinds:
             key: SlotKey = (tally.site_id, kind)
+            if level is not Level.ALERT:
+                self._open.pop(key, None)
             alert_id = self._alerts.consider(key, level is Level.ALERT, now)
             if alert_id is not None:
-                alert = self._make_alert(alert_id, tally, kind, now)
+                alert = self._open[key] = self._make_alert(alert_id, tally, kind, now)
                 out.append(alert)
                 out.append(TimelineEntry(now, "alert", tally.site_id, kind.value, (alert.text,)))
 
@@ -312,6 +315,7 @@ class EngagementEngine:
         check_staff(actor, site_id, self._student_sites)
         at_alert = tally.judgement.kind_level(kind) is Level.ALERT
         self._alerts.acknowledge((site_id, kind), at_alert)
+        self._open.pop((site_id, kind), None)
         out: list[Output] = []
         self._expire(now, out)
         out.append(AlertHandled("acknowledged", site_id, kind, actor.user_id, now, alert_id))
@@ -407,6 +411,13 @@ class EngagementEngine:
         tally = self._tally(site_id)
         at = 0.0 if self._now == -math.inf else self._now
         return self._pulse(tally, tally.judgement, at)
+
+    def open_alerts(self, sites: Collection[int | None] | None = None) -> list[Alert]:
+        """Alerts that still stand (fired, not acknowledged, the condition still at alert
+        level) at ``sites`` (None: every site), oldest first: what a member of staff who
+        reconnects or reloads must see again."""
+        found = [a for (site, _kind), a in self._open.items() if sites is None or site in sites]
+        return sorted(found, key=lambda a: a.id)
 
     def snoozed_until(self, site_id: int | None, state: AlertKind | str) -> float | None:
         return self._alerts.snoozed_until((site_id, parse_kind(state)), self._now)

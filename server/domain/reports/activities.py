@@ -24,7 +24,8 @@ class StudentAnswer:
     shown: str
     correct: bool | None
     seconds: float | None
-    """From the activity's opening to the (final) answer; None for catch-up answers."""
+    """From the activity's opening to the (final) answer, to a tenth of a second (page and CSV
+    alike); None for catch-up answers."""
     catch_up: bool = False
     changes: int = 0
     """How many times the student changed their answer (polls and checks allow it)."""
@@ -114,7 +115,7 @@ def _poll(book: dict[str, Activity], event: Event, window: LessonWindow) -> None
             data["value"],
             act.show(data["value"]),
             None if parsed is None else is_correct(act.spec, parsed),
-            round(max(0.0, event.at - act.opened_at), 3),
+            round(max(0.0, event.at - act.opened_at), 1),
             changes=0 if before is None else before.changes + 1,
         )
 
@@ -177,7 +178,7 @@ def _check(book: dict[str, Activity], event: Event, window: LessonWindow) -> Non
             data["yes"],
             act.show(data["yes"]),
             None,
-            round(max(0.0, event.at - act.opened_at), 3),
+            round(max(0.0, event.at - act.opened_at), 1),
             changes=0 if before is None else before.changes + 1,
         )
 

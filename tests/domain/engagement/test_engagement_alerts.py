@@ -178,3 +178,21 @@ def test_acknowledging_help_clears_it() -> None:
     room.send(SiteNeedsHelp(1), room.facilitators[1])
     room.engine.acknowledge_site(TEACHER, 1, "help", room.now)
     assert room.engine.site_pulse(1).level is Level.CALM
+
+
+def test_open_alerts_stand_until_acknowledged_or_cleared() -> None:
+    room = Room(SITES, {1: 5, 2: 5})
+    room.advance(10)
+    room.send(SiteNeedsHelp(1), room.facilitators[1])
+    room.send(SiteNeedsHelp(2), room.facilitators[2])
+    snoozed = room.engine.snooze(TEACHER, 2, "help", 10, room.now)
+    assert [(a.site_id, a.state) for a in room.engine.open_alerts()] == [
+        (1, AlertKind.HELP),
+        (2, AlertKind.HELP),
+    ]
+    [only] = room.engine.open_alerts([2])  # a facilitator's own site only
+    assert only.text == "Site B asks for help" and snoozed  # a snooze leaves it standing
+    room.engine.acknowledge_site(TEACHER, 1, "help", room.now)
+    assert [a.site_id for a in room.engine.open_alerts()] == [2]
+    room.send(SiteNeedsHelp(2, active=False), room.facilitators[2])  # withdrawn: it clears
+    assert room.engine.open_alerts() == []

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from server.domain.errors import BadInput
+from server.domain.live.commands import AnswerCheck, Join, OpenCheck, StartSession
 from server.domain.reports import (
     HEADER,
     Scope,
@@ -16,7 +17,15 @@ from server.domain.reports import (
     site_scope,
     student_scope,
 )
-from tests.domain.reports.lesson_script import PEOPLE, SITES, TIMELINE, Lesson, scripted
+from tests.domain.reports.lesson_script import (
+    PEOPLE,
+    S13,
+    SITES,
+    TEACHER,
+    TIMELINE,
+    Lesson,
+    scripted,
+)
 
 
 def _report(lesson: Lesson, scope: Scope | None = None, now: float = 3000) -> dict[str, Any]:
@@ -200,3 +209,26 @@ def test_scope_needs_its_target() -> None:
         Scope("site")
     with pytest.raises(BadInput):
         Scope("student")
+
+
+def test_seconds_to_answer_are_to_a_tenth_in_the_report_and_the_csv() -> None:
+    lesson = Lesson()
+    lesson.do(TEACHER, Join(), 1000)
+    lesson.do(S13, Join(), 1000)
+    lesson.do(TEACHER, StartSession(), 1000)
+    lesson.do(TEACHER, OpenCheck("Is friction a force?"), 1010)
+    lesson.do(S13, AnswerCheck(1, True), 1011.27)
+    check = _activity(_report(lesson), "check-1")
+    assert [a["seconds"] for a in check["answers"]] == [1.3]
+    report = build_lesson_report(
+        session_id=7,
+        title="Vectors",
+        events=lesson.log,
+        people=PEOPLE,
+        timeline=TIMELINE,
+        sites=SITES,
+        now=3000,
+        scope=Scope(),
+    )
+    at = HEADER.index("seconds_to_answer")
+    assert [row[at] for row in report_rows(report) if row[at] is not None] == [1.3]
