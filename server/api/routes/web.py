@@ -15,6 +15,7 @@ by the client can never run as code even if a future change forgot ``textContent
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final
 
@@ -101,71 +102,44 @@ async def protocol_schema() -> dict[str, Any]:
     }
 
 
-@router.get("/", include_in_schema=False)
-async def sign_in_page() -> Response:
-    return _file("index.html")
+# The pages: each is one static file; what a page shows comes from the API, which checks who
+# may see it. An id in a page's address is only checked for shape (``PathId``).
+PLAIN_PAGES: Final = {
+    "/": "index.html",  # staff sign-in
+    "/join": "join.html",  # a student's link (the token is in the fragment)
+    "/admin": "admin.html",  # consortium set-up for admins
+    "/courses": "courses.html",  # a teacher's courses and lessons
+}
+ID_PAGES: Final = {
+    "/teacher/{page_id}": "teacher.html",
+    "/facilitator/{page_id}": "facilitator.html",
+    "/student/{page_id}": "student.html",
+    "/catchup/{page_id}": "catchup.html",  # the recording, stopping at each embedded question
+    "/report/{page_id}": "report.html",  # the lesson report
+    "/courses/{page_id}/bank": "bank.html",  # the course's question bank
+    "/sessions/{page_id}/links": "links.html",  # printable join-link sheets with QR codes
+    "/course-report/{page_id}": "course_report.html",  # the course view across lessons
+}
 
 
-@router.get("/join", include_in_schema=False)
-async def join_page() -> Response:
-    return _file("join.html")
+def _plain_page(name: str) -> Callable[[], Awaitable[Response]]:
+    async def page() -> Response:
+        return _file(name)
+
+    return page
 
 
-@router.get("/admin", include_in_schema=False)
-async def admin_page() -> Response:
-    """Consortium set-up for admins (the page asks the API, which checks the role)."""
-    return _file("admin.html")
+def _id_page(name: str) -> Callable[[int], Awaitable[Response]]:
+    async def page(page_id: PathId) -> Response:
+        return _file(name)
+
+    return page
 
 
-@router.get("/courses", include_in_schema=False)
-async def courses_page() -> Response:
-    """A teacher's courses and lessons: schedule, start, end, join links, rosters per site."""
-    return _file("courses.html")
-
-
-@router.get("/teacher/{session_id}", include_in_schema=False)
-async def teacher_page(session_id: PathId) -> Response:
-    return _file("teacher.html")
-
-
-@router.get("/facilitator/{session_id}", include_in_schema=False)
-async def facilitator_page(session_id: PathId) -> Response:
-    return _file("facilitator.html")
-
-
-@router.get("/student/{session_id}", include_in_schema=False)
-async def student_page(session_id: PathId) -> Response:
-    return _file("student.html")
-
-
-@router.get("/catchup/{session_id}", include_in_schema=False)
-async def catchup_page(session_id: PathId) -> Response:
-    """A student's catch-up player: the recording, stopping at each embedded question."""
-    return _file("catchup.html")
-
-
-@router.get("/report/{session_id}", include_in_schema=False)
-async def report_page(session_id: PathId) -> Response:
-    """The lesson report: attendance, answers, episodes and alerts, Q&A, CSV download."""
-    return _file("report.html")
-
-
-@router.get("/courses/{course_id}/bank", include_in_schema=False)
-async def bank_page(course_id: PathId) -> Response:
-    """The course's question bank: prepare, attach to a lesson, import and export."""
-    return _file("bank.html")
-
-
-@router.get("/sessions/{session_id}/links", include_in_schema=False)
-async def links_page(session_id: PathId) -> Response:
-    """Printable join-link sheets with QR codes, one per site."""
-    return _file("links.html")
-
-
-@router.get("/course-report/{course_id}", include_in_schema=False)
-async def course_report_page(course_id: PathId) -> Response:
-    """The course view across lessons, with the falling-behind flag and a CSV download."""
-    return _file("course_report.html")
+for _path, _name in PLAIN_PAGES.items():
+    router.add_api_route(_path, _plain_page(_name), methods=["GET"], include_in_schema=False)
+for _path, _name in ID_PAGES.items():
+    router.add_api_route(_path, _id_page(_name), methods=["GET"], include_in_schema=False)
 
 
 @router.get("/favicon.ico", include_in_schema=False)
