@@ -76,6 +76,28 @@ export async function api(path, { method = "GET", body, token } = {}) {
   return data;
 }
 
+/** Save a file the API serves to the signed-in user (CSV and JSON exports): the browser's
+ *  download, named by the server's Content-Disposition or `fallbackName`. Errors are
+ *  ApiErrors with the server's message. */
+export async function downloadFile(path, fallbackName) {
+  const response = await fetch(path, { headers: { Authorization: `Bearer ${loadAuth()?.token}` } });
+  if (!response.ok) {
+    const data = await response.json().catch(() => null);
+    throw new ApiError(response.status, data?.error?.code ?? "http_error", data?.error?.message ?? `The server answered ${response.status}.`);
+  }
+  const disposition = response.headers.get("Content-Disposition") ?? "";
+  const name = /filename="([^"]+)"/.exec(disposition)?.[1] ?? fallbackName;
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 /** The session id in a page path such as /teacher/12. */
 export function sessionIdFromPath() {
   const id = Number(location.pathname.split("/").filter(Boolean).at(-1));

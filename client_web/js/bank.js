@@ -3,7 +3,7 @@
 // clock), import and export CSV or JSON. The server checks every item with the live session's
 // own rules; its refusals are shown in plain words.
 
-import { api, ApiError, clearAuth, loadAuth } from "./api.js";
+import { api, ApiError, clearAuth, downloadFile, loadAuth } from "./api.js";
 import { $, formatDuration, h } from "./dom.js";
 import { itemDetails, itemKind, keyText } from "./bank_items.js";
 import { halt } from "./page.js";
@@ -279,14 +279,7 @@ class BankPage {
 
   async download(kind) {
     try {
-      const response = await authFetch(`${this.base}.${kind}`);
-      const url = URL.createObjectURL(await response.blob());
-      const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") ?? "")?.[1] ?? `bank.${kind}`;
-      const link = h("a", { href: url, download: name });
-      document.body.append(link);
-      link.click();
-      link.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      await downloadFile(`${this.base}.${kind}`, `bank.${kind}`);
     } catch (err) {
       $("#import-report").replaceChildren(h("p", { class: "error", role: "alert", text: `Not downloaded: ${err.message}` }));
     }

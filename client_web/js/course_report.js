@@ -3,7 +3,7 @@
 // behind" flag with its reasons, from GET /api/courses/{id}/report (rows already cut to the
 // caller by the server), and a CSV download.
 
-import { api, clearAuth, loadAuth, sessionIdFromPath } from "./api.js";
+import { api, clearAuth, downloadFile, loadAuth, sessionIdFromPath } from "./api.js";
 import { $, h } from "./dom.js";
 import { halt } from "./page.js";
 
@@ -87,15 +87,8 @@ class CourseView {
       h("thead", {}, h("tr", {}, heads)), h("tbody", {}, body)));
   }
 
-  async download() {
-    const response = await fetch(this.data.csv_url, { headers: { Authorization: `Bearer ${loadAuth()?.token}` } });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const url = URL.createObjectURL(await response.blob());
-    const a = h("a", { href: url, download: `course-${this.courseId}-report.csv`, hidden: true });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  download() {
+    return downloadFile(this.data.csv_url, `course-${this.courseId}-report.csv`);
   }
 }
 

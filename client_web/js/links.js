@@ -2,7 +2,7 @@
 // link and its QR code (an SVG made by the server), from GET /api/sessions/{id}/join-sheet.
 // A facilitator gets only their own site; the teacher and admins choose a site or all.
 
-import { api, ApiError, clearAuth, loadAuth, sessionIdFromPath } from "./api.js";
+import { api, clearAuth, downloadFile, loadAuth, sessionIdFromPath } from "./api.js";
 import { $, h } from "./dom.js";
 import { halt } from "./page.js";
 
@@ -37,18 +37,8 @@ async function load(sessionId, siteId) {
   return { data: await api(`/api/sessions/${sessionId}/join-sheet${query}`), query };
 }
 
-async function downloadCsv(sessionId, query) {
-  const response = await fetch(`/api/sessions/${sessionId}/join-sheet.csv${query}`, { headers: { Authorization: `Bearer ${loadAuth()?.token}` } });
-  if (!response.ok) {
-    const body = await response.json().catch(() => null);
-    throw new ApiError(response.status, body?.error?.code ?? "http_error", body?.error?.message ?? `HTTP ${response.status}`);
-  }
-  const url = URL.createObjectURL(await response.blob());
-  const link = h("a", { href: url, download: `lesson-${sessionId}-join-links.csv` });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
+function downloadCsv(sessionId, query) {
+  return downloadFile(`/api/sessions/${sessionId}/join-sheet.csv${query}`, `lesson-${sessionId}-join-links.csv`);
 }
 
 async function start(sessionId, auth) {

@@ -4,7 +4,7 @@
 // lesson clock is a link "#t=SECONDS" that plays the recording from that moment here; the same
 // fragment works when the page is opened (/report/12#t=95).
 
-import { api, clearAuth, loadAuth, sessionIdFromPath } from "./api.js";
+import { api, clearAuth, downloadFile, loadAuth, sessionIdFromPath } from "./api.js";
 import { $, formatDuration, h } from "./dom.js";
 import { halt } from "./page.js";
 
@@ -155,15 +155,8 @@ class Report {
     this.player.focus();
   }
 
-  async download() {
-    const response = await fetch(this.data.csv_url, { headers: { Authorization: `Bearer ${loadAuth()?.token}` } });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const url = URL.createObjectURL(await response.blob());
-    const a = h("a", { href: url, download: `lesson-${this.sessionId}-report.csv`, hidden: true });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  download() {
+    return downloadFile(this.data.csv_url, `lesson-${this.sessionId}-report.csv`);
   }
 }
 
