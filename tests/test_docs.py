@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from server.domain.engagement.settings import EngagementSettings
-from server.realtime.protocol import COMMANDS
+from server.realtime.core.protocol import COMMANDS
 from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

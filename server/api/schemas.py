@@ -15,10 +15,10 @@ from pydantic import (
     field_validator,
 )
 
-from server.api.ids import Id
 from server.domain.live import SessionStatus
 from server.domain.roles import Role
 from server.domain.text import has_visible_text, trim_invisible
+from server.services.ids import Id
 
 
 def _visible(value: str) -> str:

@@ -73,7 +73,7 @@ class User(SQLModel, table=True):
     sourced_id: str | None = Field(default=None, max_length=128, unique=True)
     is_active: bool = True
     # Carried in every token issued to the user; a password change raises it, so every
-    # earlier token stops working (server.api.deps.load_principal).
+    # earlier token stops working (server.services.principal.load_principal).
     token_generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 

@@ -17,7 +17,7 @@ import pytest
 from server.db.models import LiveSession, Site, User
 from server.domain.live import SessionStatus
 from server.domain.roles import Role
-from server.realtime.media_recording import session_dir
+from server.realtime.media.recording import session_dir
 from tests.api.world import ACTORS, World, build_world
 
 STAFF_OK = {"admin": 200, "teacher": 200, "teacher2": 200, "fac": 200, "fac2": 200}

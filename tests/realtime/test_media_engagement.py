@@ -15,7 +15,8 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack
 
 from server.domain.engagement import EngagementSettings, StudentState
-from server.realtime import engagement_bridge, media_bridge
+from server.realtime.engagement import bridge as engagement_bridge
+from server.realtime.media import bridge as media_bridge
 from server.settings import Settings
 from streaming.loopback import restore_host_addresses, use_loopback_only
 from tests.databases import SqliteFactory

@@ -25,9 +25,9 @@ from server.domain.events import Audience, Event
 from server.domain.live import DERIVED_EVENT_TYPES, STATUS_AFTER, LiveSession, Roster, SessionStatus
 from server.domain.live.commands import Leave
 from server.domain.roles import Actor
-from server.realtime import protocol
-from server.realtime.event_log import EventLog, LoggedEvent, PendingEvent
-from server.realtime.hub import Connection, SessionHub
+from server.realtime.core import protocol
+from server.realtime.core.event_log import EventLog, LoggedEvent, PendingEvent
+from server.realtime.core.hub import Connection, SessionHub
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256

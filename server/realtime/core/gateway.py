@@ -18,18 +18,20 @@ import msgspec
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from server.api.deps import Services, load_principal
-from server.api.ids import PathId
 from server.auth.tokens import InvalidToken
 from server.domain.errors import BadInput, DomainError, NotFound, RateLimited
 from server.domain.live.commands import Join
 from server.domain.roles import Actor
-from server.realtime import media_bridge, protocol, server_log
-from server.realtime.cluster import Cluster
-from server.realtime.engagement_bridge import install as install_engagement
-from server.realtime.engine import CLOSE_MOVED, RealtimeEngine
-from server.realtime.hub import Connection
-from server.realtime.runtime import SessionRuntime
+from server.realtime.core import protocol, server_log
+from server.realtime.core.cluster import Cluster
+from server.realtime.core.engine import CLOSE_MOVED, RealtimeEngine
+from server.realtime.core.hub import Connection
+from server.realtime.core.runtime import SessionRuntime
+from server.realtime.engagement.messages import install as install_engagement
+from server.realtime.media import bridge as media_bridge
+from server.services.ids import PathId
+from server.services.principal import load_principal
+from server.services.registry import Services
 from server.settings import Settings
 
 log = logging.getLogger(__name__)

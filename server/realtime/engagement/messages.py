@@ -39,6 +39,8 @@ a student: their own state and press only).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
@@ -53,11 +55,15 @@ from server.domain.engagement import (
 )
 from server.domain.errors import BadInput, DomainError, InvalidState
 from server.domain.roles import Actor, Role
-from server.realtime import protocol
-from server.realtime.engagement_bridge import EngagementBridge, bridge_of
+from server.realtime.core import protocol
+from server.realtime.engagement.bridge import EXTENSION, EngagementBridge, attach, bridge_of
 
 if TYPE_CHECKING:
-    from server.realtime.gateway import Session
+    from server.realtime.core.engine import RealtimeEngine
+    from server.realtime.core.gateway import Session
+    from server.realtime.core.runtime import SessionRuntime
+
+log = logging.getLogger(__name__)
 
 
 class Confused(msgspec.Struct, forbid_unknown_fields=True):
@@ -244,3 +250,16 @@ async def handle_message(session: Session, message: protocol.ClientMessage) -> N
         session.error(exc, msg_id)
         return
     session.send(protocol.ack_frame(msg_id, None))
+
+
+def install(realtime: RealtimeEngine, handlers: MutableMapping[str, Any]) -> None:
+    """Attach a bridge to every session runtime and route ``engagement.*`` messages."""
+
+    async def hook(runtime: SessionRuntime) -> None:
+        try:
+            await attach(realtime, runtime)
+        except Exception:  # the lesson goes on without engagement (messages: invalid_state)
+            log.exception("session %s: engagement not available", runtime.session_id)
+
+    realtime.runtime_hooks.append(hook)
+    handlers[EXTENSION] = handle_message

@@ -45,21 +45,22 @@ from server.domain.errors import BadInput, DomainError, InvalidState, NotFound, 
 from server.domain.events import EVERYONE, LEADERS, to_user
 from server.domain.live import SessionStatus
 from server.domain.roles import Actor, Role
-from server.realtime import media_errors, protocol
-from server.realtime import media_policy as policy
-from server.realtime import media_protocol as mp
-from server.realtime.event_log import LoggedEvent
-from server.realtime.media_engagement import MediaEngagementFeed
-from server.realtime.media_quality import ClientReport, quality_by_user, stats_frame
-from server.realtime.media_recording import new_path, part_path
-from server.realtime.runtime import SessionRuntime
+from server.realtime.core import protocol
+from server.realtime.core.event_log import LoggedEvent
+from server.realtime.core.runtime import SessionRuntime
+from server.realtime.media import errors as media_errors
+from server.realtime.media import policy
+from server.realtime.media import protocol as mp
+from server.realtime.media.engagement_feed import MediaEngagementFeed
+from server.realtime.media.quality import ClientReport, quality_by_user, stats_frame
+from server.realtime.media.recording import new_path, part_path
 from server.settings import Settings
 from streaming import MediaRoom, RoomStats, VideoCodec
 from streaming.recording import screen_path_for
 
 if TYPE_CHECKING:
-    from server.realtime.engine import RealtimeEngine
-    from server.realtime.gateway import Handler, Session
+    from server.realtime.core.engine import RealtimeEngine
+    from server.realtime.core.gateway import Handler, Session
 
 log = logging.getLogger(__name__)
 
