@@ -39,13 +39,13 @@ from sqlmodel import col, select
 
 from server.db.models import Course, CourseSite, Enrolment, LiveSession, Site
 from server.domain.engagement import EngagementEngine, Output, TimelineEntry
+from server.domain.engagement.live_feed import LiveEventFeed
 from server.domain.errors import DomainError
 from server.domain.live import SessionStatus
 from server.domain.roles import Role
 from server.realtime.core import protocol
 from server.realtime.core.event_log import LoggedEvent
 from server.realtime.core.runtime import SessionRuntime
-from server.realtime.engagement.feed import LiveEventFeed
 from server.realtime.engagement.timeline import TimelineWriter
 from server.settings import Settings
 

@@ -44,12 +44,12 @@ from aiortc import RTCIceServer
 from server.domain.errors import BadInput, DomainError, InvalidState, NotFound, NotPermitted
 from server.domain.events import EVERYONE, LEADERS, to_user
 from server.domain.live import SessionStatus
+from server.domain.media import policy
 from server.domain.roles import Actor, Role
 from server.realtime.core import protocol
 from server.realtime.core.event_log import LoggedEvent
 from server.realtime.core.runtime import SessionRuntime
 from server.realtime.media import errors as media_errors
-from server.realtime.media import policy
 from server.realtime.media import protocol as mp
 from server.realtime.media.engagement_feed import MediaEngagementFeed
 from server.realtime.media.quality import ClientReport, quality_by_user, stats_frame
