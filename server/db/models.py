@@ -3,7 +3,7 @@ live sessions and their event log."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -13,10 +13,6 @@ from sqlmodel import Field, SQLModel
 
 from server.domain.live.context import SessionStatus
 from server.domain.roles import Role
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _ts(**kw: Any) -> Any:
