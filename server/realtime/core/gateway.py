@@ -1,5 +1,8 @@
 """The websocket endpoint ``/ws/sessions/{id}``: sign-in, resume, commands, fan-out.
 
+One piece, just over 300 lines: it is one websocket's life, hello to close (reader, writer,
+budget, dispatch), and each part closes the socket with a code the others must agree on.
+
 A thin adapter: it authenticates, turns frames into domain commands (``protocol``), hands them
 to the session's runtime and writes the runtime's frames back. Bad input gets a typed error
 frame and the connection goes on; abuse (floods, a bad hello) closes it with a clear code.

@@ -1,6 +1,10 @@
 """One live session in memory: its domain aggregate, its hub, and the single writer that
 turns commands into durable, sequenced, fanned-out events.
 
+One piece, over 300 lines: the writer's guarantees (an ack means stored; a retried message id
+gets the same answer; a refused batch rebuilds from the log) hold only if one class owns the
+queue, the sequence number and the idempotency memory together.
+
 Commands are queued; the writer takes what is waiting (up to ``MAX_BATCH``), runs each through
 the domain, stores the resulting events in one transaction, and only then publishes them and
 acknowledges the commands: an ack means the answer is durable. Derived aggregates (tallies) are

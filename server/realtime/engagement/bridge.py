@@ -9,7 +9,7 @@ What the bridge does:
 - registers the roster's students with their sites (site names from the database), and any
   student who joins later (``presence.joined``);
 - observes every stored live event and feeds the engine what it implies
-  (``engagement_feed``: answers, missed polls, hands, activities);
+  (``server.domain.engagement.live_feed``: answers, missed polls, hands, activities);
 - ticks the engine about once a second (``tick_resolution_s``, at most 1 s), and at the
   moment the oldest "I'm confused" press expires (``next_expiry``), until the session ends;
   after that, client signals are refused (``invalid_state``);
@@ -21,7 +21,7 @@ What the bridge does:
   ``staff_update_hz`` times a second. A pulse or an explicit signal reaches the teacher (every
   site) and that site's facilitators; a student's state reaches staff of their site and the
   student themself, never another student;
-- stores ``TimelineEntry`` outputs in ``engagement_timeline`` in batches (about once a second,
+- stores ``TimelineEntry`` outputs in ``timeline`` in batches (about once a second,
   and whatever is left when the session closes).
 """
 
