@@ -22,7 +22,7 @@ from streaming.loopback import restore_host_addresses, use_loopback_only
 from tests.databases import SqliteFactory
 from tests.live_server import Frame, WsClient
 from tests.realtime.conftest import Class
-from tests.realtime.test_media_ws import BarTrack, _config, bridge_of, request, subscribe
+from tests.realtime.media.test_media_ws import BarTrack, _config, bridge_of, request, subscribe
 
 
 @pytest.fixture
