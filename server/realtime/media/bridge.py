@@ -9,10 +9,10 @@ modules of their own is the next step (docs/architecture.md).
 
 - **Room**: created on the first media message of a session, closed with its runtime (a close
   hook) or when the session ends.
-- **Who publishes / receives what**: ``server.domain.media.policy`` (teacher: camera, microphone, screen as
-  ``teacher``; a facilitator: the room feed ``site-<id>``; a student: ``user-<id>`` while on
-  stage). Refusals are ``not_permitted`` error frames; malformed SDP, too many tracks,
-  unsupported codecs are ``bad_input``.
+- **Who publishes / receives what**: ``server.domain.media.policy`` (teacher: camera,
+  microphone, screen as ``teacher``; a facilitator: the room feed ``site-<id>``; a student:
+  ``user-<id>`` while on stage). Refusals are ``not_permitted`` error frames; malformed SDP,
+  too many tracks, unsupported codecs are ``bad_input``.
 - **Renegotiation model** (the simplest correct one): a subscription names *publishers*, not
   tracks, and has a slot for each of their labels from the start, plus two stage slots. A
   publisher that comes, goes or republishes is rebound inside the relay: no renegotiation, and
