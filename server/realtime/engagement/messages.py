@@ -53,6 +53,7 @@ from server.domain.engagement import (
     Output,
     SiteNeedsHelp,
 )
+from server.domain.engagement.visibility import visible_to
 from server.domain.errors import BadInput, DomainError, InvalidState
 from server.domain.roles import Actor, Role
 from server.realtime.core import protocol
@@ -173,15 +174,8 @@ def _apply(bridge: EngagementBridge, actor: Actor, message: protocol.ClientMessa
 def snapshot_for(bridge: EngagementBridge, actor: Actor) -> dict[str, Any]:
     """What ``actor`` may see of the engagement state now."""
     engine = bridge.engine
-    roster = bridge.runtime.roster
-    students = [a for a in roster if a.role is Role.STUDENT]
-    if actor.leads_session:
-        found = {a.site_id for a in students}
-        sites: list[int | None] = sorted(found, key=lambda s: (s is None, s or 0))
-    elif actor.role is Role.FACILITATOR:
-        sites = [actor.site_id]
-    else:
-        sites = []
+    sees = visible_to(actor, bridge.runtime.roster)
+    sites, visible = sees.sites, sees.students
     pulses = []
     for site in sites:
         try:
@@ -190,10 +184,6 @@ def snapshot_for(bridge: EngagementBridge, actor: Actor) -> dict[str, Any]:
             continue
         pulse.pop("type")
         pulses.append(pulse)
-    if actor.role is Role.STUDENT:
-        visible = [actor.user_id]
-    else:
-        visible = [a.user_id for a in students if a.site_id in sites]
     states = []
     for user_id in visible:
         try:
