@@ -203,7 +203,7 @@ async def bench_http(runs: int) -> dict[str, object]:
         Site,
         User,
     )
-    from server.realtime.event_log import EventLog, PendingEvent
+    from server.realtime.core.event_log import EventLog, PendingEvent
     from server.settings import Settings
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -10,7 +10,6 @@ from typing import Any
 from fastapi import FastAPI
 
 from server.api.body_limit import BodyLimitMiddleware
-from server.api.deps import Services
 from server.api.docs import install_docs
 from server.api.errors import install_error_handlers
 from server.api.routes import (
@@ -31,7 +30,8 @@ from server.api.routes import (
 from server.auth.tokens import TokenSigner
 from server.db.engine import make_engine, make_sessionmaker
 from server.domain.signin_throttle import SigninThrottle
-from server.realtime import gateway
+from server.realtime.core import gateway
+from server.services.registry import Services
 from server.services.xapi_sync import install_xapi
 from server.settings import Settings
 

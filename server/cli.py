@@ -111,7 +111,7 @@ def print_demo(settings: Settings, where: str, *, all_links: bool) -> None:
 
 
 def cmd_purge(settings: Settings, _: argparse.Namespace) -> int:
-    from server.realtime.engagement_timeline import run_purge
+    from server.realtime.engagement.timeline import run_purge
 
     _migrate(settings)
     deleted = run_purge(settings)

@@ -32,7 +32,7 @@ from server.domain.live import LiveSession as LiveAggregate
 from server.domain.live import Roster, SessionStatus
 from server.domain.live.commands import StartSession
 from server.domain.roles import Actor, Role
-from server.realtime.event_log import PendingEvent, event_row
+from server.realtime.core.event_log import PendingEvent, event_row
 from server.services.lifecycle import project_status
 
 DEMO_PASSWORD = "hyflex-demo-2026"

@@ -2,7 +2,8 @@
 
 A sink is a subscriber's forwarding track or the recorder. The source knows nothing about
 SDP or peer connections; it is fed by the receive-side tap and asks the publisher for a
-keyframe through a callback, at most once per ``keyframe_interval`` seconds.
+keyframe through a callback when its ``KeyframeGate`` says so (at most once per
+``keyframe_interval`` seconds; the rule itself is in ``streaming.keyframe_gate``).
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from streaming.keyframe_gate import KEYFRAME_REQUEST_INTERVAL, Defer, Fire, KeyframeGate
 from streaming.media_packets import MediaUnit, TrackLabel
 
 logger = logging.getLogger(__name__)
 
-KEYFRAME_REQUEST_INTERVAL = 0.5  # seconds between two PLIs to one publisher
 FREEZE_GAP = 0.5  # a video gap longer than this counts as a freeze
 GOP_CACHE_FRAMES = 15  # keep the latest keyframe + deltas for this long (0.5 s at 30 fps)
 
@@ -51,13 +52,11 @@ class RelaySource:
         self.codec_name = codec_name
         self.clock_rate = clock_rate
         self._send_request = request_keyframe
-        self._interval = keyframe_interval
+        self._gate = KeyframeGate(keyframe_interval)
         self._sinks: set[Sink] = set()
         self._gop: list[MediaUnit] = []  # latest keyframe and what followed, while short
         self._tasks: set[asyncio.Task[None]] = set()
         self._pending: asyncio.TimerHandle | None = None
-        self._last_request = -1e9
-        self._wanted_at = 0.0
         self.ended = False
         # counters for stats
         self.units = 0
@@ -137,25 +136,20 @@ class RelaySource:
         """Ask the publisher for a keyframe, rate-limited; a late request is deferred."""
         if self.kind != "video" or self.ended or self._send_request is None:
             return
-        now = time.monotonic()
-        wait = self._last_request + self._interval - now
-        if wait <= 0:
+        verdict = self._gate.request(time.monotonic())
+        if isinstance(verdict, Fire):
             self._fire()
-        elif self._pending is None:
-            self._wanted_at = now
-            self._pending = asyncio.get_running_loop().call_later(wait, self._deferred)
+        elif isinstance(verdict, Defer):
+            self._pending = asyncio.get_running_loop().call_later(verdict.after, self._deferred)
 
     def _deferred(self) -> None:
         self._pending = None
-        # a keyframe that arrived after the deferred request was made already serves it
-        if self.last_keyframe_at is not None and self.last_keyframe_at >= self._wanted_at:
-            return
-        self._fire()
+        if self._gate.deferred(time.monotonic(), self.last_keyframe_at) is not None:
+            self._fire()
 
     def _fire(self) -> None:
         if self._send_request is None or self.ended:
             return
-        self._last_request = time.monotonic()
         self.keyframe_requests += 1
         task = asyncio.get_running_loop().create_task(self._send_request())
         self._tasks.add(task)
@@ -169,6 +163,7 @@ class RelaySource:
     def end(self) -> None:
         """The publisher left: stop sending requests; sinks stay attached to the key."""
         self.ended = True
+        self._gate.cancel()
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None

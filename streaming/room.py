@@ -1,5 +1,9 @@
 """A live session's media: who publishes what, who receives what. No transport, no signalling.
 
+One piece, over 300 lines: it is the relay's public API (``MediaRoom``), the one place that
+keeps publishers, subscribers and the source hub consistent as legs come and go; the legs
+themselves are ``publisher.py`` and ``subscriber.py``.
+
 Negotiation model (see docs in streaming/__init__.py):
 - publish: the participant sends an offer with send-only (or sendrecv) m-lines; ``publish``
   returns the answer. m-lines are labelled camera / microphone / screen.

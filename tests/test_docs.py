@@ -8,7 +8,7 @@ from pathlib import Path
 
 from server.domain.engagement.settings import EngagementSettings
 from server.domain.reports import BehindSettings
-from server.realtime.protocol import COMMANDS
+from server.realtime.core.protocol import COMMANDS
 from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

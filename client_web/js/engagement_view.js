@@ -1,6 +1,6 @@
 // Engagement in the views: the site pulses, alerts, student states and students' own "I'm
 // confused" presses the server pushes (`engagement.*` frames,
-// server/realtime/engagement_bridge.py), redrawn from `engagement.snapshot` after every
+// server/realtime/engagement/bridge.py), redrawn from `engagement.snapshot` after every
 // (re)connect, and the controls that answer them.
 
 import { h, keyed } from "./dom.js";

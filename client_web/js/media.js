@@ -1,5 +1,5 @@
 // HyFlex Live media: publish and receive audio/video through the server's relay, using the
-// `media.*` messages of the session websocket (server/realtime/media_protocol.py).
+// `media.*` messages of the session websocket (server/realtime/media/protocol.py).
 //
 // `conn` is any object with:
 //   conn.send(type, data) -> Promise   resolves when the server acks (with the reply frame

@@ -4,7 +4,7 @@
 //
 // No message names are hard-coded here: every command the client sends and every event it
 // listens to is checked against the schema the server serves (built from
-// server/realtime/protocol.py and server/domain/live/event_types.py).
+// server/realtime/core/protocol.py and server/domain/live/event_types.py).
 
 let schemaPromise = null;
 

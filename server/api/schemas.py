@@ -16,11 +16,11 @@ from pydantic import (
     model_validator,
 )
 
-from server.api.ids import Id
 from server.api.time_zones import TimeZoneName, to_utc
 from server.domain.live import SessionStatus
 from server.domain.roles import Role
 from server.domain.text import has_visible_text, trim_invisible
+from server.services.ids import Id
 
 
 def _visible(value: str) -> str:

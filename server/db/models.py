@@ -3,7 +3,7 @@ live sessions and their event log."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -13,10 +13,6 @@ from sqlmodel import Field, SQLModel
 
 from server.domain.live.context import SessionStatus
 from server.domain.roles import Role
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _ts(**kw: Any) -> Any:
@@ -76,7 +72,7 @@ class User(SQLModel, table=True):
     sourced_id: str | None = Field(default=None, max_length=128, unique=True)
     is_active: bool = True
     # Carried in every token issued to the user; a password change raises it, so every
-    # earlier token stops working (server.api.deps.load_principal).
+    # earlier token stops working (server.services.principal.load_principal).
     token_generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 

@@ -60,10 +60,6 @@ EVERYONE = Audience("everyone")
 LEADERS = Audience("leaders")
 
 
-def to_site(site_id: int) -> Audience:
-    return Audience("site", site_id)
-
-
 def to_site_staff(site_id: int) -> Audience:
     return Audience("site_staff", site_id)
 

@@ -24,7 +24,7 @@ from server.db.models import Enrolment, LiveSession, Site, User
 from server.demo import DEMO_PASSWORD, seed_demo
 from server.domain.live import SessionStatus
 from server.domain.roles import Role
-from server.realtime.event_log import EventLog
+from server.realtime.core.event_log import EventLog
 from server.settings import PROJECT_DIR, InsecureSettings, Settings
 from tests.databases import PostgresFactory
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from server.api.ids import MAX_ID
+from server.services.ids import MAX_ID
 from tests.api.test_permission_matrix import CASES, ROSTER, Case, _prepare
 from tests.api.world import World, build_world
 

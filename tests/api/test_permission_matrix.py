@@ -19,7 +19,7 @@ from server.domain.bank import entry_from_data
 from server.domain.live import SessionStatus
 from server.domain.live.limits import Limits
 from server.domain.roles import Role
-from server.realtime.media_recording import session_dir
+from server.realtime.media.recording import session_dir
 from server.services.bank import new_item
 from tests.api.world import ACTORS, World, build_world
 

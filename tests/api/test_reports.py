@@ -23,7 +23,7 @@ from server.domain.live.commands import (
 )
 from server.domain.live.event_types import DERIVED_EVENT_TYPES
 from server.domain.roles import Actor, Role
-from server.realtime.event_log import EventLog, PendingEvent
+from server.realtime.core.event_log import EventLog, PendingEvent
 from tests.api.world import World, build_world
 
 FORMULA = '=HYPERLINK("http://x")'

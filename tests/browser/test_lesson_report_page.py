@@ -15,7 +15,7 @@ from sqlmodel import col, func, select
 
 from server.db.engagement_models import EngagementTimeline
 from server.domain.roles import Role
-from server.realtime.engagement_bridge import bridge_of
+from server.realtime.engagement.bridge import bridge_of
 from tests.browser.conftest import WebClass, shot
 from tests.live_server import WsClient
 

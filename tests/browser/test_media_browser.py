@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import Page
 
 from server.domain.roles import Role
-from server.realtime.media_bridge import MediaBridge
+from server.realtime.media.bridge import MediaBridge
 from tests.browser.conftest import WebClass
 
 PAGE_DIR = Path(__file__).resolve().parent / "media_page"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Page, expect
 
-from server.realtime.media_bridge import MediaBridge
+from server.realtime.media.bridge import MediaBridge
 from tests.browser.conftest import PHONE, WebClass, shot
 from tests.browser.test_live_class import open_poll, site_block
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from server.domain.live.event_types import EVENT_TYPES
-from server.realtime import protocol
+from server.realtime.core import protocol
 
 CLIENT = Path(__file__).resolve().parents[2] / "client_web"
 SENT = re.compile(r"""\bsend\(\s*["']([a-z_]+\.[a-z_.]+)["']""")

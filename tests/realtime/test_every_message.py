@@ -8,7 +8,7 @@ from typing import Any
 from server.db.models import LiveSession
 from server.domain.live import SessionStatus
 from server.domain.roles import Role
-from server.realtime.protocol import COMMANDS
+from server.realtime.core.protocol import COMMANDS
 from tests.live_server import WsClient
 from tests.realtime.conftest import Class
 

@@ -14,7 +14,7 @@ from server.domain.live import LiveSession as LiveAggregate
 from server.domain.live import Roster, SessionStatus
 from server.domain.live.commands import StartSession
 from server.domain.roles import Actor, Role
-from server.realtime.event_log import PendingEvent
+from server.realtime.core.event_log import PendingEvent
 from tests.live_server import WsClient
 from tests.realtime.conftest import Class
 

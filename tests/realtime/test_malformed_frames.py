@@ -11,7 +11,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from server.realtime import gateway, protocol
+from server.realtime.core import gateway, protocol
 from tests.realtime.conftest import Class
 
 

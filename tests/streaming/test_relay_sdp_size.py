@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from relay_test_peers import config
 
-from server.realtime.media_protocol import MAX_SDP_CHARS
+from server.realtime.media.protocol import MAX_SDP_CHARS
 from streaming.negotiation import MAX_SDP_BYTES
 from streaming.room import MediaRoom
 

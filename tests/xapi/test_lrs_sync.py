@@ -27,7 +27,7 @@ from server.domain.live.commands import Join, QnaAsk, StartSession
 from server.domain.live.event_types import DERIVED_EVENT_TYPES
 from server.domain.roles import Actor, Role
 from server.domain.xapi import statement_id
-from server.realtime.event_log import EventLog, PendingEvent
+from server.realtime.core.event_log import EventLog, PendingEvent
 from server.services.lifecycle import project_status
 from server.services.xapi_sync import LrsClient, LrsError, XapiSync
 from server.settings import Settings

@@ -14,7 +14,6 @@ from sqlmodel import col, delete
 
 from server.api.bank_schemas import BankImportReport, BankItemIn, BankItemOut
 from server.api.deps import DB, Caller, SvcDep
-from server.api.ids import PathId
 from server.api.schemas import RowError
 from server.db.models import BankItem, Course, LessonItem
 from server.domain.bank import BankEntry, check_entry, parse_bank_json, prompt_spec
@@ -34,6 +33,7 @@ from server.services.bank import (
     shown_data,
     store,
 )
+from server.services.ids import PathId
 from server.services.principal import Principal
 
 router = APIRouter(prefix="/api/courses", tags=["question bank"])

@@ -10,10 +10,10 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from server.api.deps import DB, Caller, SvcDep
-from server.api.ids import PathId
 from server.domain.reports import COURSE_HEADER, course_rows
 from server.exports.csv_safe import csv_text
 from server.services.course_reports import course_report
+from server.services.ids import PathId
 
 router = APIRouter(prefix="/api/courses", tags=["reports"])
 

@@ -7,7 +7,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.api.deps import DB, Caller
-from server.api.ids import PathId
 from server.api.schemas import CourseIn, CourseOut, CourseSiteIn, EnrolmentIn, EnrolmentOut
 from server.db.models import Course, CourseSite, Enrolment, Site, User
 from server.domain.errors import BadInput, Conflict, NotFound, NotPermitted
@@ -18,6 +17,7 @@ from server.services.access import (
     require_role,
     visible_course,
 )
+from server.services.ids import PathId
 
 router = APIRouter(prefix="/api/courses", tags=["courses"])
 

@@ -13,12 +13,12 @@ from sqlmodel import col, select
 
 from server.api.bank_schemas import JoinSheetOut, SheetSite, SheetStudent
 from server.api.deps import DB, Caller, SvcDep
-from server.api.ids import MAX_ID, PathId
 from server.db.models import Course, Enrolment, Site, User
 from server.domain.errors import NotFound
 from server.domain.roles import Role
 from server.exports.csv_safe import csv_text
 from server.services.access import require_course_owner, require_role, visible_session
+from server.services.ids import MAX_ID, PathId
 from server.services.join_links import link_expires_at, make_join_link, qr_svg_data_uri
 from server.services.principal import Principal
 

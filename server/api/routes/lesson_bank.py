@@ -8,7 +8,6 @@ from fastapi.responses import Response
 
 from server.api.bank_schemas import AttachIn, LessonItemOut
 from server.api.deps import DB, Caller
-from server.api.ids import PathId
 from server.db.models import Course, LessonItem, LiveSession
 from server.domain.bank import check_position
 from server.domain.errors import InvalidState, NotFound
@@ -17,6 +16,7 @@ from server.domain.live.limits import Limits
 from server.domain.roles import STAFF_ROLES
 from server.services.access import require_course_owner, require_role, visible_session
 from server.services.bank import course_item, entry_of, lesson_items, shown_data
+from server.services.ids import PathId
 from server.services.principal import Principal
 
 router = APIRouter(prefix="/api/sessions", tags=["question bank"])

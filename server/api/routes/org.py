@@ -6,12 +6,12 @@ from fastapi import APIRouter, status
 from sqlmodel import col, select
 
 from server.api.deps import DB, Caller
-from server.api.ids import PathId
 from server.api.schemas import SchoolIn, SchoolOut, SchoolUpdate, SiteIn, SiteOut
 from server.db.models import Consortium, School, Site
 from server.domain.errors import Conflict, NotFound
 from server.domain.roles import STAFF_ROLES, Role
 from server.services.access import require_role
+from server.services.ids import PathId
 
 router = APIRouter(prefix="/api", tags=["consortium"])
 

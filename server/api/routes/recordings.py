@@ -9,9 +9,9 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from server.api.deps import DB, Caller, SvcDep
-from server.api.ids import PathId
-from server.realtime.media_recording import list_recordings, open_recording, session_dir
+from server.realtime.media.recording import list_recordings, open_recording, session_dir
 from server.services.access import visible_session
+from server.services.ids import PathId
 
 router = APIRouter(prefix="/api/sessions", tags=["recordings"])
 

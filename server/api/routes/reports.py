@@ -10,11 +10,11 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from server.api.deps import DB, Caller, SvcDep
-from server.api.ids import PathId
 from server.db.models import LiveSession
 from server.domain.reports import HEADER, report_rows
 from server.exports.csv_safe import csv_text
-from server.realtime.media_recording import list_recordings
+from server.realtime.media.recording import list_recordings
+from server.services.ids import PathId
 from server.services.reports import lesson_report
 
 router = APIRouter(prefix="/api/sessions", tags=["reports"])

@@ -7,8 +7,7 @@ import time
 from fastapi import APIRouter, Request, status
 from sqlmodel import col, select
 
-from server.api.deps import DB, Caller, Services, SvcDep
-from server.api.ids import PathId
+from server.api.deps import DB, Caller, SvcDep
 from server.api.schemas import JoinLinkOut, NodeOut, SessionIn, SessionOut
 from server.db.models import Course, Enrolment, LiveSession, User
 from server.domain.errors import NotFound
@@ -21,8 +20,10 @@ from server.services.access import (
     visible_course,
     visible_session,
 )
+from server.services.ids import PathId
 from server.services.join_links import make_join_link
 from server.services.lifecycle import LifecycleCommand, change_status
+from server.services.registry import Services
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 

@@ -6,15 +6,15 @@ from fastapi import APIRouter, Request, status
 from sqlmodel import col, select
 
 from server.api.deps import DB, Caller
-from server.api.ids import PathId
 from server.api.schemas import PasswordIn, UserIn, UserOut
 from server.auth.passwords import hash_password
 from server.db.models import Site, User
 from server.domain.errors import BadInput, Conflict, NotFound
 from server.domain.roles import Role
-from server.realtime.engine import RealtimeEngine
-from server.realtime.gateway import CLOSE_UNAUTHORIZED
+from server.realtime.core.engine import RealtimeEngine
+from server.realtime.core.gateway import CLOSE_UNAUTHORIZED
 from server.services.access import require_role, user_filter
+from server.services.ids import PathId
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 

@@ -22,11 +22,11 @@ from typing import Any, Final
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
-from server.api.ids import PathId
 from server.domain.errors import NotFound
 from server.domain.live.event_types import DERIVED_EVENT_TYPES, EVENT_TYPES
 from server.domain.live.limits import Limits
-from server.realtime import gateway, protocol
+from server.realtime.core import gateway, protocol
+from server.services.ids import PathId
 
 CLIENT_DIR: Final = Path(__file__).resolve().parents[3] / "client_web"
 MEDIA_TYPES: Final = {
@@ -78,10 +78,10 @@ def _fields(cls: type[Any]) -> list[str]:
 
 @router.get("/api/protocol", tags=["realtime"])
 async def protocol_schema() -> dict[str, Any]:
-    """The websocket protocol's names, from ``server/realtime/protocol.py``: commands with their
-    ``data`` fields, control messages, event types, close codes, and the message families
-    other modules have registered (``extra``, e.g. ``engagement``, ``media``), and the
-    session limits a form needs (the defaults of ``Limits``)."""
+    """The websocket protocol's names, from ``server/realtime/core/protocol.py``: commands
+    with their ``data`` fields, control messages, event types, close codes, and the message
+    families other modules have registered (``extra``, e.g. ``engagement``, ``media``), and
+    the session limits a form needs (the defaults of ``Limits``)."""
     limits = Limits()
     return {
         "version": protocol.PROTOCOL_VERSION,

@@ -105,6 +105,3 @@ class AlertPolicy:
         if slot is None or slot.snoozed_until is None or slot.snoozed_until <= now:
             return None
         return slot.snoozed_until
-
-    def alerts_in_last_minute(self, now: float) -> int:
-        return sum(1 for t in self._recent if t > now - 60.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from server.domain.errors import RateLimited
+from server.domain.token_bucket import TokenBucket
 
 __all__ = ["RateLimited", "TokenBuckets"]
 
@@ -16,26 +17,21 @@ class TokenBuckets:
         self.rate = rate
         self.burst = float(burst)
         self.label = label
-        self._buckets: dict[int, list[float]] = {}
+        self._buckets: dict[int, TokenBucket] = {}
         self.rejected: dict[int, int] = {}
 
     def take(self, key: int, now: float) -> None:
         """Spend one token for ``key`` or raise ``RateLimited`` (counted, nothing else changes)."""
         bucket = self._buckets.get(key)
-        if bucket is None:
-            self._buckets[key] = [self.burst - 1.0, now]
+        if bucket is None:  # a key's first signal always passes
+            bucket = self._buckets[key] = TokenBucket(self.rate, self.burst, self.burst - 1.0)
+            bucket.last = now
             return
-        tokens = bucket[0] + (now - bucket[1]) * self.rate
-        if tokens > self.burst:
-            tokens = self.burst
-        bucket[1] = now
-        if tokens < 1.0:
-            bucket[0] = tokens
+        if not bucket.spend(now):
             self.rejected[key] = self.rejected.get(key, 0) + 1
             raise RateLimited(
                 f"{self.label} rate limit: at most {self.rate:g}/s (burst {self.burst:g}) per user"
             )
-        bucket[0] = tokens - 1.0
 
     def forget(self, key: int) -> None:
         self._buckets.pop(key, None)

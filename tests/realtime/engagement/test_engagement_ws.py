@@ -14,8 +14,8 @@ from sqlmodel import col, select
 
 from server.db.engagement_models import EngagementTimeline
 from server.domain.engagement import EngagementSettings, TimelineEntry
-from server.realtime.engagement_bridge import EngagementBridge, bridge_of
-from server.realtime.engagement_timeline import (
+from server.realtime.engagement.bridge import EngagementBridge, bridge_of
+from server.realtime.engagement.timeline import (
     TimelineWriter,
     purge_expired,
     run_purge,

@@ -42,7 +42,7 @@ from typing import Any, Final, Literal
 import msgspec
 
 from server.domain.errors import BadInput
-from server.realtime import protocol
+from server.realtime.core import protocol
 
 MAX_SDP_CHARS: Final = 60_000
 Leg = Literal["publish", "subscribe"]

@@ -1,6 +1,10 @@
 """One live session in memory: its domain aggregate, its hub, and the single writer that
 turns commands into durable, sequenced, fanned-out events.
 
+One piece, over 300 lines: the writer's guarantees (an ack means stored; a retried message id
+gets the same answer; a refused batch rebuilds from the log) hold only if one class owns the
+queue, the sequence number and the idempotency memory together.
+
 Commands are queued; the writer takes what is waiting (up to ``MAX_BATCH``), runs each through
 the domain, stores the resulting events in one transaction, and only then publishes them and
 acknowledges the commands: an ack means the answer is durable. Derived aggregates (tallies) are
@@ -25,9 +29,9 @@ from server.domain.events import Audience, Event
 from server.domain.live import DERIVED_EVENT_TYPES, STATUS_AFTER, LiveSession, Roster, SessionStatus
 from server.domain.live.commands import Leave
 from server.domain.roles import Actor
-from server.realtime import protocol
-from server.realtime.event_log import EventLog, LoggedEvent, PendingEvent
-from server.realtime.hub import Connection, SessionHub
+from server.realtime.core import protocol
+from server.realtime.core.event_log import EventLog, LoggedEvent, PendingEvent
+from server.realtime.core.hub import Connection, SessionHub
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256

@@ -15,13 +15,14 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack
 
 from server.domain.engagement import EngagementSettings, StudentState
-from server.realtime import engagement_bridge, media_bridge
+from server.realtime.engagement import bridge as engagement_bridge
+from server.realtime.media import bridge as media_bridge
 from server.settings import Settings
 from streaming.loopback import restore_host_addresses, use_loopback_only
 from tests.databases import SqliteFactory
 from tests.live_server import Frame, WsClient
 from tests.realtime.conftest import Class
-from tests.realtime.test_media_ws import BarTrack, _config, bridge_of, request, subscribe
+from tests.realtime.media.test_media_ws import BarTrack, _config, bridge_of, request, subscribe
 
 
 @pytest.fixture

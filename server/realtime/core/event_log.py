@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -52,17 +51,6 @@ class EventLog:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
-
-    async def last_seq(self, session_id: int) -> int:
-        async with self._sessions() as db:
-            value = (
-                await db.exec(
-                    select(func.max(SessionEvent.seq)).where(
-                        col(SessionEvent.session_id) == session_id
-                    )
-                )
-            ).one()
-        return int(value or 0)
 
     async def append(
         self, session_id: int, first_seq: int, batch: Sequence[PendingEvent]

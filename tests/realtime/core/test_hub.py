@@ -6,7 +6,7 @@ import asyncio
 
 from server.domain.events import EVERYONE, to_site_staff, to_user
 from server.domain.roles import Actor, Role
-from server.realtime.hub import Connection, SessionHub
+from server.realtime.core.hub import Connection, SessionHub
 
 
 class Socket:

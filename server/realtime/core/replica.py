@@ -25,9 +25,9 @@ from server.domain.errors import (
 from server.domain.events import Audience, Event
 from server.domain.live.commands import Join, Leave
 from server.domain.roles import Actor, Role
-from server.realtime import protocol
-from server.realtime.cluster import Cluster
-from server.realtime.runtime import Outcome, SessionRuntime
+from server.realtime.core import protocol
+from server.realtime.core.cluster import Cluster
+from server.realtime.core.runtime import Outcome, SessionRuntime
 
 log = logging.getLogger(__name__)
 

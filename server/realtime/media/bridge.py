@@ -1,12 +1,18 @@
-"""Live media over the session websocket: the ``media.*`` family (``media_protocol``) driving
+"""Live media over the session websocket: the ``media.*`` family (``protocol``) driving
 one encoded pass-through ``streaming.MediaRoom`` per session.
+
+One piece, over 300 lines: every handler here reads and changes the same per-session state
+(the room, the subscriptions by leg, the stage slot, the recorder) under one renegotiation
+model; the pure parts are already out (``server.domain.media.policy``, ``quality``,
+``recording``, ``protocol``). Splitting legs, renegotiation, recording and the announcer into
+modules of their own is the next step (docs/architecture.md).
 
 - **Room**: created on the first media message of a session, closed with its runtime (a close
   hook) or when the session ends.
-- **Who publishes / receives what**: ``media_policy`` (teacher: camera, microphone, screen as
-  ``teacher``; a facilitator: the room feed ``site-<id>``; a student: ``user-<id>`` while on
-  stage). Refusals are ``not_permitted`` error frames; malformed SDP, too many tracks,
-  unsupported codecs are ``bad_input``.
+- **Who publishes / receives what**: ``server.domain.media.policy`` (teacher: camera,
+  microphone, screen as ``teacher``; a facilitator: the room feed ``site-<id>``; a student:
+  ``user-<id>`` while on stage). Refusals are ``not_permitted`` error frames; malformed SDP,
+  too many tracks, unsupported codecs are ``bad_input``.
 - **Renegotiation model** (the simplest correct one): a subscription names *publishers*, not
   tracks, and has a slot for each of their labels from the start, plus two stage slots. A
   publisher that comes, goes or republishes is rebound inside the relay: no renegotiation, and
@@ -23,9 +29,9 @@ one encoded pass-through ``streaming.MediaRoom`` per session.
 - **Recording**: while the session is live and the teacher publishes, the teacher's camera and
   microphone (one file) and screen (a second file, same stem + ``.screen``) are muxed (no
   re-encode) into ``<data_dir>/recordings/session-<id>/`` on the lesson clock
-  (``media_recording``); stopped on session end or runtime close.
+  (``recording``); stopped on session end or runtime close.
 - **Stats**: every ``STATS_SECONDS`` the room's stats go to the leaders as ``media.stats``;
-  :func:`connection_quality` gives a per-user summary, which ``media_engagement`` feeds to the
+  :func:`connection_quality` gives a per-user summary, which ``engagement_feed`` feeds to the
   engagement engine every 2 s as server media stats (connection trouble).
 """
 
@@ -44,22 +50,23 @@ from aiortc import RTCIceServer
 from server.domain.errors import BadInput, DomainError, InvalidState, NotFound, NotPermitted
 from server.domain.events import EVERYONE, LEADERS, to_user
 from server.domain.live import SessionStatus
+from server.domain.media import policy
 from server.domain.roles import Actor, Role
-from server.realtime import media_errors, protocol
-from server.realtime import media_policy as policy
-from server.realtime import media_protocol as mp
-from server.realtime.event_log import LoggedEvent
-from server.realtime.media_engagement import MediaEngagementFeed
-from server.realtime.media_quality import ClientReport, quality_by_user, stats_frame
-from server.realtime.media_recording import new_path, part_path
-from server.realtime.runtime import SessionRuntime
+from server.realtime.core import protocol
+from server.realtime.core.event_log import LoggedEvent
+from server.realtime.core.runtime import SessionRuntime
+from server.realtime.media import errors as media_errors
+from server.realtime.media import protocol as mp
+from server.realtime.media.engagement_feed import MediaEngagementFeed
+from server.realtime.media.quality import ClientReport, quality_by_user, stats_frame
+from server.realtime.media.recording import new_path, part_path
 from server.settings import Settings
 from streaming import MediaRoom, RoomStats, VideoCodec
 from streaming.recording import screen_path_for
 
 if TYPE_CHECKING:
-    from server.realtime.engine import RealtimeEngine
-    from server.realtime.gateway import Handler, Session
+    from server.realtime.core.engine import RealtimeEngine
+    from server.realtime.core.gateway import Handler, Session
 
 log = logging.getLogger(__name__)
 
@@ -483,7 +490,7 @@ def _ice_server(entry: dict[str, Any]) -> RTCIceServer:
 
 
 def connection_quality(runtime: SessionRuntime) -> dict[int, dict[str, Any]]:
-    """Per user id: media connection quality (see ``media_quality`` for the fields); empty
+    """Per user id: media connection quality (see ``quality`` for the fields); empty
     when the session has no media. Cheap: reads the latest stats collected every 2 s."""
     bridge = bridge_of(runtime)
     if bridge is None:

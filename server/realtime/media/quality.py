@@ -14,7 +14,7 @@ stall every student), or every track the user publishes silent. ``stalled`` is
 ``no_media_s >= 3``. ``server_freezes`` counts the freezes the relay saw in the user's published
 tracks (cumulative); ``freezes`` adds those the client reported since its previous report.
 ``trouble`` is set for loss >= 5 %, round trip >= 500 ms, a stall, or freezes reported by the
-client since its previous report. ``server.realtime.media_engagement`` feeds this to the
+client since its previous report. ``server.realtime.media.engagement_feed`` feeds this to the
 engagement engine as server media stats (connection trouble suppresses engagement labels: a
 frozen link is not a disengaged student).
 """

@@ -1,5 +1,8 @@
 """The websocket endpoint ``/ws/sessions/{id}``: sign-in, resume, commands, fan-out.
 
+One piece, just over 300 lines: it is one websocket's life, hello to close (reader, writer,
+budget, dispatch), and each part closes the socket with a code the others must agree on.
+
 A thin adapter: it authenticates, turns frames into domain commands (``protocol``), hands them
 to the session's runtime and writes the runtime's frames back. Bad input gets a typed error
 frame and the connection goes on; abuse (floods, a bad hello) closes it with a clear code.
@@ -18,18 +21,21 @@ import msgspec
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from server.api.deps import Services, load_principal
-from server.api.ids import PathId
 from server.auth.tokens import InvalidToken
 from server.domain.errors import BadInput, DomainError, NotFound, RateLimited
 from server.domain.live.commands import Join
 from server.domain.roles import Actor
-from server.realtime import media_bridge, protocol, server_log
-from server.realtime.cluster import Cluster
-from server.realtime.engagement_bridge import install as install_engagement
-from server.realtime.engine import CLOSE_MOVED, RealtimeEngine
-from server.realtime.hub import Connection
-from server.realtime.runtime import SessionRuntime
+from server.domain.token_bucket import TokenBucket
+from server.realtime.core import protocol, server_log
+from server.realtime.core.cluster import Cluster
+from server.realtime.core.engine import CLOSE_MOVED, RealtimeEngine
+from server.realtime.core.hub import Connection
+from server.realtime.core.runtime import SessionRuntime
+from server.realtime.engagement.messages import install as install_engagement
+from server.realtime.media import bridge as media_bridge
+from server.services.ids import PathId
+from server.services.principal import load_principal
+from server.services.registry import Services
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -235,24 +241,27 @@ class MessageBudget:
     """A connection's token bucket (``rate`` a second, ``burst`` stored) and flood meter:
     each refused message adds a strike and strikes drain at ``rate``, so a client that keeps
     sending past its limit reaches ``FLOOD_STRIKES`` and is closed, however fast or slow its
-    own sending happens to be. Slotted floats: it is kept for every open connection."""
+    own sending happens to be. Slotted: it is kept for every open connection."""
 
-    __slots__ = ("burst", "last", "rate", "strikes", "tokens")
+    __slots__ = ("bucket", "strikes")
 
     def __init__(self, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.burst = float(burst)
-        self.tokens = float(burst)
+        self.bucket = TokenBucket(rate, burst)
         self.strikes = 0.0
-        self.last: float | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.bucket.rate
+
+    @property
+    def burst(self) -> float:
+        return self.bucket.burst
 
     def spend(self, now: float) -> str | None:
-        elapsed = 0.0 if self.last is None else now - self.last
-        self.last = now
-        self.tokens = min(self.burst, self.tokens + elapsed * self.rate)
-        self.strikes = max(0.0, self.strikes - elapsed * self.rate)
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
+        last = self.bucket.last
+        elapsed = 0.0 if last is None else now - last
+        self.strikes = max(0.0, self.strikes - elapsed * self.bucket.rate)
+        if self.bucket.spend(now):
             return None
         self.strikes += 1.0
         return FLOOD if self.strikes >= FLOOD_STRIKES else LIMITED

@@ -24,8 +24,8 @@ from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamT
 
 from server.db.models import CourseSite, Site, User
 from server.domain.roles import Role
-from server.realtime import media_bridge
-from server.realtime.media_bridge import MediaBridge, connection_quality
+from server.realtime.media import bridge as media_bridge
+from server.realtime.media.bridge import MediaBridge, connection_quality
 from streaming import MediaRoom
 from streaming.loopback import restore_host_addresses, use_loopback_only
 from tests.databases import SqliteFactory

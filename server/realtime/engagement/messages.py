@@ -40,6 +40,8 @@ student: their own state and press only).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
@@ -52,13 +54,18 @@ from server.domain.engagement import (
     Output,
     SiteNeedsHelp,
 )
+from server.domain.engagement.visibility import visible_to
 from server.domain.errors import BadInput, DomainError, InvalidState
 from server.domain.roles import Actor, Role
-from server.realtime import protocol
-from server.realtime.engagement_bridge import EngagementBridge, bridge_of
+from server.realtime.core import protocol
+from server.realtime.engagement.bridge import EXTENSION, EngagementBridge, attach, bridge_of
 
 if TYPE_CHECKING:
-    from server.realtime.gateway import Session
+    from server.realtime.core.engine import RealtimeEngine
+    from server.realtime.core.gateway import Session
+    from server.realtime.core.runtime import SessionRuntime
+
+log = logging.getLogger(__name__)
 
 
 class Confused(msgspec.Struct, forbid_unknown_fields=True):
@@ -168,15 +175,8 @@ def _apply(bridge: EngagementBridge, actor: Actor, message: protocol.ClientMessa
 def snapshot_for(bridge: EngagementBridge, actor: Actor) -> dict[str, Any]:
     """What ``actor`` may see of the engagement state now."""
     engine = bridge.engine
-    roster = bridge.runtime.roster
-    students = [a for a in roster if a.role is Role.STUDENT]
-    if actor.leads_session:
-        found = {a.site_id for a in students}
-        sites: list[int | None] = sorted(found, key=lambda s: (s is None, s or 0))
-    elif actor.role is Role.FACILITATOR:
-        sites = [actor.site_id]
-    else:
-        sites = []
+    sees = visible_to(actor, bridge.runtime.roster)
+    sites, visible = sees.sites, sees.students
     pulses = []
     for site in sites:
         try:
@@ -185,10 +185,6 @@ def snapshot_for(bridge: EngagementBridge, actor: Actor) -> dict[str, Any]:
             continue
         pulse.pop("type")
         pulses.append(pulse)
-    if actor.role is Role.STUDENT:
-        visible = [actor.user_id]
-    else:
-        visible = [a.user_id for a in students if a.site_id in sites]
     states = []
     for user_id in visible:
         try:
@@ -249,3 +245,16 @@ async def handle_message(session: Session, message: protocol.ClientMessage) -> N
         session.error(exc, msg_id)
         return
     session.send(protocol.ack_frame(msg_id, None))
+
+
+def install(realtime: RealtimeEngine, handlers: MutableMapping[str, Any]) -> None:
+    """Attach a bridge to every session runtime and route ``engagement.*`` messages."""
+
+    async def hook(runtime: SessionRuntime) -> None:
+        try:
+            await attach(realtime, runtime)
+        except Exception:  # the lesson goes on without engagement (messages: invalid_state)
+            log.exception("session %s: engagement not available", runtime.session_id)
+
+    realtime.runtime_hooks.append(hook)
+    handlers[EXTENSION] = handle_message

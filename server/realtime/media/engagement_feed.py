@@ -25,8 +25,8 @@ from typing import Any, Final
 from server.domain.engagement import MediaStats
 from server.domain.errors import DomainError
 from server.domain.roles import Role
-from server.realtime import engagement_bridge
-from server.realtime.runtime import SessionRuntime
+from server.realtime.core.runtime import SessionRuntime
+from server.realtime.engagement import bridge as engagement_bridge
 
 log = logging.getLogger(__name__)
 

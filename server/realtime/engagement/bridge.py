@@ -2,14 +2,14 @@
 
 Installed by ``install(engine, handlers)`` (from ``gateway.install``): a runtime hook builds an
 ``EngagementBridge`` for each session runtime as it loads, and ``engagement.*`` client messages
-are handled by ``server.realtime.engagement_messages`` (names and shapes documented there and
+are handled by ``server.realtime.engagement.messages`` (names and shapes documented there and
 in docs/protocol.md).
 
 What the bridge does:
 - registers the roster's students with their sites (site names from the database), and any
   student who joins later (``presence.joined``);
 - observes every stored live event and feeds the engine what it implies
-  (``engagement_feed``: answers, missed polls, hands, activities);
+  (``server.domain.engagement.live_feed``: answers, missed polls, hands, activities);
 - ticks the engine about once a second (``tick_resolution_s``, at most 1 s), and at the
   moment the oldest "I'm confused" press expires (``next_expiry``), until the session ends;
   after that, client signals are refused (``invalid_state``);
@@ -21,7 +21,7 @@ What the bridge does:
   ``staff_update_hz`` times a second. A pulse or an explicit signal reaches the teacher (every
   site) and that site's facilitators; a student's state reaches staff of their site and the
   student themself, never another student;
-- stores ``TimelineEntry`` outputs in ``engagement_timeline`` in batches (about once a second,
+- stores ``TimelineEntry`` outputs in ``timeline`` in batches (about once a second,
   and whatever is left when the session closes).
 """
 
@@ -32,25 +32,25 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import col, select
 
 from server.db.models import Course, CourseSite, Enrolment, LiveSession, Site
 from server.domain.engagement import EngagementEngine, Output, TimelineEntry
+from server.domain.engagement.live_feed import LiveEventFeed
 from server.domain.errors import DomainError
 from server.domain.live import SessionStatus
 from server.domain.roles import Role
-from server.realtime import protocol
-from server.realtime.engagement_feed import LiveEventFeed
-from server.realtime.engagement_timeline import TimelineWriter
-from server.realtime.event_log import LoggedEvent
-from server.realtime.runtime import SessionRuntime
+from server.realtime.core import protocol
+from server.realtime.core.event_log import LoggedEvent
+from server.realtime.core.runtime import SessionRuntime
+from server.realtime.engagement.timeline import TimelineWriter
 from server.settings import Settings
 
 if TYPE_CHECKING:
-    from server.realtime.engine import RealtimeEngine
+    from server.realtime.core.engine import RealtimeEngine
 
 log = logging.getLogger(__name__)
 EXTENSION = "engagement"
@@ -256,17 +256,3 @@ async def attach(realtime: RealtimeEngine, runtime: SessionRuntime) -> Engagemen
     runtime.extensions[EXTENSION] = bridge
     bridge.start()
     return bridge
-
-
-def install(realtime: RealtimeEngine, handlers: MutableMapping[str, Any]) -> None:
-    """Attach a bridge to every session runtime and route ``engagement.*`` messages."""
-    from server.realtime.engagement_messages import handle_message
-
-    async def hook(runtime: SessionRuntime) -> None:
-        try:
-            await attach(realtime, runtime)
-        except Exception:  # the lesson goes on without engagement (messages: invalid_state)
-            log.exception("session %s: engagement not available", runtime.session_id)
-
-    realtime.runtime_hooks.append(hook)
-    handlers[EXTENSION] = handle_message

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from server.domain.engagement import (
+from server.domain.engagement.signals import (
     ActivityChanged,
     AnswerResult,
     HandChanged,
@@ -28,8 +28,8 @@ from server.domain.engagement import (
     Signal,
 )
 from server.domain.events import Event
-from server.domain.live import LiveSession
 from server.domain.live.answers import is_correct, value_from_data
+from server.domain.live.session import LiveSession
 from server.domain.roles import Actor, Role
 
 GROUP = "recent questions"

@@ -12,7 +12,6 @@ from typing import Any
 import msgspec
 from sqlmodel import col, select
 
-from server.api.deps import Services
 from server.db.models import Course, CourseSite, Enrolment, LiveSession, User
 from server.domain.errors import NotFound, NotPermitted
 from server.domain.events import Audience
@@ -20,12 +19,13 @@ from server.domain.live import LiveSession as LiveAggregate
 from server.domain.live import Roster, SessionStatus
 from server.domain.live.commands import EndSession, StartSession
 from server.domain.roles import Actor, Role
-from server.realtime.cluster import Cluster
-from server.realtime.event_log import EventLog
-from server.realtime.replica import ReplicaRuntime, decode_command
-from server.realtime.runtime import SessionRuntime
+from server.realtime.core.cluster import Cluster
+from server.realtime.core.event_log import EventLog
+from server.realtime.core.replica import ReplicaRuntime, decode_command
+from server.realtime.core.runtime import SessionRuntime
 from server.services.lifecycle import LifecycleCommand, project_status
 from server.services.principal import Principal
+from server.services.registry import Services
 
 CLOSE_MOVED = 1012  # "service restart": the client reconnects and resumes from its seq
 RuntimeHook = Callable[[SessionRuntime], Awaitable[None]]

@@ -1,0 +1,1 @@
+"""Media rules that need no relay: who publishes what, who receives whom (pure)."""
