@@ -22,7 +22,7 @@ function figures(cell) {
 }
 
 function lessonHeading(lesson) {
-  const when = lesson.started_at === null ? "" : new Date(lesson.started_at * 1000).toLocaleDateString();
+  const when = lesson.started_at === null ? "" : new Date(lesson.started_at * 1000).toLocaleDateString(undefined, { dateStyle: "medium" });
   return h("th", { scope: "col" }, h("a", { href: `/report/${lesson.session_id}`, text: lesson.title }),
     h("span", { class: "cell-line small muted", text: `${when}${lesson.ended ? "" : " (in progress)"}` }));
 }

@@ -105,13 +105,15 @@ export function lessonsTable(course, lessons, dir, { consoleView = "teacher", re
         "aria-label": named("End"), on: { click: act(lesson, "end") } }) : null,
       lesson.status === "ended" ? h("a", { class: "btn btn-small", href: `/report/${lesson.id}`, text: "Report",
         "aria-label": named("Report of") }) : null,
+      h("a", { class: "btn btn-small", href: `/sessions/${lesson.id}/links`, text: "Print links",
+        "aria-label": named("Printable join links of") }),
       h("button", { class: "btn btn-small", type: "button", text: "Join links", "aria-label": named("Join links of"),
         on: { click: () => showJoinLinks(lesson, dir, links) } }));
     return [lesson.title, h("span", { class: `chip chip-${lesson.status}`, text: STATUS_WORDS[lesson.status] ?? lesson.status }),
       timeInZones(lesson.scheduled_at, zones) || "not set", timeInZones(lesson.started_at, zones), actions];
   });
   return h("div", { class: "lessons" },
-    table(`Lessons of ${course.title} (times in ${zones.join(", ")})`,
-      ["Lesson", "Status", "Scheduled", "Started", "Actions"], rows, "No lessons yet: schedule the first below."),
+    h("div", { class: "table-wrap" }, table(`Lessons of ${course.title} (times in ${zones.join(", ")})`,
+      ["Lesson", "Status", "Scheduled", "Started", "Actions"], rows, "No lessons yet: schedule the first below.")),
     problem, message, links);
 }

@@ -10,10 +10,11 @@ async function showSessions(auth) {
   $("#sessions").hidden = false;
   $("#sign-out").hidden = false;
   $("#hello").textContent = `Signed in as ${auth.user.display_name} (${auth.user.role}).`;
-  $("#setup-links").replaceChildren(
-    auth.user.role === "admin" ? h("a", { class: "btn", href: "/admin", text: "Administration" }) : null,
-    ["admin", "teacher"].includes(auth.user.role)
-      ? h("a", { class: "btn", href: "/courses", text: "Courses and lessons" }) : null);
+  const role = auth.user.role;
+  $("#setup-links").replaceChildren(...[
+    role === "admin" ? h("a", { class: "btn", href: "/admin", text: "Administration" }) : null,
+    ["admin", "teacher"].includes(role) ? h("a", { class: "btn", href: "/courses", text: "Courses and lessons" }) : null,
+  ].filter(Boolean));
   const list = clear($("#session-list"));
   let sessions;
   try {
@@ -26,10 +27,17 @@ async function showSessions(auth) {
   if (!sessions.length) list.append(h("li", { class: "muted", text: "No sessions yet." }));
   const view = CONSOLE[auth.user.role] ?? "student";
   for (const s of sessions) {
-    list.append(h("li", { class: "session-row" },
-      h("span", {}, h("b", { text: s.title }), " ", h("span", { class: `chip chip-${s.status}`, text: s.status })),
+    const when = s.started_at ?? s.scheduled_at;
+    const actions = [
       s.status === "ended" ? h("a", { class: "btn", href: `/report/${s.id}`, text: "Lesson report" })
-        : h("a", { class: "btn btn-primary", href: `/${view}/${s.id}`, text: view === "teacher" ? "Open console" : "Open site view" })));
+        : h("a", { class: "btn btn-primary", href: `/${view}/${s.id}`, text: view === "teacher" ? "Open console" : "Open site view" }),
+      h("a", { class: "btn btn-quiet", href: `/sessions/${s.id}/links`, text: "Join links" }),
+      h("a", { class: "btn btn-quiet", href: `/course-report/${s.course_id}`, text: "Course view" }),
+    ];
+    list.append(h("li", { class: "session-row" },
+      h("span", {}, h("b", { text: s.title }), " ", h("span", { class: `chip chip-${s.status}`, text: s.status }),
+        when ? h("span", { class: "muted small", text: ` ${new Date(when).toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" })}` }) : null),
+      h("span", { class: "row" }, actions)));
   }
 }
 

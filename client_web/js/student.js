@@ -60,12 +60,14 @@ function render(state, conn) {
     el.disabled = ended;
   }
   $("#catchup-note").hidden = !ended;
+  if (ended) $("#activity-empty").textContent = "The lesson has ended: nothing more to answer here.";
 }
 
 /** The end of the lesson: offer the catch-up player when there is something to catch up on
  *  (a recording, or the lesson's questions). */
 async function offerCatchUp(state, sessionId) {
   $("#catchup-link").href = `/catchup/${sessionId}`;
+  $("#results-link").href = `/report/${sessionId}`;
   const recordings = await api(`/api/sessions/${sessionId}/recordings`).catch(() => []);
   const questions = [...state.questions.values()].some((q) => typeof q.position === "number");
   if (recordings.length) {

@@ -50,16 +50,23 @@ async def test_a_students_page_after_the_lesson_has_ended(web: WebClass) -> None
     await expect(ada.locator("#media-notice")).to_be_hidden()
     await ada.evaluate("(q) => window.__hyflex.player.feed(q)", "poor")
     await expect(ada.locator("#mode-note")).to_have_text("")
-    # nothing to press that the server would refuse
+    # nothing to press that the server would refuse: the forms to send are gone, what stays
+    # in view is disabled
+    for gone in (ada.locator("#qna-form"), ada.locator("#hand"), ada.locator("#reactions")):
+        await expect(gone).to_be_hidden()
     for control in (
         ada.locator("#confused"),
-        ada.get_by_role("button", name="Ask", exact=True),
-        ada.get_by_label("Ask the teacher a question"),
-        ada.locator("#hand"),
+        ada.locator("#qna-form button"),
+        ada.locator("#qna-form textarea"),
         ada.locator("#reactions button").first,
     ):
         await expect(control).to_be_disabled()
     await expect(ada.locator("#confused")).to_have_attribute("aria-pressed", "false")
+    await expect(ada.locator("#activity-empty")).to_contain_text("The lesson has ended")
+    # the student's own answers and attendance are one link away
+    await expect(ended.get_by_role("link", name="Your answers and attendance")).to_have_attribute(
+        "href", f"/report/{web.session_id}"
+    )
     # the recording of the lesson is offered, and reachable with the keyboard
     link = ended.get_by_role("link", name="Watch the recording")
     await expect(link).to_be_visible()

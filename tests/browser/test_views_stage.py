@@ -11,8 +11,8 @@ import pytest
 from playwright.async_api import Page, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from server.realtime import media_bridge
 from server.realtime.core.engine import CLOSE_MOVED
+from server.realtime.media import bridge as media_bridge
 from server.realtime.media.bridge import MediaBridge
 from tests.browser.conftest import PHONE, WebClass, shot
 from tests.browser.test_views_media import WAIT_MS, decoded, frames_at_least, server_mode

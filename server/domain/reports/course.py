@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from server.domain.reports.behind import BehindSettings, LessonFigures, falling_behind
@@ -240,7 +241,7 @@ def course_rows(report: CourseReport) -> Iterator[tuple[Cell, ...]]:
                 site,
                 head.session_id,
                 head.title,
-                head.started_at,
+                _iso(head.started_at),
                 f.minutes,
                 f.activities,
                 f.answered,
@@ -257,3 +258,8 @@ def course_rows(report: CourseReport) -> Iterator[tuple[Cell, ...]]:
 def _person_order(person: Person) -> tuple[bool, int, str, int]:
     site = person.site_id
     return (site is None, site or 0, person.name.casefold(), person.user_id)
+
+
+def _iso(at: float | None) -> str | None:
+    """A time for a spreadsheet: ISO 8601 in UTC to the second (the page shows local time)."""
+    return None if at is None else datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")

@@ -11,6 +11,7 @@ from server.domain.errors import BadInput
 from server.domain.events import Event
 from server.domain.reports import (
     ALL,
+    COURSE_HEADER,
     BehindSettings,
     LessonReport,
     Person,
@@ -181,6 +182,8 @@ def test_csv_rows_one_per_student_and_lesson() -> None:
         (2, 5, 0.0, 0, 0),
         (3, 5, 0.0, 0, 0),
     ]
+    started = rows[0][COURSE_HEADER.index("started_at")]
+    assert started == "1970-01-01T00:16:40+00:00"  # a spreadsheet reads a time, not an epoch
 
 
 def test_rule_only_uses_its_window_and_bad_settings_are_refused() -> None:
