@@ -3,10 +3,10 @@
 // clock), import and export CSV or JSON. The server checks every item with the live session's
 // own rules; its refusals are shown in plain words.
 
-import { api, ApiError, clearAuth, downloadFile, loadAuth } from "./api.js";
+import { api, ApiError, downloadFile, loadAuth } from "./api.js";
 import { $, formatDuration, h } from "./dom.js";
 import { itemDetails, itemKind, keyText } from "./bank_items.js";
-import { halt } from "./page.js";
+import { halt, showSignedIn } from "./page.js";
 import { buildSpec, parsePosition } from "./widgets/launcher.js";
 
 const CHOICE = new Set(["single", "multiple"]);
@@ -292,7 +292,6 @@ const signIn = { href: "/", text: "Sign in" };
 if (courseId === null || auth === null) halt("You are not signed in.", signIn);
 else if (!["teacher", "admin"].includes(auth.user?.role)) halt("Only the course's teacher or an admin prepares its question bank.", signIn);
 else {
-  $("#who").textContent = auth.user.display_name;
-  $("#sign-out").addEventListener("click", () => { clearAuth(); location.assign("/"); });
+  showSignedIn(auth);
   new BankPage(courseId).start().catch((err) => halt(`The question bank could not be loaded: ${err.message}`, signIn));
 }

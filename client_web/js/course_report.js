@@ -3,9 +3,9 @@
 // behind" flag with its reasons, from GET /api/courses/{id}/report (rows already cut to the
 // caller by the server), and a CSV download.
 
-import { api, clearAuth, downloadFile, loadAuth, sessionIdFromPath } from "./api.js";
+import { api, downloadFile, loadAuth, sessionIdFromPath } from "./api.js";
 import { $, h } from "./dom.js";
-import { halt } from "./page.js";
+import { halt, showSignedIn } from "./page.js";
 
 function plural(n, one, many) {
   return `${n} ${n === 1 ? one : many}`;
@@ -97,8 +97,7 @@ async function main() {
   const auth = loadAuth();
   const signIn = { href: "/", text: "Sign in" };
   if (courseId === null || auth === null) return halt("You are not signed in.", signIn);
-  $("#who").textContent = auth.user?.display_name ?? "";
-  $("#sign-out").addEventListener("click", () => { clearAuth(); location.assign("/"); });
+  showSignedIn(auth);
   let data;
   try {
     data = await api(`/api/courses/${courseId}/report`);

@@ -2,9 +2,9 @@
 // link and its QR code (an SVG made by the server), from GET /api/sessions/{id}/join-sheet.
 // A facilitator gets only their own site; the teacher and admins choose a site or all.
 
-import { api, clearAuth, downloadFile, loadAuth, sessionIdFromPath } from "./api.js";
+import { api, downloadFile, loadAuth, sessionIdFromPath } from "./api.js";
 import { $, h } from "./dom.js";
-import { halt } from "./page.js";
+import { halt, showSignedIn } from "./page.js";
 
 const STAFF = ["teacher", "admin", "facilitator"];
 
@@ -80,7 +80,6 @@ const signIn = { href: "/", text: "Sign in" };
 if (!Number.isInteger(sessionId) || sessionId <= 0 || auth === null) halt("You are not signed in.", signIn);
 else if (!STAFF.includes(auth.user?.role)) halt("Join links are handed out by the teacher and the site's facilitator.", signIn);
 else {
-  $("#who").textContent = auth.user.display_name;
-  $("#sign-out").addEventListener("click", () => { clearAuth(); location.assign("/"); });
+  showSignedIn(auth);
   start(sessionId, auth).catch((err) => halt(`The join links could not be loaded: ${err.message}`, signIn));
 }

@@ -18,6 +18,12 @@ export function halt(message, link) {
   );
 }
 
+/** The header of a signed-in page: who is signed in, and a "Sign out" that goes home. */
+export function showSignedIn(auth) {
+  $("#who").textContent = auth.user?.display_name ?? "";
+  $("#sign-out").addEventListener("click", () => { clearAuth(); location.assign("/"); });
+}
+
 /**
  * @param {object} opts
  * @param {string[]} opts.roles  roles this page is for

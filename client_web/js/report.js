@@ -4,22 +4,13 @@
 // lesson clock is a link "#t=SECONDS" that plays the recording from that moment here; the same
 // fragment works when the page is opened (/report/12#t=95).
 
-import { api, clearAuth, downloadFile, loadAuth, sessionIdFromPath } from "./api.js";
+import { api, downloadFile, loadAuth, sessionIdFromPath } from "./api.js";
 import { $, formatDuration, h } from "./dom.js";
-import { halt } from "./page.js";
+import { halt, showSignedIn } from "./page.js";
+import { table } from "./setup_kit.js";
 
 const STATE_WORDS = { confused: "Confused", disengaged: "Disengaged", pressed: "Pressed \"I'm confused\"" };
 const KIND_WORDS = { poll: "Poll", question: "Question", check: "Yes/no check" };
-
-/** A table with a caption and column headers; `rows` are arrays of cells (text or nodes). */
-function table(caption, headers, rows, empty) {
-  if (!rows.length) return h("p", { class: "muted", text: empty });
-  return h("table", { class: "report-table" },
-    h("caption", { text: caption }),
-    h("thead", {}, h("tr", {}, headers.map((text) => h("th", { scope: "col", text })))),
-    h("tbody", {}, rows.map(([head, ...cells]) =>
-      h("tr", {}, h("th", { scope: "row" }, head), cells.map((cell) => h("td", {}, cell ?? ""))))));
-}
 
 function yesNo(value) {
   return value === true ? "yes" : value === false ? "no" : "";
@@ -170,8 +161,7 @@ async function main() {
   const auth = loadAuth();
   const signIn = { href: "/", text: "Sign in" };
   if (sessionId === null || auth === null) return halt("You are not signed in.", signIn);
-  $("#who").textContent = auth.user?.display_name ?? "";
-  $("#sign-out").addEventListener("click", () => { clearAuth(); location.assign("/"); });
+  showSignedIn(auth);
   let data;
   try {
     data = await api(`/api/sessions/${sessionId}/report`);
