@@ -346,6 +346,12 @@ CASES = [
         {"anon": 401, **IN_SESSION},
     ),
     Case(
+        "GET",
+        "/api/sessions/{session_id}/ice",
+        lambda w, a: f"/api/sessions/{w.ids['session']}/ice",
+        {"anon": 401, **IN_SESSION},
+    ),
+    Case(
         "POST",
         "/api/roster/import",
         fixed("/api/roster/import?dry_run=true"),
