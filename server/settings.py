@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     turn_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     turn_secret: SecretStr = SecretStr("")
     turn_ttl_seconds: int = Field(default=6 * 3600, ge=60, le=7 * 24 * 3600)
+    # /metrics: with a token, Bearer-protected; without, served to loopback clients only.
+    metrics_token: SecretStr = SecretStr("")
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_csv_rows: int = Field(default=20_000, ge=1)
     ws_max_message_bytes: int = Field(default=16_384, ge=256)
