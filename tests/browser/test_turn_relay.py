@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Page, Route, expect
@@ -24,6 +25,7 @@ from server.settings import Settings
 from tests.browser.conftest import FAST_ENGAGEMENT, WAIT_MS, WebClass
 from tests.browser.test_views_media import decoded, frames_at_least
 from tests.live_server import start_server
+from tests.ops.test_health_metrics import sample
 from tests.turn_server import TURNSERVER, TurnServer, running_coturn
 
 pytestmark = [
@@ -113,9 +115,34 @@ async def test_relay_only_media_goes_through_coturn(turn_web: WebClass, coturn: 
     log = coturn.log_text()
     assert "ALLOCATE processed, success" in log, log[-2000:]
     assert f":u{teacher_id}" in log
+    # the relay's own peers got TURN credentials of their own too
+    assert ":hyflex-relay" in log
     # the page was given credentials, not the secret
     html = await teacher.content()
     assert coturn.secret not in html
+
+    # credentials near their end are fetched again before the next peer connection
+    fetched: list[str] = []
+    teacher.on("request", lambda r: fetched.append(r.url) if r.url.endswith("/ice") else None)
+    renewed = await teacher.evaluate(
+        """async () => {
+             const ice = window.__hyflex.media.ice;
+             const before = ice.cached.iceServers.at(-1).username;
+             ice.cached.refreshAfterMs = Date.now() - 1;
+             const now = await ice.current();
+             return [before, now.iceServers.at(-1).username, now.iceTransportPolicy];
+           }"""
+    )
+    assert len(fetched) == 1
+    assert int(renewed[1].split(":")[0]) >= int(renewed[0].split(":")[0])
+    assert renewed[2] == "relay"
+
+    # the relay's figures on /metrics
+    async with httpx.AsyncClient(base_url=web.base) as http:
+        metrics = (await http.get("/metrics")).text
+    assert sample(metrics, "hyflex_relay_subscribers") >= 1
+    assert sample(metrics, "hyflex_relay_publishers") >= 1
+    assert sample(metrics, "hyflex_relay_packets_sent_total") > 0
 
 
 async def test_expired_turn_credentials_fail_with_a_clear_message(

@@ -9,8 +9,11 @@ import json
 import logging
 import os
 import re
+import socket
+import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -192,3 +195,58 @@ async def test_cluster_readiness_and_ownership_log(
         for server in (b, a):
             if not server.task.done():
                 await server.stop()
+
+
+async def test_readiness_follows_redis(settings: Settings, tmp_path: Path) -> None:
+    """A Redis of the test's own: stopped, the node is not ready (and says why); back, it is."""
+    port = free_port()
+
+    def redis_server() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+             "--appendonly", "no", "--dir", str(tmp_path)],
+            stdout=subprocess.DEVNULL,
+        )
+
+    redis = redis_server()
+    await wait_listening(port)
+    node = settings.model_copy(
+        update={"redis_url": f"redis://127.0.0.1:{port}/0", "redis_prefix": "ready"}
+    )
+    server = await start_server(node)
+    try:
+        async with httpx.AsyncClient(base_url=server.base) as http:
+            assert (await http.get("/readyz")).status_code == 200
+            redis.terminate()
+            redis.wait(10)
+            down = await http.get("/readyz")
+            assert down.status_code == 503
+            assert down.json()["reasons"][0].startswith("redis: unreachable")
+            assert down.json()["checks"]["database"] == "ok"
+            redis = redis_server()
+            await wait_listening(port)
+            for _ in range(50):  # the client reconnects on its next command
+                if (await http.get("/readyz")).status_code == 200:
+                    break
+                await asyncio.sleep(0.1)
+            assert (await http.get("/readyz")).status_code == 200
+    finally:
+        await server.stop()
+        redis.terminate()
+        redis.wait(10)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def wait_listening(port: int) -> None:
+    for _ in range(100):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {port}")
