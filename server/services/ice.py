@@ -46,10 +46,17 @@ def turn_configured(settings: Settings) -> bool:
     return bool(settings.turn_urls and settings.turn_secret.get_secret_value())
 
 
-def ice_servers_for(settings: Settings, who: str, now: float) -> tuple[list[dict[str, Any]], int]:
+def ice_servers_for(
+    settings: Settings, who: str, now: float, *, browser: bool = True
+) -> tuple[list[dict[str, Any]], int]:
     """The ICE servers for one peer (a browser's participant, or the relay) and when they stop
-    working (unix time; far in the future without TURN)."""
-    servers = [dict(entry) for entry in settings.ice_servers]
+    working (unix time; far in the future without TURN). A browser never gets an entry of
+    ``HYFLEX_ICE_SERVERS`` with a static password: those stay with the relay."""
+    servers = [
+        dict(entry)
+        for entry in settings.ice_servers
+        if not (browser and ("credential" in entry or "username" in entry))
+    ]
     if not turn_configured(settings):
         return servers, int(now) + 365 * 24 * 3600
     cred = turn_credential(

@@ -29,9 +29,12 @@ def test_credentials_follow_the_turn_rest_scheme() -> None:
 
 def test_ice_servers_add_turn_only_when_configured(tmp_path: object) -> None:
     stun = {"urls": ["stun:stun.example.org"]}
-    plain = Settings(ice_servers=[stun])
+    static = {"urls": ["turn:static.example.org"], "username": "u", "credential": "p"}
+    plain = Settings(ice_servers=[stun, static])
     servers, _ = ice_servers_for(plain, "u1", now=100.0)
-    assert servers == [stun]
+    assert servers == [stun]  # a static TURN password never goes to a page
+    relay, _ = ice_servers_for(plain, "hyflex-relay", now=100.0, browser=False)
+    assert relay == [stun, static]
     turn = plain.model_copy(
         update={
             "turn_urls": ["turn:turn.example.org:3478"],

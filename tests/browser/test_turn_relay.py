@@ -19,6 +19,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Page, Route, expect
+from pydantic import SecretStr
 
 from server.demo import DEMO_PASSWORD, seed_demo
 from server.settings import Settings
@@ -67,7 +68,7 @@ async def turn_web(
     settings.ws_rate_burst = 400
     settings.engagement = FAST_ENGAGEMENT
     settings.turn_urls = coturn.urls
-    settings.turn_secret = settings.turn_secret.__class__(coturn.secret)
+    settings.turn_secret = SecretStr(coturn.secret)
     settings.turn_ttl_seconds = 600
     server = await start_server(settings)
     demo = await seed_demo(server.app.state.services.sessions)

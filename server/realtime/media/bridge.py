@@ -134,7 +134,7 @@ class MediaBridge:
     def _ice_servers(self) -> list[RTCIceServer]:
         """The relay's own ICE servers (TURN credentials of its own when configured)."""
         now = time.time()
-        entries, expires_at = ice_servers_for(self.settings, SERVER_PEER, now)
+        entries, expires_at = ice_servers_for(self.settings, SERVER_PEER, now, browser=False)
         self._ice_refresh_at = expires_at - min(300.0, (expires_at - now) / 2)
         return [_ice_server(s) for s in entries]
 
