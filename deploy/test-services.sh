@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure what the tests need is installed and running, on ports of the tests' own:
-# Debian's Chromium, a Redis on 127.0.0.1:6390 and a throw-away PostgreSQL cluster on
+# Debian's Chromium, coturn and nginx (binaries only), a Redis on 127.0.0.1:6390 and a throw-away PostgreSQL cluster on
 # 127.0.0.1:5440 (trust auth), so tests never touch data they did not create.
 set -euo pipefail
 REDIS_PORT="${HYFLEX_TEST_REDIS_PORT:-6390}"
@@ -11,6 +11,10 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+# coturn (TURN relay tests) and nginx (front proxy tests): the binaries only; the tests start
+# their own instances on free loopback ports with temporary configs.
+command -v turnserver >/dev/null 2>&1 || need+=(coturn)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "services: installing ${need[*]} from Debian"
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=""; fi

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 
@@ -19,6 +18,7 @@ from server.api.routes import (
     courses,
     join_sheets,
     lesson_bank,
+    ops,
     org,
     recordings,
     reports,
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
     for module in (
+        ops,
         auth,
         org,
         users,
@@ -101,9 +102,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     gateway.install(app, services)
     app.include_router(web.router)
     install_docs(app)
-
-    @app.get("/healthz", tags=["ops"])
-    async def healthz() -> dict[str, Any]:
-        return {"ok": True}
 
     return app

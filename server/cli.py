@@ -144,10 +144,21 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             "port": args.port if args.port is not None else settings.port,
         }
     )
+    if args.workers != 1:
+        from server.workers import why_not
+
+        problem = why_not(settings, args.workers)
+        if problem is not None:
+            print(f"hyflex: {problem}", file=sys.stderr)
+            return 2
     if not args.no_migrate:
         _migrate(settings)
     if args.demo:
         print_demo(settings, settings.base_url, all_links=False)
+    if args.workers != 1:
+        from server.workers import run_workers
+
+        return run_workers(settings, args.workers, args.log_level)
     app = create_app(settings)
     print(
         f"HyFlex Live on http://{settings.host}:{settings.port}  (data folder: "
@@ -228,6 +239,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--no-migrate", action="store_true", help="skip schema migrations")
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="run N nodes, one process each, on ports PORT..PORT+N-1 (needs HYFLEX_REDIS_URL "
+        "and PostgreSQL; list the ports in the front proxy)",
+    )
     serve.add_argument(
         "--demo", action="store_true", help="first create the demo (idempotent), print links"
     )

@@ -6,10 +6,10 @@ import json
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from server.domain.engagement.settings import EngagementSettings
 from server.domain.reports.behind import BehindSettings
@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     # (server/services/join_links.py); 0 = not after the lesson.
     catchup_days: int = Field(default=30, ge=0, le=3660)
     ice_servers: list[dict[str, Any]] = Field(default_factory=list)
+    # TURN for browsers and the relay (server/services/ice.py; deploy/README.md): coturn with
+    # use-auth-secret, short-lived credentials handed out per participant (TURN REST API).
+    turn_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    turn_secret: SecretStr = SecretStr("")
+    turn_ttl_seconds: int = Field(default=6 * 3600, ge=60, le=7 * 24 * 3600)
+    # /metrics: with a token, Bearer-protected; without, served to loopback clients only.
+    metrics_token: SecretStr = SecretStr("")
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_csv_rows: int = Field(default=20_000, ge=1)
     ws_max_message_bytes: int = Field(default=16_384, ge=256)
@@ -108,6 +115,25 @@ class Settings(BaseSettings):
     def _parse_ice(cls, value: Any) -> Any:
         if isinstance(value, str):
             return json.loads(value) if value.strip() else []
+        return value
+
+    @field_validator("turn_urls", mode="before")
+    @classmethod
+    def _parse_turn_urls(cls, value: Any) -> Any:
+        """A JSON list, or comma-separated URLs (``turn:turn.example.org:3478?transport=udp``)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("turn_urls")
+    @classmethod
+    def _check_turn_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("turn:", "turns:", "stun:", "stuns:")) or len(url) > 300:
+                raise ValueError(f"not a TURN/STUN URL: {url[:80]!r}")
         return value
 
     @cached_property

@@ -385,6 +385,13 @@ class MediaRoom:
         )
 
     # ----- internals ----------------------------------------------------------------------
+    def set_ice_servers(self, ice_servers: Sequence[RTCIceServer]) -> None:
+        """ICE servers for the legs set up from now on (fresh TURN credentials); legs already
+        connected keep theirs."""
+        self._config = RTCConfiguration(
+            iceServers=list(ice_servers), bundlePolicy=RTCBundlePolicy.MAX_BUNDLE
+        )
+
     def _check_open(self) -> None:
         if self._closed:
             raise Conflict("media room is closed")

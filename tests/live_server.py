@@ -82,9 +82,14 @@ class WsClient:
 
     @classmethod
     async def open(
-        cls, url: str, token: str, last_seq: int | None = None, expect_welcome: bool = True
+        cls,
+        url: str,
+        token: str,
+        last_seq: int | None = None,
+        expect_welcome: bool = True,
+        ssl: Any = None,  # an ssl.SSLContext for wss:// (through a TLS proxy)
     ) -> WsClient:
-        ws = await connect(url, open_timeout=10, max_size=2**22)
+        ws = await connect(url, open_timeout=10, max_size=2**22, ssl=ssl)
         client = cls(ws)
         await ws.send(json.dumps({"type": "hello", "data": {"token": token, "last_seq": last_seq}}))
         if last_seq is not None:

@@ -9,11 +9,14 @@
 // For the app's protocol.js Connection use `adaptConnection(connection)`.
 //
 // API (all functions take the same `conn`; state is kept per conn):
-//   await publish(conn, {camera, microphone, screen, maxBitrateBps, iceServers})
+//   await publish(conn, {camera, microphone, screen, maxBitrateBps, iceServers, iceTransportPolicy})
 //       camera / microphone: true (ask the browser), a MediaStreamTrack, or false;
 //       screen: true (getDisplayMedia), a MediaStreamTrack, or false.
 //       -> {pc, stream, publisher}. Publishing again replaces the previous publication.
-//   await subscribe(conn, {mode, publishers, iceServers, onTrack})
+//   await subscribe(conn, {mode, publishers, iceServers, iceTransportPolicy, onTrack})
+//       iceServers / iceTransportPolicy: RTCPeerConnection's (ice.js fetches them); when no
+//       candidate could be gathered (TURN refused expired credentials, or unreachable), the
+//       request fails with {code: "turn_refused" | "no_route", message} meant for people.
 //       mode "full" | "audio_only" | "audio_slides"; onTrack(slot, track, stream) for each
 //       slot ("teacher/camera", "site-3/microphone", "stage:camera", ...).
 //       -> {pc, slots, streams: Map(slot -> MediaStream)}. The server may renegotiate
@@ -150,6 +153,32 @@ function pinCodecs(transceiver, kind) {
   if (codecs.length) transceiver.setCodecPreferences(codecs);
 }
 
+// TURN answers 401 to credentials it refuses (expired or wrong), 403 to a peer it may not relay.
+const TURN_REFUSALS = new Set([401, 403, 437, 441]);
+const turnRefused = new WeakSet();
+
+function newPeer(iceServers, iceTransportPolicy) {
+  const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy, bundlePolicy: "max-bundle" });
+  pc.addEventListener("icecandidateerror", (ev) => {
+    if (TURN_REFUSALS.has(ev.errorCode)) turnRefused.add(pc);
+  });
+  return pc;
+}
+
+/** A description without a single candidate cannot connect: say why, in people's words. */
+function checkRoute(pc, iceTransportPolicy) {
+  const sdp = pc.localDescription?.sdp ?? "";
+  const wanted = iceTransportPolicy === "relay" ? / typ relay/ : /a=candidate:/;
+  if (wanted.test(sdp)) return;
+  const err = new Error(
+    turnRefused.has(pc)
+      ? "Video could not connect: the school's relay server (TURN) refused this browser's pass (expired or not valid). Trying again with a new one…"
+      : "Video could not connect: the relay server (TURN) cannot be reached from this network.",
+  );
+  err.code = turnRefused.has(pc) ? "turn_refused" : "no_route";
+  throw err;
+}
+
 function gathered(pc) {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
   return new Promise((resolve) => {
@@ -203,10 +232,10 @@ function stopPublishing(state) {
 
 export async function publish(conn, options = {}) {
   const { camera = true, microphone = true, screen = false } = options;
-  const { maxBitrateBps = null, iceServers = [] } = options;
+  const { maxBitrateBps = null, iceServers = [], iceTransportPolicy = "all" } = options;
   const state = stateOf(conn);
   stopPublishing(state);
-  const pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
+  const pc = newPeer(iceServers, iceTransportPolicy);
   const stream = new MediaStream();
   const owned = [];
   const labels = {};
@@ -233,6 +262,7 @@ export async function publish(conn, options = {}) {
   for (const [label, t] of transceivers) labels[t.mid] = label;
   await gathered(pc);
   try {
+    checkRoute(pc, iceTransportPolicy);
     const reply = await call(
       state,
       "media.publish",
@@ -262,7 +292,7 @@ export async function publish(conn, options = {}) {
 async function answerOffer(state, offer) {
   const sub = state.sub;
   if (sub.pc) sub.pc.close();
-  const pc = new RTCPeerConnection({ iceServers: sub.iceServers, bundlePolicy: "max-bundle" });
+  const pc = newPeer(sub.iceServers, sub.iceTransportPolicy);
   sub.pc = pc;
   sub.slots = offer.slots;
   sub.mode = offer.mode;
@@ -280,6 +310,7 @@ async function answerOffer(state, offer) {
   await pc.setRemoteDescription({ type: "offer", sdp: offer.sdp });
   await pc.setLocalDescription(await pc.createAnswer());
   await gathered(pc);
+  checkRoute(pc, sub.iceTransportPolicy);
   await call(state, "media.subscribe.answer", { sdp: pc.localDescription.sdp });
   markReady();
   return sub;
@@ -287,9 +318,10 @@ async function answerOffer(state, offer) {
 
 export async function subscribe(conn, options = {}) {
   const { mode = "full", publishers = null, iceServers = [], onTrack = null } = options;
+  const { iceTransportPolicy = "all" } = options;
   const state = stateOf(conn);
   if (state.sub?.pc) state.sub.pc.close();
-  state.sub = { pc: null, slots: [], streams: new Map(), onTrack, iceServers, mode };
+  state.sub = { pc: null, slots: [], streams: new Map(), onTrack, iceServers, iceTransportPolicy, mode };
   const data = publishers ? { mode, publishers } : { mode };
   const offer = await call(
     state,

@@ -10,6 +10,7 @@
 // words, otherwise "Video is reconnecting…".
 
 import { h } from "./dom.js";
+import { IceServers } from "./ice.js";
 import { LinkMonitor } from "./link_quality.js";
 import {
   adaptConnection, closeMedia, currentPeer, onMedia, publish, receivedFrames, setMode,
@@ -24,9 +25,14 @@ const GAVE_UP = {
   publish: "Your video could not be sent. The class goes on; reload the page to try again.",
 };
 
+// Failures whose message media.js wrote for people (no route through the network).
+const ROUTE_CODES = new Set(["turn_refused", "no_route"]);
+
 /** What a person may read about a failed media request: a refusal's own (server-written)
- *  sentence, otherwise the generic reconnecting text (internal failures, timeouts, closed legs). */
+ *  sentence or a network route problem (media.js), otherwise the generic reconnecting text
+ *  (internal failures, timeouts, closed legs). */
 export function forPeople(err) {
+  if (ROUTE_CODES.has(err?.code) && err.message) return err.message;
   return err?.code === "not_permitted" && err.message ? err.message : RECONNECTING;
 }
 
@@ -48,6 +54,7 @@ export class MediaSession {
     const { notice, quality = null, onSlot = () => {}, onTracks = () => {}, onSample = () => {} } = opts;
     this.ctx = ctx;
     this.conn = adaptConnection(ctx.conn);
+    this.ice = new IceServers(ctx.sessionId);
     this.noticeEl = notice;
     this.qualityEl = quality;
     this.onSlot = onSlot;
@@ -154,7 +161,8 @@ export class MediaSession {
     clearTimeout(this.timers[leg]);
     const tries = (this.tries[leg] += 1);
     if (tries > RETRY_MS.length) {
-      this.problem(leg, GAVE_UP[leg]);
+      const route = this.problems.get(leg)?.startsWith("Video could not connect");
+      this.problem(leg, route ? `${this.problems.get(leg)} ${GAVE_UP[leg]}` : GAVE_UP[leg]);
       return;
     }
     this.timers[leg] = setTimeout(() => {
@@ -215,7 +223,8 @@ export class MediaSession {
       return null;
     }
     try {
-      const out = await publish(this.conn, { camera: camera ?? false, microphone: microphone ?? false, screen: screen ?? false });
+      const ice = await this.ice.current();
+      const out = await publish(this.conn, { camera: camera ?? false, microphone: microphone ?? false, screen: screen ?? false, ...ice });
       this.publishing = true;
       this.tries.publish = 0;
       this.problem("publish", null);
@@ -224,6 +233,10 @@ export class MediaSession {
       this.publishing = false;
       if (err?.code === "not_permitted") {
         this.problem("publish", forPeople(err));
+      } else if (ROUTE_CODES.has(err?.code)) {
+        this.ice.forget(); // the next try fetches fresh TURN credentials
+        this.problem("publish", forPeople(err));
+        this.retryLater("publish");
       } else {
         this.problem("publish", `Your video: ${RECONNECTING}`);
         this.retryLater("publish");
@@ -270,7 +283,9 @@ export class MediaSession {
     this.receiving = { mode, publishers };
     this.mode = mode;
     try {
+      const ice = await this.ice.current();
       await subscribe(this.conn, {
+        ...ice,
         mode,
         publishers,
         onTrack: (slot, track, stream) => {
@@ -283,6 +298,7 @@ export class MediaSession {
       this.problem("receive", null);
     } catch (err) {
       this.problem("receive", forPeople(err));
+      if (ROUTE_CODES.has(err?.code)) this.ice.forget();
       if (err?.code !== "not_permitted") this.retryLater("receive");
       return;
     }

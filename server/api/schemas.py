@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -207,3 +207,12 @@ class RosterReport(BaseModel):
 class NodeOut(BaseModel):
     url: str
     clustered: bool
+
+
+class IceOut(BaseModel):
+    """WebRTC ICE servers for one participant (``RTCPeerConnection({iceServers})``), with
+    short-lived TURN credentials when TURN is configured; fetch again before ``expires_at``."""
+
+    ice_servers: list[dict[str, Any]]
+    expires_at: int
+    refresh_after: int

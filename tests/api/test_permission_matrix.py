@@ -69,6 +69,9 @@ def fixed(url: str) -> Callable[[World, str], str]:
 
 CASES = [
     Case("GET", "/healthz", fixed("/healthz"), dict.fromkeys(ACTORS, 200)),
+    Case("GET", "/readyz", fixed("/readyz"), dict.fromkeys(ACTORS, 200)),
+    # loopback clients only unless HYFLEX_METRICS_TOKEN is set (tests/ops covers both)
+    Case("GET", "/metrics", fixed("/metrics"), dict.fromkeys(ACTORS, 200)),
     Case(
         "POST",
         "/api/auth/login",
@@ -343,6 +346,12 @@ CASES = [
         "GET",
         "/api/sessions/{session_id}/node",
         lambda w, a: f"/api/sessions/{w.ids['session']}/node",
+        {"anon": 401, **IN_SESSION},
+    ),
+    Case(
+        "GET",
+        "/api/sessions/{session_id}/ice",
+        lambda w, a: f"/api/sessions/{w.ids['session']}/ice",
         {"anon": 401, **IN_SESSION},
     ),
     Case(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, status
 from sqlmodel import col, select
 
 from server.api.deps import DB, Caller, SvcDep
-from server.api.schemas import JoinLinkOut, NodeOut, SessionIn, SessionOut
+from server.api.schemas import IceOut, JoinLinkOut, NodeOut, SessionIn, SessionOut
 from server.db.models import Course, Enrolment, LiveSession, User
 from server.domain.errors import NotFound
 from server.domain.live.commands import EndSession, StartSession
@@ -20,6 +20,7 @@ from server.services.access import (
     visible_course,
     visible_session,
 )
+from server.services.ice import REFRESH_MARGIN_SECONDS, ice_servers_for
 from server.services.ids import PathId
 from server.services.join_links import make_join_link
 from server.services.lifecycle import LifecycleCommand, change_status
@@ -92,6 +93,17 @@ async def session_node(session_id: PathId, who: Caller, db: DB, request: Request
     cluster = request.app.state.realtime.cluster
     url = await cluster.owner_url(session_id) if cluster is not None else None
     return NodeOut(url=url or svc.settings.base_url, clustered=cluster is not None)
+
+
+@router.get("/{session_id}/ice", response_model=IceOut)
+async def session_ice(session_id: PathId, who: Caller, db: DB, svc: SvcDep) -> IceOut:
+    """The STUN/TURN servers this participant's browser uses for the session's media, with
+    TURN credentials of its own that expire after ``HYFLEX_TURN_TTL_SECONDS``."""
+    await visible_session(db, who, session_id)
+    now = time.time()
+    servers, expires_at = ice_servers_for(svc.settings, f"u{who.user_id}", now)
+    margin = min(REFRESH_MARGIN_SECONDS, svc.settings.turn_ttl_seconds // 2)
+    return IceOut(ice_servers=servers, expires_at=expires_at, refresh_after=expires_at - margin)
 
 
 @router.post("/{session_id}/join-links", response_model=list[JoinLinkOut])

@@ -28,6 +28,8 @@ from typing import Any
 import msgspec
 from redis.asyncio import Redis
 
+from server.observability import metrics, ownership_log
+
 log = logging.getLogger(__name__)
 
 _RENEW = """
@@ -146,11 +148,13 @@ class Cluster:
                         keys=[self._owner_key(session_id)], args=[self.node_id, self.ttl_ms]
                     )
                     if not kept:
+                        ownership_log.lost(session_id, self.node_id)
                         self._owned.pop(session_id, None)
                         if self.on_lost is not None:
                             await self.on_lost(session_id)
                 for session_id in list(self._watched):
                     if await self._get(self._owner_key(session_id)) is None:
+                        ownership_log.owner_gone(session_id, self.node_id)
                         await self.unwatch(session_id)
                         if self.on_orphaned is not None:
                             await self.on_orphaned(session_id)
@@ -176,6 +180,7 @@ class Cluster:
         self._owned[session_id] = handler
 
     async def release(self, session_id: int) -> None:
+        ownership_log.released(session_id, self.node_id)
         self._owned.pop(session_id, None)
         key = self._owner_key(session_id)
         if await self._get(key) == self.node_id:
@@ -225,11 +230,13 @@ class Cluster:
         owner = await self._get(self._owner_key(session_id))
         if owner is None:
             self._waiting.pop(corr, None)
+            metrics.forward_failed("no_owner")
             return _UNAVAILABLE
         await self.redis.rpush(self._cmd_key(owner), msgspec.json.encode(body))
         try:
             return await asyncio.wait_for(waiter, self.reply_timeout)
         except TimeoutError:
+            metrics.forward_failed("timeout")
             return _UNAVAILABLE
         finally:
             self._waiting.pop(corr, None)

@@ -19,6 +19,7 @@ from server.domain.live import LiveSession as LiveAggregate
 from server.domain.live import Roster, SessionStatus
 from server.domain.live.commands import EndSession, StartSession
 from server.domain.roles import Actor, Role
+from server.observability import ownership_log
 from server.realtime.core.cluster import Cluster
 from server.realtime.core.event_log import EventLog
 from server.realtime.core.replica import ReplicaRuntime, decode_command
@@ -55,6 +56,7 @@ class RealtimeEngine:
                 if self.cluster is None or await self.cluster.claim(session_id):
                     found = await self._load(session_id)
                     if self.cluster is not None:
+                        ownership_log.claimed(session_id, self.cluster.node_id, found.last_seq)
                         self._serve_in_cluster(found, self.cluster)
                 else:
                     found = await self._load_replica(session_id, self.cluster)
@@ -220,6 +222,10 @@ class RealtimeEngine:
             for conn in runtime.hub.connections():
                 if conn.actor.user_id == user_id:
                     conn.kick(code)
+
+    def runtimes(self) -> list[SessionRuntime]:
+        """The sessions loaded here, owned and replicated (for health and metrics)."""
+        return list(self._runtimes.values())
 
     def loaded(self) -> list[int]:
         return sorted(self._runtimes)

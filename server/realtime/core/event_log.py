@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.db.models import SessionEvent
 from server.domain.events import Audience, Event
+from server.observability import metrics
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +58,12 @@ class EventLog:
         self, session_id: int, first_seq: int, batch: Sequence[PendingEvent]
     ) -> list[LoggedEvent]:
         """Store ``batch`` in one transaction with seq first_seq, first_seq+1, ..."""
+        started = time.perf_counter()
         rows = [event_row(session_id, first_seq + i, p) for i, p in enumerate(batch)]
         async with self._sessions() as db:
             db.add_all(rows)
             await db.commit()
+        metrics.events_appended(time.perf_counter() - started)
         return [
             LoggedEvent(first_seq + i, p.event, p.actor_id, p.client_msg_id, p.command_hash)
             for i, p in enumerate(batch)

@@ -26,6 +26,7 @@ from server.domain.errors import BadInput, DomainError, NotFound, RateLimited
 from server.domain.live.commands import Join
 from server.domain.roles import Actor
 from server.domain.token_bucket import TokenBucket
+from server.observability import metrics
 from server.realtime.core import protocol, server_log
 from server.realtime.core.cluster import Cluster
 from server.realtime.core.engine import CLOSE_MOVED, RealtimeEngine
@@ -140,6 +141,7 @@ async def session_socket(ws: WebSocket, session_id: PathId) -> None:
     # The reader runs in this task; only the writer gets a task of its own. When the writer
     # closes the socket (too slow, session moved), the reader sees the disconnect and ends.
     writer = asyncio.create_task(_write(ws, conn), name=f"ws-writer-{actor.user_id}")
+    metrics.connection_opened()
     try:
         await _note_presence(runtime, actor, Join())
         await _read(session, svc)
@@ -149,6 +151,7 @@ async def session_socket(ws: WebSocket, session_id: PathId) -> None:
         log.exception("session %s: serving user %s failed", session_id, actor.user_id)
         await _close(ws, CLOSE_SEND_FAILED, "server error: reconnect and resume")
     finally:
+        metrics.connection_closed()
         writer.cancel()
         with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
             await writer
@@ -323,6 +326,7 @@ def install(app: Any, services: Services) -> RealtimeEngine:
     server_log.install()
     media_bridge.install(engine, EXTRA_HANDLERS)
     app.state.realtime = engine
+    metrics.watch_engine(engine)
     install_engagement(engine, EXTRA_HANDLERS)
     app.state.lifecycle = engine
     app.state.shutdown_hooks.append(engine.close)

@@ -29,6 +29,7 @@ from server.domain.events import Audience, Event
 from server.domain.live import DERIVED_EVENT_TYPES, STATUS_AFTER, LiveSession, Roster, SessionStatus
 from server.domain.live.commands import Leave
 from server.domain.roles import Actor
+from server.observability import metrics
 from server.realtime.core import protocol
 from server.realtime.core.event_log import EventLog, LoggedEvent, PendingEvent
 from server.realtime.core.hub import Connection, SessionHub
@@ -120,6 +121,10 @@ class SessionRuntime:
             asyncio.create_task(self._tally_loop(), name=f"session-{sid}-tallies"),
         ]
 
+    def writer_alive(self) -> bool:
+        """The single writer task is running (for ``/readyz``)."""
+        return bool(self._tasks) and not self._tasks[0].done()
+
     def kick_all(self, code: int) -> None:
         for conn in self.hub.connections():
             conn.kick(code)
@@ -140,8 +145,11 @@ class SessionRuntime:
         """Run ``command`` through the writer; ``at``: the time it was given, when that was
         before it reached the writer (a REST start whose runtime had to load first)."""
         job = _Job(actor, msg_id, command, at)
+        started = time.perf_counter()
         await self._queue.put(job)
-        return await job.done
+        outcome = await job.done
+        metrics.command_answered(time.perf_counter() - started, outcome.error is not None)
+        return outcome
 
     async def attach(self, conn: Connection, last_seq: int | None) -> None:
         """Welcome a connection, replay what it missed after ``last_seq``, then go live.

@@ -43,6 +43,7 @@ from server.domain.engagement.live_feed import LiveEventFeed
 from server.domain.errors import DomainError
 from server.domain.live import SessionStatus
 from server.domain.roles import Role
+from server.observability import metrics
 from server.realtime.core import protocol
 from server.realtime.core.event_log import LoggedEvent
 from server.realtime.core.runtime import SessionRuntime
@@ -137,6 +138,8 @@ class EngagementBridge:
 
     def deliver(self, outputs: Iterable[Output]) -> None:
         for output in outputs:
+            if output.type == "engagement.alert":
+                metrics.alert_raised(str(getattr(output, "state", "")))
             if isinstance(output, TimelineEntry):
                 self.writer.add(output)
                 self._persist_wake.set()

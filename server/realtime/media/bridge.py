@@ -60,6 +60,7 @@ from server.realtime.media import protocol as mp
 from server.realtime.media.engagement_feed import MediaEngagementFeed
 from server.realtime.media.quality import ClientReport, quality_by_user, stats_frame
 from server.realtime.media.recording import new_path, part_path
+from server.services.ice import SERVER_PEER, ice_servers_for, turn_configured
 from server.settings import Settings
 from streaming import MediaRoom, RoomStats, VideoCodec
 from streaming.recording import screen_path_for
@@ -109,6 +110,7 @@ class MediaBridge:
         self._loops: list[asyncio.Task[None]] = []
         self._sent_tracks: tuple[tuple[str, ...], str | None] | None = None
         self._closed = False
+        self._ice_refresh_at = 0.0
 
     # ----- room lifecycle -----------------------------------------------------------------
     def ensure_room(self) -> MediaRoom:
@@ -117,8 +119,7 @@ class MediaBridge:
         if self.runtime.live.status is SessionStatus.ENDED:
             raise InvalidState(media_errors.ENDED)
         if self.room is None:
-            servers = [_ice_server(s) for s in self.settings.ice_servers]
-            self.room = MediaRoom(str(self.runtime.session_id), servers)
+            self.room = MediaRoom(str(self.runtime.session_id), self._ice_servers())
             self.room.set_stage(self._stage_pid())
             self._loops = [
                 asyncio.create_task(self._tick(), name=f"media-{self.runtime.session_id}-tick"),
@@ -126,7 +127,16 @@ class MediaBridge:
                     self._watch_tracks(), name=f"media-{self.runtime.session_id}-tracks"
                 ),
             ]
+        elif turn_configured(self.settings) and time.time() > self._ice_refresh_at:
+            self.room.set_ice_servers(self._ice_servers())  # fresh TURN credentials
         return self.room
+
+    def _ice_servers(self) -> list[RTCIceServer]:
+        """The relay's own ICE servers (TURN credentials of its own when configured)."""
+        now = time.time()
+        entries, expires_at = ice_servers_for(self.settings, SERVER_PEER, now, browser=False)
+        self._ice_refresh_at = expires_at - min(300.0, (expires_at - now) / 2)
+        return [_ice_server(s) for s in entries]
 
     async def close(self) -> None:
         """Stop recording and close every peer connection (runtime close or session end)."""

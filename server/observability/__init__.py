@@ -1,0 +1,1 @@
+"""Health, readiness, Prometheus metrics and the ownership log of the live service."""
