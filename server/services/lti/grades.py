@@ -47,7 +47,7 @@ def scores_url(lineitem: str) -> str:
 async def refresh(db: AsyncSession, session_id: int, now: float) -> int:
     """Bring the outbox up to the lesson's log; the number of new versions."""
     live = await db.get(LiveSession, session_id)
-    if live is None or live.status is not SessionStatus.ENDED:
+    if live is None or live.status is SessionStatus.SCHEDULED:
         return 0
     links = [
         link
@@ -60,6 +60,8 @@ async def refresh(db: AsyncSession, session_id: int, now: float) -> int:
         return 0
     people = await course_people(db, live.course_id)
     report = await build_report(db, live, ALL, people, await course_sites(db, live.course_id))
+    if report.window.ended_at is None:  # from the log: the row may not show the end yet
+        return 0
     scores = lesson_scores([row.activity for row in report.activities], [p.user_id for p in people])
     changed = 0
     for link in links:
