@@ -47,12 +47,21 @@ class Lms:
     server: uvicorn.Server
     task: asyncio.Task[None]
     admin_token: str = ""
+    platform_id: int = 0
     clients: list[WsClient] = field(default_factory=list)
 
     @property
     def session_id(self) -> int:
         assert self.demo.session.id is not None
         return self.demo.session.id
+
+    def place(self, resource_link: str) -> None:
+        """The LMS knows the resource link as the demo lesson, as Deep Linking leaves it."""
+        check = self.app.state.lti.state.lesson_check(self.platform_id, self.session_id)
+        self.platform.custom[resource_link] = {
+            "hyflex_lesson": str(self.session_id),
+            "hyflex_check": check,
+        }
 
     async def launch(self, launch: PendingLaunch, *, hint: str | None = None) -> Launched:
         """A browser's whole launch: login initiation at the tool, the LMS's authorization
@@ -156,7 +165,7 @@ async def lms(settings: Settings) -> AsyncIterator[Lms]:
             headers={"Authorization": f"Bearer {admin}"},
         )
         assert registered.status_code == 201, registered.text
-    lms = Lms(app, tool, platform, demo, settings, server, task, admin)
+    lms = Lms(app, tool, platform, demo, settings, server, task, admin, registered.json()["id"])
     try:
         yield lms
     finally:

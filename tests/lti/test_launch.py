@@ -4,6 +4,7 @@ launch refused with a clear page."""
 
 from __future__ import annotations
 
+import html
 import time
 from urllib.parse import urlencode
 
@@ -16,14 +17,13 @@ from server.db.lti_models import LtiUserLink
 from server.db.models import Enrolment, User
 from server.domain.roles import Role
 from tests.lti.conftest import TEACHER, Launched, Lms, learner
-from tests.lti.platform import CLIENT_ID, LTI, PendingLaunch, read_form
+from tests.lti.platform import CLIENT_ID, LTI, PendingLaunch, Person, read_form
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 async def _place_lesson(lms: Lms) -> None:
-    """The LMS knows resource link rl-1 as the demo lesson (as Deep Linking leaves it)."""
-    lms.platform.custom["rl-1"] = {"hyflex_lesson": str(lms.session_id)}
+    lms.place("rl-1")
 
 
 async def test_a_learner_is_created_enrolled_and_joins_the_lesson(lms: Lms) -> None:
@@ -60,9 +60,18 @@ async def test_an_instructor_opens_the_console_and_an_unplaced_link_nothing(lms:
     assert session.status_code == 200
     # a link the LMS has but nobody placed with the lesson picker opens nothing
     unplaced = await lms.launch(PendingLaunch(learner(2), resource_link="rl-unknown"))
-
     assert unplaced.status == 400
     assert "not connected to a lesson" in unplaced.page
+    # nor one whose custom parameters an LMS user wrote by hand (no valid check)
+    lms.platform.custom["rl-hand"] = {"hyflex_lesson": str(lms.session_id), "hyflex_check": "0"}
+    forged = await lms.launch(PendingLaunch(learner(2), resource_link="rl-hand"))
+    assert forged.status == 400
+    assert "not connected to a lesson" in forged.page
+    # an instructor who is not the course's teacher here gets no console
+    other = Person("lms-teacher-2", "Other", "other@lms.example", TEACHER.roles)
+    stranger = await lms.launch(PendingLaunch(other))
+    assert stranger.status == 400
+    assert "not this course's teacher" in html.unescape(stranger.page)
 
 
 def _forger() -> RSAKey:

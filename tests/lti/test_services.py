@@ -42,7 +42,11 @@ async def test_deep_linking_places_a_lesson_and_the_roster_syncs(lms: Lms) -> No
     [item] = lms.platform.deep_links
     assert item["type"] == "ltiResourceLink"
     assert item["url"] == f"{lms.tool}/lti/launch"
-    assert item["custom"] == {"hyflex_lesson": str(lms.session_id)}
+    assert item["custom"]["hyflex_lesson"] == str(lms.session_id)
+    async with httpx.AsyncClient() as anyone:
+        jwks = (await anyone.get(f"{lms.tool}/lti/jwks")).json()
+    [key] = jwks["keys"]
+    assert key["kty"] == "RSA" and "d" not in key  # the public half only
     assert item["lineItem"]["resourceId"] == f"lesson-{lms.session_id}"
 
     # the placed link opens the lesson for a learner
@@ -97,7 +101,7 @@ def _posts(lms: Lms) -> Counter[str]:
 async def test_scores_arrive_once_per_student_through_an_outage_and_after_catch_up(
     lms: Lms,
 ) -> None:
-    lms.platform.custom["rl-1"] = {"hyflex_lesson": str(lms.session_id)}
+    lms.place("rl-1")
     people = [learner(n) for n in (1, 2, 3)]
     tokens = [(await lms.join(await lms.launch(PendingLaunch(p))))["access_token"] for p in people]
     teacher = await lms.ws(lms.staff_token(lms.demo.teacher.id or 0, Role.TEACHER))

@@ -40,7 +40,7 @@ from server.services.lti.tool import LtiTool
 router = APIRouter(prefix="/lti", tags=["lti"])
 STATE_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 MAX_FIELD = 2000
-Field = Annotated[str, Form(max_length=16_384)]
+Field = Annotated[str, Form()]  # lengths are checked where each is read
 
 
 def _tool(request: Request) -> LtiTool:
@@ -153,7 +153,7 @@ async def launch(
         if checked.message_type == DEEP_LINKING_REQUEST:
             resp = await _picker(db, tool, user, platform, checked, now)
         else:
-            live = await lesson_of(db, platform, checked)
+            live = await lesson_of(db, platform, checked, tool.state)
             await remember_context(db, platform, checked, live.course_id)
             entry = await enter_lesson(db, svc.settings, svc.signer, user, checked.role, live)
             resp = RedirectResponse(entry.url, status_code=303)
@@ -224,6 +224,7 @@ async def deep_link(
         item = content_item(
             launch_url=f"{svc.settings.base_url}/lti/launch",
             lesson_id=live.id or 0,
+            check=tool.state.lesson_check(platform.id or 0, live.id or 0),
             title=f"{course.title}: {live.title}"[:200],
             catch_up=live.status is SessionStatus.ENDED,
             score_maximum=100,

@@ -10,20 +10,29 @@ from server.domain.lti.claims import LTI
 DL: Final = "https://purl.imsglobal.org/spec/lti-dl/claim/"
 RESPONSE_TTL_S: Final = 600
 LESSON_PARAM: Final = "hyflex_lesson"
+CHECK_PARAM: Final = "hyflex_check"
 
 
 def content_item(
-    *, launch_url: str, lesson_id: int, title: str, catch_up: bool, score_maximum: int
+    *,
+    launch_url: str,
+    lesson_id: int,
+    check: str,
+    title: str,
+    catch_up: bool,
+    score_maximum: int,
 ) -> dict[str, Any]:
-    """The link the LMS stores: our launch URL, the lesson in a custom parameter, and a line
-    item for its scores (``scoreMaximum`` is the column's points; scores are scaled to it)."""
+    """The link the LMS stores: our launch URL, the lesson in a custom parameter with the
+    tool's check of it (an LMS user who edits custom parameters cannot point a link at
+    another course's lesson), and a line item for its scores (``scoreMaximum`` is the
+    column's points; scores are scaled to it)."""
     kind = "catch-up" if catch_up else "live lesson"
     return {
         "type": "ltiResourceLink",
         "title": title,
         "text": f"HyFlex Live {kind}",
         "url": launch_url,
-        "custom": {LESSON_PARAM: str(lesson_id)},
+        "custom": {LESSON_PARAM: str(lesson_id), CHECK_PARAM: check},
         "lineItem": {
             "scoreMaximum": score_maximum,
             "label": title,

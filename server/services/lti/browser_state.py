@@ -4,6 +4,8 @@ Linking request's context (carried by the lesson picker's form)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Any, Final
@@ -66,6 +68,14 @@ class BrowserState:
         if claims.get("state") != state or not isinstance(claims.get("pid"), int):
             raise LaunchRefused(what)
         return LoginState(state, str(claims.get("nonce", "")), claims["pid"])
+
+    def lesson_check(self, platform_id: int, lesson_id: int) -> str:
+        """The check of a placed link's lesson, bound to the LMS it was placed in."""
+        message = f"lti-lesson:{platform_id}:{lesson_id}".encode()
+        return hmac.new(self._secret.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+    def lesson_checks_out(self, platform_id: int, lesson_id: int, check: str) -> bool:
+        return hmac.compare_digest(self.lesson_check(platform_id, lesson_id), check)
 
     def picker(self, claims: dict[str, Any], now: float) -> str:
         return self._sign("lti-picker", claims, now, PICKER_TTL_S)

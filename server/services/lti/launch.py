@@ -18,10 +18,11 @@ from server.db.lti_models import LtiContext, LtiDeployment, LtiNonce, LtiPlatfor
 from server.db.models import Course, LiveSession, User
 from server.domain.live import SessionStatus
 from server.domain.lti.claims import Launch, LaunchRefused
-from server.domain.lti.deep_link import LESSON_PARAM
+from server.domain.lti.deep_link import CHECK_PARAM, LESSON_PARAM
 from server.domain.roles import Role
 from server.services.join_links import make_join_link
 from server.services.lti.accounts import enrol
+from server.services.lti.browser_state import BrowserState
 from server.settings import Settings
 
 NONCE_KEEP_S = 3600.0
@@ -64,8 +65,12 @@ async def use_nonce(db: AsyncSession, platform_id: int, nonce: str, now: float) 
         ) from None
 
 
-async def lesson_of(db: AsyncSession, platform: LtiPlatform, launch: Launch) -> LiveSession:
-    """The lesson the resource link opens; the link's line item and services kept current."""
+async def lesson_of(
+    db: AsyncSession, platform: LtiPlatform, launch: Launch, state: BrowserState
+) -> LiveSession:
+    """The lesson the resource link opens; the link's line item and services kept current. A
+    new link names its lesson in the custom parameters Deep Linking gave it, with the tool's
+    check of the lesson for this LMS."""
     assert platform.id is not None
     link = (
         await db.exec(
@@ -78,7 +83,9 @@ async def lesson_of(db: AsyncSession, platform: LtiPlatform, launch: Launch) -> 
     if link is None:
         raw = launch.custom.get(LESSON_PARAM, "")
         lesson_id = int(raw) if raw.isdigit() and len(raw) < 10 else 0
-        if not lesson_id or await db.get(LiveSession, lesson_id) is None:
+        check = launch.custom.get(CHECK_PARAM, "")
+        placed = lesson_id and state.lesson_checks_out(platform.id, lesson_id, check)
+        if not placed or await db.get(LiveSession, lesson_id) is None:
             raise LaunchRefused(
                 "this LMS link is not connected to a lesson: the instructor places lessons "
                 "with the tool's lesson picker (Deep Linking)"
@@ -97,7 +104,7 @@ async def lesson_of(db: AsyncSession, platform: LtiPlatform, launch: Launch) -> 
         await db.commit()
     except IntegrityError:  # a first launch racing another: the other one mapped it
         await db.rollback()
-        return await lesson_of(db, platform, launch)
+        return await lesson_of(db, platform, launch, state)
     live = await db.get(LiveSession, link.session_id)
     if live is None:
         raise LaunchRefused("the lesson of this LMS link no longer exists")
