@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -127,6 +128,14 @@ def learner(n: int) -> Person:
 
 @pytest.fixture
 async def lms(settings: Settings) -> AsyncIterator[Lms]:
+    async with running_lms(settings) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def running_lms(settings: Settings) -> AsyncIterator[Lms]:
+    """The tool on a loopback port (its public URL is that port) with the demo consortium, and
+    the test LMS registered with it through the admin API."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)

@@ -215,7 +215,7 @@ class TestPlatform:
                 f'<form method="post" action="{action}">'
                 f'<input type="hidden" name="id_token" value="{html.escape(token)}">'
                 f'<input type="hidden" name="state" value="{html.escape(q["state"])}">'
-                "</form>"
+                "</form><script>document.forms[0].submit()</script>"
             )
             return HTMLResponse(body)
 
