@@ -17,7 +17,7 @@ from server.domain.roles import Role
 from tests.lti.conftest import TEACHER, Lms, learner
 from tests.lti.platform import PendingLaunch, Person, read_form
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
 QUESTION = {"kind": "numeric", "prompt": "g in m/s^2?", "correct": {"number": 9.8}}
 
 

@@ -8,7 +8,8 @@ resource link that opens the lesson and has a line item. A score that changed ge
 ``version`` is above ``sent_version`` to ``{lineitem}/scores`` and only then records it sent:
 a platform outage leaves it pending (retried with doubling waits, and at the next start); a crash
 between the post and the record resends the same version with the same timestamp, which AGS's
-replace semantics keep as one result. One delivery runs at a time per process.
+replace semantics keep as one result. One recomputation and one delivery run at a time per
+process.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -107,6 +109,9 @@ class GradeSync:
         self.tokens = tokens
         self.tasks: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
+        # One recomputation at a time: a later one always reads the log after an earlier one,
+        # so an older score can never overwrite a newer one.
+        self._refresh_lock = asyncio.Lock()
         self.posted = 0
         """Scores the platforms accepted in this process (for logs and tests)."""
 
@@ -124,8 +129,12 @@ class GradeSync:
 
     async def _run(self, session_id: int | None) -> None:
         if session_id is not None:
-            async with self.sessions() as db:
-                await refresh(db, session_id, time.time())
+            async with self._refresh_lock, self.sessions() as db:
+                try:
+                    await refresh(db, session_id, time.time())
+                except IntegrityError:  # another node made the same row first: read it again
+                    await db.rollback()
+                    await refresh(db, session_id, time.time())
         delay = self.settings.lti_retry_seconds
         for attempt in range(1, self.settings.lti_max_attempts + 1):
             try:
