@@ -160,3 +160,11 @@ async def test_scores_arrive_once_per_student_through_an_outage_and_after_catch_
     assert (latest.score_given, latest.score_maximum) == (2, 2)
     # the demo course's other 40 students never came from the LMS: no score for them
     assert set(_posts(lms)) == {p.sub for p in people}
+
+    # a learner who first opens the link after the lesson gets their column filled
+    late = await lms.join(await lms.launch(PendingLaunch(learner(4))))
+    assert late["session_status"] == "ended"  # the catch-up player
+    await grades.idle()
+    assert _posts(lms)["lms-learner-4"] == 1
+    latest = lms.platform.results[("rl-1", "lms-learner-4")]
+    assert (latest.score_given, latest.score_maximum) == (0, 2)

@@ -157,6 +157,8 @@ async def launch(
             await remember_context(db, platform, checked, live.course_id)
             entry = await enter_lesson(db, svc.settings, svc.signer, user, checked.role, live)
             resp = RedirectResponse(entry.url, status_code=303)
+            if live.status is SessionStatus.ENDED and checked.lineitem_url:
+                tool.grades.kick(live.id)  # a link placed after the lesson: its column fills
     except LaunchRefused as exc:
         return lti_pages.refused(exc.message)
     resp.delete_cookie(COOKIE_PREFIX + state, path="/lti/")
