@@ -81,6 +81,8 @@ class LtiResourceLink(SQLModel, table=True):
     session_id: int = Field(foreign_key="livesession.id", index=True)
     title: str = Field(default="", max_length=200)
     lineitem_url: str = Field(default="", max_length=1000)
+    # Where the tool may create the link's line item when the LMS gave none (AGS lineitems).
+    lineitems_url: str = Field(default="", max_length=1000)
     scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 

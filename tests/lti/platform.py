@@ -63,6 +63,7 @@ class PendingLaunch:
     patch: dict[str, Any] = field(default_factory=dict)
     drop: tuple[str, ...] = ()
     key: RSAKey | None = None  # sign with another key (a forgery)
+    lineitem: bool = True  # False: the AGS claim has only the line items URL (no column yet)
 
 
 @dataclass
@@ -93,6 +94,7 @@ class TestPlatform:
         self.accepted: list[ScorePost] = []
         self.results: dict[tuple[str, str], ScorePost] = {}
         self.members: list[Person] = []
+        self.lineitems: dict[str, dict[str, Any]] = {}  # line items the tool created
         self.app = self._build()
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
@@ -159,8 +161,9 @@ class TestPlatform:
             claims[AGS] = {
                 "scope": [LINEITEM_SCOPE, SCORE_SCOPE],
                 "lineitems": f"{self.base}/lineitems",
-                "lineitem": f"{self.base}/lineitems/{launch.resource_link}",
             }
+            if launch.lineitem:
+                claims[AGS]["lineitem"] = f"{self.base}/lineitems/{launch.resource_link}"
         else:
             claims[DL + "deep_linking_settings"] = {
                 "deep_link_return_url": f"{self.base}/deep-link-return",
@@ -252,6 +255,32 @@ class TestPlatform:
                 {"access_token": access, "token_type": "Bearer", "expires_in": 3600,
                  "scope": " ".join(sorted(granted))}
             )  # fmt: skip
+
+        @app.get("/lineitems")
+        async def lineitems(
+            resource_link_id: str = "", authorization: str | None = Header(None)
+        ) -> Response:
+            if not self._bearer(authorization, LINEITEM_SCOPE):
+                return JSONResponse({"error": "unauthorized"}, 401)
+            found = [i for i in self.lineitems.values() if i["resourceLinkId"] == resource_link_id]
+            return JSONResponse(
+                found, media_type="application/vnd.ims.lis.v2.lineitemcontainer+json"
+            )
+
+        @app.post("/lineitems")
+        async def new_lineitem(
+            request: Request, authorization: str | None = Header(None)
+        ) -> Response:
+            if not self._bearer(authorization, LINEITEM_SCOPE):
+                return JSONResponse({"error": "unauthorized"}, 401)
+            if request.headers.get("content-type") != "application/vnd.ims.lis.v2.lineitem+json":
+                return JSONResponse({"error": "wrong media type"}, 415)
+            body = await request.json()
+            name = f"made-{len(self.lineitems) + 1}"
+            item = {**body, "id": f"{self.base}/lineitems/{name}"}
+            assert body["scoreMaximum"] > 0 and body["label"] and body["resourceLinkId"]
+            self.lineitems[name] = item
+            return JSONResponse(item, 201, media_type="application/vnd.ims.lis.v2.lineitem+json")
 
         @app.post("/lineitems/{item}/scores")
         async def scores(

@@ -94,8 +94,8 @@ async def _question(lms: Lms, teacher_ws: object, students: list[object]) -> int
     return int(shown["data"]["question_id"])
 
 
-def _posts(lms: Lms) -> Counter[str]:
-    return Counter(p.user_id for p in lms.platform.accepted)
+def _posts(lms: Lms, lineitem: str = "rl-1") -> Counter[str]:
+    return Counter(p.user_id for p in lms.platform.accepted if p.lineitem == lineitem)
 
 
 async def test_scores_arrive_once_per_student_through_an_outage_and_after_catch_up(
@@ -104,6 +104,12 @@ async def test_scores_arrive_once_per_student_through_an_outage_and_after_catch_
     lms.place("rl-1")
     people = [learner(n) for n in (1, 2, 3)]
     tokens = [(await lms.join(await lms.launch(PendingLaunch(p))))["access_token"] for p in people]
+    # a second link to the lesson, placed where the LMS made no gradebook column for it: the
+    # tool makes one (once) through the line items service
+    lms.place("rl-nav")
+    await lms.join(
+        await lms.launch(PendingLaunch(people[0], resource_link="rl-nav", lineitem=False))
+    )
     teacher = await lms.ws(lms.staff_token(lms.demo.teacher.id or 0, Role.TEACHER))
     students = [await lms.ws(t) for t in tokens]
     q1 = await _question(lms, teacher, students)
@@ -123,7 +129,10 @@ async def test_scores_arrive_once_per_student_through_an_outage_and_after_catch_
     assert _posts(lms) == {p.sub: 1 for p in people}
     scores = {(p.user_id, p.score_given, p.score_maximum) for p in lms.platform.accepted}
     assert scores == {("lms-learner-1", 2, 2), ("lms-learner-2", 1, 2), ("lms-learner-3", 0, 2)}
-    assert {p.lineitem for p in lms.platform.accepted} == {"rl-1"}
+    assert {p.lineitem for p in lms.platform.accepted} == {"rl-1", "made-1"}
+    [made] = lms.platform.lineitems.values()
+    assert made["resourceLinkId"] == "rl-nav" and made["resourceId"] == f"lesson-{lms.session_id}"
+    assert _posts(lms, "made-1") == {p.sub: 1 for p in people}
 
     # learner 3 catches up: one new score for them, none for the others
     catch_up = await lms.ws(tokens[2])
@@ -137,21 +146,22 @@ async def test_scores_arrive_once_per_student_through_an_outage_and_after_catch_
 
     await grades.kick(lms.session_id)  # recomputing changes nothing: nothing is sent again
     await grades.idle()
-    assert len(lms.platform.accepted) == 4
+    assert len(lms.platform.accepted) == 8  # 4 to each column
+    assert len(lms.platform.lineitems) == 1
 
     # a long outage: the tries give up, the score waits in the outbox, a restart sends it
     lms.platform.outage = 1000
     await catch_up.ok("question.answer", {"question_id": q2, "answer": right})
     await grades.idle()
-    assert len(lms.platform.accepted) == 4
+    assert len(lms.platform.accepted) == 8
     async with lms.app.state.services.sessions() as db:
         pending = list(
             await db.exec(
                 select(LtiGrade).where(col(LtiGrade.version) > col(LtiGrade.sent_version))
             )
         )
-    assert [(g.score_given, g.version, g.sent_version) for g in pending] == [(2.0, 3, 2)]
-    assert pending[0].last_error is not None and "503" in pending[0].last_error
+    assert [(g.score_given, g.version, g.sent_version) for g in pending] == [(2.0, 3, 2)] * 2
+    assert any(g.last_error is not None and "503" in g.last_error for g in pending)
     lms.platform.outage = 0
     await grades.start()  # what the app does when it starts again
     await grades.idle()

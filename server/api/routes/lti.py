@@ -157,7 +157,7 @@ async def launch(
             await remember_context(db, platform, checked, live.course_id)
             entry = await enter_lesson(db, svc.settings, svc.signer, user, checked.role, live)
             resp = RedirectResponse(entry.url, status_code=303)
-            if live.status is SessionStatus.ENDED and checked.lineitem_url:
+            if live.status is SessionStatus.ENDED and checked.ags_scopes:
                 tool.grades.kick(live.id)  # a link placed after the lesson: its column fills
     except LaunchRefused as exc:
         return lti_pages.refused(exc.message)

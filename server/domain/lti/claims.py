@@ -66,6 +66,7 @@ class Launch:
     context_title: str = ""
     custom: dict[str, str] = field(default_factory=dict)
     lineitem_url: str = ""
+    lineitems_url: str = ""
     ags_scopes: tuple[str, ...] = ()
     memberships_url: str = ""
     deep_link_return_url: str = ""
@@ -158,6 +159,7 @@ def check_launch(claims: Mapping[str, Any], expect: Expected, now: float) -> Lau
         context_title=_str_of(context, "title")[:200],
         custom={k: v for k, v in custom.items() if isinstance(v, str)},
         lineitem_url=_str_of(ags, "lineitem"),
+        lineitems_url=_str_of(ags, "lineitems"),
         ags_scopes=tuple(s for s in scopes if isinstance(s, str))
         if isinstance(scopes, list)
         else (),

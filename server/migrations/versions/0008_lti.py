@@ -129,6 +129,7 @@ def upgrade() -> None:
         sa.Column("session_id", sa.Integer(), nullable=False),
         sa.Column("title", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("lineitem_url", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+        sa.Column("lineitems_url", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
         sa.Column("scopes", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["platform_id"],

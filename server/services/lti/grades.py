@@ -32,12 +32,19 @@ from server.domain.live import SessionStatus
 from server.domain.lti.scores import lesson_scores
 from server.domain.reports import ALL
 from server.services.lti.keys import tool_key
-from server.services.lti.service_token import AGS_SCORE, ServiceError, ServiceTokens
+from server.services.lti.service_token import (
+    AGS_LINEITEM,
+    AGS_SCORE,
+    ServiceError,
+    ServiceTokens,
+)
 from server.services.reports import build_report, course_people, course_sites
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
+LINEITEM_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
+LINEITEMS_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 
 
 def scores_url(lineitem: str) -> str:
@@ -128,16 +135,12 @@ class GradeSync:
             await asyncio.gather(*list(self.tasks), return_exceptions=True)
 
     async def _run(self, session_id: int | None) -> None:
-        if session_id is not None:
-            async with self._refresh_lock, self.sessions() as db:
-                try:
-                    await refresh(db, session_id, time.time())
-                except IntegrityError:  # another node made the same row first: read it again
-                    await db.rollback()
-                    await refresh(db, session_id, time.time())
         delay = self.settings.lti_retry_seconds
         for attempt in range(1, self.settings.lti_max_attempts + 1):
             try:
+                if session_id is not None:
+                    await self.ensure_lineitems(session_id)
+                    await self._refresh(session_id)
                 await self.deliver()
                 return
             except ServiceError as exc:
@@ -146,6 +149,63 @@ class GradeSync:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 600.0)
         log.error("LTI grades: gave up for now; pending scores go at the next lesson end or start")
+
+    async def _refresh(self, session_id: int) -> None:
+        async with self._refresh_lock, self.sessions() as db:
+            try:
+                await refresh(db, session_id, time.time())
+            except IntegrityError:  # another node made the same row first: read it again
+                await db.rollback()
+                await refresh(db, session_id, time.time())
+
+    async def ensure_lineitems(self, session_id: int) -> None:
+        """Give each of the lesson's links that has no line item one: the LMS's own for the
+        link if it has one (``?resource_link_id=``), else a new one (AGS lineitems)."""
+        async with self._refresh_lock, self.sessions() as db:
+            links = [
+                link
+                for link in await db.exec(
+                    select(LtiResourceLink).where(col(LtiResourceLink.session_id) == session_id)
+                )
+                if not link.lineitem_url and link.lineitems_url and AGS_LINEITEM in link.scopes
+            ]
+            for link in links:
+                platform = await db.get(LtiPlatform, link.platform_id)
+                if platform is None:
+                    continue
+                token = await self.tokens.token(platform, await tool_key(db), [AGS_LINEITEM])
+                link.lineitem_url = await self._lineitem(link, token)
+                db.add(link)
+                await db.commit()
+
+    async def _lineitem(self, link: LtiResourceLink, token: str) -> str:
+        auth = {"Authorization": f"Bearer {token}"}
+        body = {
+            "scoreMaximum": 100,
+            "label": link.title or f"HyFlex Live lesson {link.session_id}",
+            "resourceId": f"lesson-{link.session_id}",
+            "resourceLinkId": link.resource_link_id,
+        }
+        try:
+            found = await self.http.get(
+                link.lineitems_url,
+                params={"resource_link_id": link.resource_link_id},
+                headers={**auth, "Accept": LINEITEMS_TYPE},
+            )
+            items = found.json() if found.is_success else None
+            if isinstance(items, list):
+                for item in items:
+                    if isinstance(item, dict) and isinstance(item.get("id"), str):
+                        return str(item["id"])[:1000]
+            made = await self.http.post(
+                link.lineitems_url, json=body, headers={**auth, "Content-Type": LINEITEM_TYPE}
+            )
+            item = made.json() if made.is_success else None
+        except (httpx.HTTPError, ValueError) as exc:
+            raise ServiceError(f"the LMS could not be reached ({type(exc).__name__})") from exc
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            raise ServiceError(f"the LMS answered {made.status_code} to a new line item")
+        return str(item["id"])[:1000]
 
     async def deliver(self) -> int:
         """Post every pending score once; ServiceError (after recording it) on a failure."""

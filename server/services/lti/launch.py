@@ -96,8 +96,9 @@ async def lesson_of(
             session_id=lesson_id,
         )
     link.title = launch.resource_link_title or link.title
-    if launch.lineitem_url:
-        link.lineitem_url = launch.lineitem_url[:1000]
+    if launch.lineitem_url or launch.lineitems_url:
+        link.lineitem_url = launch.lineitem_url[:1000] or link.lineitem_url
+        link.lineitems_url = launch.lineitems_url[:1000]
         link.scopes = list(launch.ags_scopes)
     db.add(link)
     try:
