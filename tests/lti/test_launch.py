@@ -67,6 +67,9 @@ async def test_an_instructor_opens_the_console_and_an_unplaced_link_nothing(lms:
     forged = await lms.launch(PendingLaunch(learner(2), resource_link="rl-hand"))
     assert forged.status == 400
     assert "not connected to a lesson" in forged.page
+    async with lms.app.state.services.sessions() as db:  # and made no account
+        made = await db.exec(select(LtiUserLink).where(col(LtiUserLink.sub) == "lms-learner-2"))
+        assert made.first() is None
     # an instructor who is not the course's teacher here gets no console
     other = Person("lms-teacher-2", "Other", "other@lms.example", TEACHER.roles)
     stranger = await lms.launch(PendingLaunch(other))

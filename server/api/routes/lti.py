@@ -147,13 +147,16 @@ async def launch(
         )  # fmt: skip
         checked = check_launch(claims, expect, now)
         await use_nonce(db, platform.id, login_state.nonce, now)
+        # the lesson first: a link that opens nothing creates no account
+        live = None if checked.message_type == DEEP_LINKING_REQUEST else (
+            await lesson_of(db, platform, checked, tool.state)
+        )  # fmt: skip
         user = await linked_user(
             db, platform, checked.sub, role=checked.role, name=checked.name, email=checked.email
         )
-        if checked.message_type == DEEP_LINKING_REQUEST:
+        if live is None:
             resp = await _picker(db, tool, user, platform, checked, now)
         else:
-            live = await lesson_of(db, platform, checked, tool.state)
             await remember_context(db, platform, checked, live.course_id)
             entry = await enter_lesson(db, svc.settings, svc.signer, user, checked.role, live)
             resp = RedirectResponse(entry.url, status_code=303)
