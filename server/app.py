@@ -19,6 +19,8 @@ from server.api.routes import (
     join_sheets,
     lesson_bank,
     ops,
+    lti,
+    lti_admin,
     org,
     recordings,
     reports,
@@ -31,6 +33,7 @@ from server.auth.tokens import TokenSigner
 from server.db.engine import make_engine, make_sessionmaker
 from server.domain.signin_throttle import SigninThrottle
 from server.realtime.core import gateway
+from server.services.lti.tool import install_lti
 from server.services.registry import Services
 from server.services.xapi_sync import install_xapi
 from server.settings import Settings
@@ -97,9 +100,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         recordings,
         reports,
         course_reports,
+        lti,
+        lti_admin,
     ):
         app.include_router(module.router)
-    gateway.install(app, services)
+    realtime = gateway.install(app, services)
+    install_lti(app, services, realtime)  # LTI 1.3 tool: grades after lessons (docs/lms.md)
     app.include_router(web.router)
     install_docs(app)
 

@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     lrs_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
     # Statements name students by their account on this server; e-mails only if this is true.
     lrs_send_emails: bool = False
+    # LTI 1.3 tool (docs/lms.md): calls to the LMS (keys, tokens, grades, rosters), and the
+    # background tries of a grade delivery (the first wait doubles after each).
+    lti_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+    lti_max_attempts: int = Field(default=8, ge=1, le=100)
+    lti_retry_seconds: float = Field(default=5.0, gt=0, le=600)
 
     @field_validator("data_dir")
     @classmethod

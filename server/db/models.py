@@ -138,4 +138,12 @@ class SessionEvent(SQLModel, table=True):
 from server.db.bank_models import BankItem as BankItem  # noqa: E402
 from server.db.bank_models import LessonItem as LessonItem  # noqa: E402
 from server.db.engagement_models import EngagementTimeline as EngagementTimeline  # noqa: E402
+from server.db.lti_models import LtiContext as LtiContext  # noqa: E402
+from server.db.lti_models import LtiDeployment as LtiDeployment  # noqa: E402
+from server.db.lti_models import LtiGrade as LtiGrade  # noqa: E402
+from server.db.lti_models import LtiNonce as LtiNonce  # noqa: E402
+from server.db.lti_models import LtiPlatform as LtiPlatform  # noqa: E402
+from server.db.lti_models import LtiResourceLink as LtiResourceLink  # noqa: E402
+from server.db.lti_models import LtiToolKey as LtiToolKey  # noqa: E402
+from server.db.lti_models import LtiUserLink as LtiUserLink  # noqa: E402
 from server.db.xapi_models import XapiCursor as XapiCursor  # noqa: E402

@@ -41,6 +41,14 @@ EXPECTED_TABLES = {
     "engagement_timeline",
     "bank_item",
     "lesson_item",
+    "lti_platform",  # LTI 1.3 (0008_lti)
+    "lti_deployment",
+    "lti_tool_key",
+    "lti_nonce",
+    "lti_context",
+    "lti_resource_link",
+    "lti_user_link",
+    "lti_grade",
     "xapi_cursor",
     "alembic_version",
 }

@@ -66,6 +66,8 @@ PAGES = (
     "/admin",
     "/courses",
     "/course-report/1",
+    "/admin/lti",
+    "/lti/enter",
 )
 
 

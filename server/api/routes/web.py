@@ -7,7 +7,8 @@ catch-up player for the lesson recording), ``/report/{id}`` (the lesson report),
 (schools, sites, staff, courses, enrolments, roster import, lessons), ``/courses`` (a
 teacher's courses, lessons and join links), ``/courses/{id}/bank`` (the question bank),
 ``/sessions/{id}/links`` (printable join links with QR codes), ``/course-report/{id}`` (the
-course view across lessons); assets under ``/static/``.
+course view across lessons), ``/admin/lti`` (LMS registrations), ``/lti/enter`` (staff arriving
+from an LMS launch, token in the fragment); assets under ``/static/``.
 Every page is served with a strict Content-Security-Policy (no inline script), so data shown
 by the client can never run as code even if a future change forgot ``textContent``.
 """
@@ -109,6 +110,8 @@ PLAIN_PAGES: Final = {
     "/join": "join.html",  # a student's link (the token is in the fragment)
     "/admin": "admin.html",  # consortium set-up for admins
     "/courses": "courses.html",  # a teacher's courses and lessons
+    "/admin/lti": "lti.html",  # LMS registrations (LTI 1.3) for admins
+    "/lti/enter": "lti_enter.html",  # a staff member arriving from an LMS launch
 }
 ID_PAGES: Final = {
     "/teacher/{page_id}": "teacher.html",
