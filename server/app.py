@@ -25,6 +25,7 @@ from server.api.routes import (
     reports,
     roster,
     sessions,
+    sso,
     users,
     web,
 )
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (
         auth,
+        sso,
         org,
         users,
         courses,

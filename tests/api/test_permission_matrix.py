@@ -61,6 +61,7 @@ class Case:
     body: Callable[[World, str], dict[str, Any]] | None = None
     files: bool = False
     upload: bytes | None = None
+    roster_files: bool = False
 
 
 def fixed(url: str) -> Callable[[World, str], str]:
@@ -353,6 +354,13 @@ CASES = [
         files=True,
     ),
     Case(
+        "POST",
+        "/api/roster/oneroster",
+        fixed("/api/roster/oneroster?dry_run=true"),
+        {"anon": 401, "admin": 200, **dict.fromkeys(ACTORS[2:], 403)},
+        roster_files=True,
+    ),
+    Case(
         "GET",
         "/api/courses/{course_id}/bank",
         lambda w, a: f"/api/courses/{w.ids['course']}/bank",
@@ -435,6 +443,8 @@ ROSTER = (
     b"u-1,student,Ann,Lee,ann@demo.hyflex,north-a\n"
 )
 
+ONEROSTER_ORGS = b"sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\n"
+
 
 async def _prepare(world: World) -> None:
     svc = world.app.state.services
@@ -515,6 +525,8 @@ async def test_permission_matrix(app_and_client: Any) -> None:
                 kwargs["json"] = case.body(world, actor)
             if case.files:
                 kwargs["files"] = {"file": ("users.csv", io.BytesIO(ROSTER), "text/csv")}
+            if case.roster_files:
+                kwargs["files"] = [("files", ("orgs.csv", io.BytesIO(ONEROSTER_ORGS), "text/csv"))]
             if case.upload is not None:
                 kwargs["files"] = {"file": ("bank.csv", io.BytesIO(case.upload), "text/csv")}
             resp = await world.call(actor, case.method, case.url(world, actor), **kwargs)
