@@ -340,6 +340,16 @@ CASES = [
         {"anon": 401, **IN_SESSION, "joined": 403},
     ),
     Case("GET", "/api/protocol", fixed("/api/protocol"), dict.fromkeys(ACTORS, 200)),
+    # Single sign-on is not configured here: anyone may ask, no one may start (tests/api/test_sso.py
+    # covers it configured).
+    Case("GET", "/api/auth/sso", fixed("/api/auth/sso"), dict.fromkeys(ACTORS, 200)),
+    Case("GET", "/auth/sso/start", fixed("/auth/sso/start"), dict.fromkeys(ACTORS, 404)),
+    Case(
+        "GET",
+        "/auth/sso/callback",
+        fixed("/auth/sso/callback?code=c&state=s"),
+        dict.fromkeys(ACTORS, 404),
+    ),
     Case(
         "GET",
         "/api/sessions/{session_id}/node",
