@@ -16,7 +16,7 @@ const COUNTS = [
 function summary(report) {
   const parts = COUNTS.map(([what, made, changed]) => `${what}: ${report[made]} new, ${report[changed]} updated`);
   if (report.enrolments_removed) parts.push(`${report.enrolments_removed} enrolments no longer in the files`);
-  if (report.users_skipped) parts.push(`${report.users_skipped} guardians or parents left out`);
+  if (report.users_skipped) parts.push(`${report.users_skipped} left out (guardians, parents, relatives, counsellors)`);
   return parts.join("; ");
 }
 
