@@ -232,16 +232,22 @@ async def _store_courses(
     existing = await db.exec(
         select(Enrolment).where(col(Enrolment.course_id).in_(sorted(course_ids.values())))
     )
+    kept: list[tuple[Enrolment, tuple[str, int | None]]] = []
     for enrolment in list(existing):
         key = (enrolment.course_id, enrolment.student_id)
         if key not in wanted:
             await db.delete(enrolment)  # a bulk file is the whole class list
             counts.enrolments_removed += 1
             continue
-        enrolment.sourced_id, enrolment.site_id = wanted.pop(key)
+        kept.append((enrolment, wanted.pop(key)))
+        enrolment.sourced_id = None  # freed first: a sourcedId may move to another row
+        db.add(enrolment)
+    await db.flush()
+    for enrolment, (sourced_id, site_id) in kept:
+        enrolment.sourced_id, enrolment.site_id = sourced_id, site_id
         db.add(enrolment)
         counts.enrolments_updated += 1
-    await db.flush()  # a moved sourcedId is freed before it is given again
+    await db.flush()
     for (course_id, student_id), (sourced_id, site_id) in wanted.items():
         db.add(
             Enrolment(
