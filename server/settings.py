@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     lti_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
     lti_max_attempts: int = Field(default=8, ge=1, le=100)
     lti_retry_seconds: float = Field(default=5.0, gt=0, le=600)
+    # Staff single sign-on with OpenID Connect (docs/roster.md "Staff single sign-on"): on
+    # when the issuer, the client id and at least one allowed e-mail domain are set.
+    oidc_issuer: str = Field(default="", max_length=500)
+    oidc_client_id: str = Field(default="", max_length=500)
+    oidc_client_secret: SecretStr = SecretStr("")
+    oidc_allowed_domains: str = Field(default="", max_length=2000)
 
     @field_validator("data_dir")
     @classmethod
@@ -151,6 +157,17 @@ class Settings(BaseSettings):
     def base_url(self) -> str:
         """Where people reach this server: ``public_url``, or http://host:port when unset."""
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def oidc_domains(self) -> frozenset[str]:
+        """The e-mail domains whose staff may sign in with their school account."""
+        return frozenset(
+            d.strip().lower().lstrip("@") for d in self.oidc_allowed_domains.split(",") if d.strip()
+        )
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id and self.oidc_domains)
 
     @property
     def signin_policy(self) -> ThrottlePolicy:

@@ -5,6 +5,7 @@
 import { api, clearAuth, loadAuth } from "./api.js";
 import { $, h } from "./dom.js";
 import { wireCourses } from "./admin_courses.js";
+import { wireOneRoster } from "./admin_oneroster.js";
 import { bindForm, Directory, knownZones, options, say, table } from "./setup_kit.js";
 
 const ROLE_WORDS = { admin: "Consortium admin", teacher: "Teacher", facilitator: "Facilitator", student: "Student" };
@@ -89,6 +90,7 @@ async function main() {
   $("#sign-out").addEventListener("click", signOut);
   wireOrg();
   wireCourses(state, reload);
+  wireOneRoster(reload);
   try {
     await reload();
   } catch (err) {

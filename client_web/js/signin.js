@@ -65,5 +65,32 @@ $("#signin-form").addEventListener("submit", async (ev) => {
   }
 });
 
+// Back from the school's identity provider: the access token is in the fragment (/#sso=...).
+async function finishSchoolSignIn(token) {
+  history.replaceState(null, "", location.pathname);
+  try {
+    const user = await api("/api/auth/me", { token });
+    const auth = { token, user };
+    saveAuth(auth);
+    await showSessions(auth);
+  } catch (err) {
+    const error = $("#signin-error");
+    error.textContent = err.message;
+    error.hidden = false;
+  }
+}
+
+async function offerSchoolSignIn() {
+  try {
+    const sso = await api("/api/auth/sso", { token: "" });
+    $("#sso").hidden = !sso.enabled;
+  } catch {
+    $("#sso").hidden = true;
+  }
+}
+
+const fromSchool = new URLSearchParams(location.hash.slice(1)).get("sso");
 const existing = loadAuth();
-if (existing && existing.user?.role !== "student") showSessions(existing);
+if (fromSchool) finishSchoolSignIn(fromSchool);
+else if (existing && existing.user?.role !== "student") showSessions(existing);
+offerSchoolSignIn();

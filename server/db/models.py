@@ -50,6 +50,8 @@ class School(SQLModel, table=True):
     # IANA name (e.g. "Europe/London"): lesson times are shown in it. A school is in one
     # place, so its sites (rooms) share it; sites in other time zones belong to other schools.
     timezone: str = Field(default="UTC", max_length=64, sa_column_kwargs={"server_default": "UTC"})
+    # The OneRoster org (type school) it was imported from (docs/roster.md).
+    sourced_id: str | None = Field(default=None, max_length=128, unique=True)
 
 
 class Site(SQLModel, table=True):
@@ -81,6 +83,8 @@ class Course(SQLModel, table=True):
     code: str = Field(max_length=64, unique=True)
     title: str = Field(max_length=200)
     teacher_id: int = Field(foreign_key="user.id", index=True)
+    # The OneRoster class it was imported from (docs/roster.md).
+    sourced_id: str | None = Field(default=None, max_length=128, unique=True)
 
 
 class CourseSite(SQLModel, table=True):
@@ -98,6 +102,8 @@ class Enrolment(SQLModel, table=True):
     course_id: int = Field(foreign_key="course.id", index=True)
     student_id: int = Field(foreign_key="user.id", index=True)
     site_id: int | None = Field(default=None, foreign_key="site.id")
+    # The OneRoster enrollment it was imported from (docs/roster.md).
+    sourced_id: str | None = Field(default=None, max_length=128, unique=True)
 
 
 class LiveSession(SQLModel, table=True):

@@ -63,6 +63,7 @@ class Case:
     files: bool = False
     upload: bytes | None = None
     page: bool = False  # answers a browser with an HTML page, errors included (LTI)
+    roster_files: bool = False
 
 
 def fixed(url: str) -> Callable[[World, str], str]:
@@ -395,6 +396,16 @@ CASES = [
         {"anon": 401, **IN_SESSION, "joined": 403},
     ),
     Case("GET", "/api/protocol", fixed("/api/protocol"), dict.fromkeys(ACTORS, 200)),
+    # Single sign-on is not configured here: anyone may ask, no one may start (tests/api/test_sso.py
+    # covers it configured).
+    Case("GET", "/api/auth/sso", fixed("/api/auth/sso"), dict.fromkeys(ACTORS, 200)),
+    Case("GET", "/auth/sso/start", fixed("/auth/sso/start"), dict.fromkeys(ACTORS, 404)),
+    Case(
+        "GET",
+        "/auth/sso/callback",
+        fixed("/auth/sso/callback?code=c&state=s"),
+        dict.fromkeys(ACTORS, 404),
+    ),
     Case(
         "GET",
         "/api/sessions/{session_id}/node",
@@ -413,6 +424,13 @@ CASES = [
         fixed("/api/roster/import?dry_run=true"),
         {"anon": 401, "admin": 200, **dict.fromkeys(ACTORS[2:], 403)},
         files=True,
+    ),
+    Case(
+        "POST",
+        "/api/roster/oneroster",
+        fixed("/api/roster/oneroster?dry_run=true"),
+        {"anon": 401, "admin": 200, **dict.fromkeys(ACTORS[2:], 403)},
+        roster_files=True,
     ),
     Case(
         "GET",
@@ -497,6 +515,8 @@ ROSTER = (
     b"sourcedId,role,givenName,familyName,email,orgSourcedIds\n"
     b"u-1,student,Ann,Lee,ann@demo.hyflex,north-a\n"
 )
+
+ONEROSTER_ORGS = b"sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\n"
 
 
 async def _prepare(world: World) -> None:
@@ -595,6 +615,8 @@ async def test_permission_matrix(app_and_client: Any) -> None:
                 kwargs["json"] = case.body(world, actor)
             if case.files:
                 kwargs["files"] = {"file": ("users.csv", io.BytesIO(ROSTER), "text/csv")}
+            if case.roster_files:
+                kwargs["files"] = [("files", ("orgs.csv", io.BytesIO(ONEROSTER_ORGS), "text/csv"))]
             if case.upload is not None:
                 kwargs["files"] = {"file": ("bank.csv", io.BytesIO(case.upload), "text/csv")}
             resp = await world.call(actor, case.method, case.url(world, actor), **kwargs)
