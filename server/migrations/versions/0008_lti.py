@@ -4,7 +4,7 @@ Platforms and deployments, the tool's key pair, used nonces, LMS contexts and re
 mapped to courses and lessons, LMS users linked to ours, the grade outbox (docs/lms.md).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-01 02:16:53.009630
 """
 
@@ -15,7 +15,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
