@@ -24,6 +24,7 @@ from server.api.routes import (
     reports,
     roster,
     sessions,
+    slides,
     users,
     web,
 )
@@ -81,7 +82,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []
     install_xapi(app, services)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        larger=((slides.UPLOAD_PATH, settings.slides_max_bytes + slides.MULTIPART_SLACK),),
+    )
     install_error_handlers(app)
     for module in (
         auth,
@@ -94,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         join_sheets,
         roster,
         recordings,
+        slides,
         reports,
         course_reports,
     ):

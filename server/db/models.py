@@ -138,4 +138,5 @@ class SessionEvent(SQLModel, table=True):
 from server.db.bank_models import BankItem as BankItem  # noqa: E402
 from server.db.bank_models import LessonItem as LessonItem  # noqa: E402
 from server.db.engagement_models import EngagementTimeline as EngagementTimeline  # noqa: E402
+from server.db.slide_models import SlideDeck as SlideDeck  # noqa: E402
 from server.db.xapi_models import XapiCursor as XapiCursor  # noqa: E402
