@@ -42,8 +42,8 @@ class Size:
 
 
 FULL: Final = Size("full", 1280, "WEBP", 80, "webp")
-SMALL: Final = Size("small", 480, "WEBP", 40, "webp")
-"""For weak links (audio + slides): a typical slide is 10-30 KB at this width and quality."""
+SMALL: Final = Size("small", 800, "WEBP", 40, "webp")
+"""For weak links (audio + slides): a slide of text, a chart and a photo is about 16 KB."""
 SIZES: Final = {s.name: s for s in (FULL, SMALL)}
 MEDIA_TYPES: Final = {"webp": "image/webp"}
 

@@ -73,7 +73,7 @@ async def test_a_pdf_is_drawn_in_two_sizes_and_served_cached(world: World) -> No
         headers = {**world.headers("joined"), "If-None-Match": page.headers["etag"]}
         again = await world.client.get(f"{base}/2/{size}", headers=headers)
         assert again.status_code == 304 and again.content == b""
-    assert widths == {"full": 1280, "small": 480}
+    assert widths == {"full": 1280, "small": 800}
     for bad in ("4/small", "0/small", "1/huge", "99999999999/full"):
         missing = await world.call("student", "GET", f"{base}/{bad}")
         assert missing.status_code in (404, 422), bad
