@@ -209,7 +209,7 @@ function wireSlides(ctx, mode) {
   const box = $("#video");
   const figure = $("#slide-panel");
   const images = new SlideImages(ctx.sessionId);
-  const small = () => mode() === "audio_slides";
+  const small = () => mode() !== "full";
   const panel = new SlidePanel(images, figure, { size: () => (small() ? "small" : "full") });
   let ended = false;
   const draw = () => {
@@ -222,7 +222,7 @@ function wireSlides(ctx, mode) {
     images,
     panel,
     setMode(m) {
-      if (m === "audio_slides") box.append(figure);
+      if (m !== "full") box.append(figure); // audio + slides (or audio only): in the video's place
       else box.after(figure);
       panel.refresh(ended ? null : ctx.state.slide);
       box.dataset.slide = !ended && ctx.state.slide ? "1" : "0";
