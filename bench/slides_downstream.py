@@ -305,7 +305,7 @@ async def run(minutes: float, audio_kbps: int, change_s: float) -> dict[str, Any
         "minutes": round(seconds / 60, 2),
         "audio_kbps_target": audio_kbps,
         "page_changes": page,
-        "kbps": {k: round(v, 1) for k, v in kbps.items()},
+        "kbps": {k: round(v, 2) for k, v in kbps.items()},
         "media_packets": media["packets"],
         "audio_frames": tracks.get("audio", 0) - start["audio"],
         "video_frames": tracks.get("video", 0),
