@@ -122,6 +122,7 @@ if (ctx) {
   // the teacher's slides, full size, under the lesson video (for the room's screen)
   const slides = new SlidePanel(new SlideImages(ctx.sessionId), $("#slide-panel"));
   state.subscribe((s) => slides.show(s.status === "ended" ? null : s.slide));
+  $("#slide-fullscreen").addEventListener("click", () => $("#slide-panel").requestFullscreen?.().catch(() => {}));
   window.__hyflex.slides = slides;
   window.__hyflex.engagement = eng;
   window.__hyflex.media = player.media;

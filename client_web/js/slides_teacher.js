@@ -67,6 +67,15 @@ export class SlidesControl {
     });
     $("#slides-stop").addEventListener("click", () => attempt(this.conn.send("slides.hide")));
     this.select.addEventListener("change", () => this.render());
+    // arrow keys and Page Up/Down turn the pages (not while typing in a field)
+    document.addEventListener("keydown", (e) => {
+      if (e.altKey || e.ctrlKey || e.metaKey || !this.ctx.state.slide) return;
+      if (e.target.closest?.("input, textarea, select, [contenteditable]")) return;
+      const delta = { ArrowRight: 1, PageDown: 1, ArrowLeft: -1, PageUp: -1 }[e.key];
+      if (!delta) return;
+      e.preventDefault();
+      this.step(delta);
+    });
     ctx.state.subscribe(() => this.render());
   }
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -32,6 +34,17 @@ MAX_DECKS_PER_LESSON: Final = 50
 MAX_TITLE: Final = 200
 _RENDERING: dict[int, asyncio.Task[None]] = {}
 """Decks being rendered by this process (kept so the tasks are not garbage collected)."""
+_PDFIUM = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdfium")
+"""PDFium is not thread-safe: all its work runs in this one thread, page by page, so checking a
+new upload waits for at most one page of another deck, and the default executor's threads are
+never tied up waiting for it."""
+
+
+T = TypeVar("T")
+
+
+async def _in_pdfium_thread(fn: Callable[..., T], *args: object) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_PDFIUM, fn, *args)
 
 
 def deck_dir(data_dir: Path, session_id: int, deck_id: int) -> Path:
@@ -85,7 +98,7 @@ async def add_deck(
         raise BadInput("the file is empty")
     if len(await list_decks(db, session_id)) >= MAX_DECKS_PER_LESSON:
         raise Conflict(f"a lesson may have at most {MAX_DECKS_PER_LESSON} slide decks")
-    facts = await asyncio.to_thread(inspect_pdf, data, settings.slides_max_pages)
+    facts = await _in_pdfium_thread(inspect_pdf, data, settings.slides_max_pages)
     deck = SlideDeck(
         session_id=session_id,
         title=title_from(filename),
@@ -120,7 +133,7 @@ async def _render(svc: Services, deck_id: int, folder: Path, data: bytes, pages:
     """Every page, one at a time in a worker thread; the row counts pages done."""
     try:
         for page in range(1, pages + 1):
-            await asyncio.to_thread(render_page, data, page, folder)
+            await _in_pdfium_thread(render_page, data, page, folder)
             await _update(svc, deck_id, rendered=page, status="ready" if page == pages else None)
     except BadInput as exc:
         await _update(svc, deck_id, status="failed", error=exc.message[:300])
