@@ -91,7 +91,9 @@ async def test_teacher_presents_and_students_follow(web: WebClass) -> None:
     await expect(teacher.get_by_role("button", name="Next ▶", exact=True)).to_be_disabled()
     await teacher.get_by_role("button", name="◀ Previous", exact=True).click()
     await shows(ben, 3, "small")
-    # each page once: 1, 2, 4, 3 (small)
+    await teacher.locator("body").press("ArrowLeft")  # the keyboard turns pages too
+    await shows(ben, 2, "small")
+    # each page once: 1, 2, 4, 3 (small); back to 2 comes from the page's cache
     assert await ben.evaluate("() => window.__hyflex.slides.images.fetched") == 4
 
     # audio + slides: the teacher's audio arrives, no video at all
