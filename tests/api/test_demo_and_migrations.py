@@ -42,6 +42,7 @@ EXPECTED_TABLES = {
     "bank_item",
     "lesson_item",
     "xapi_cursor",
+    "slide_deck",
     "alembic_version",
 }
 
