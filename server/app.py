@@ -28,6 +28,7 @@ from server.api.routes import (
     roster,
     sessions,
     sso,
+    slides,
     users,
     web,
 )
@@ -86,7 +87,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []
     install_xapi(app, services)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        larger=((slides.UPLOAD_PATH, settings.slides_max_bytes + slides.MULTIPART_SLACK),),
+    )
     install_error_handlers(app)
     for module in (
         ops,
@@ -102,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         roster,
         oneroster,
         recordings,
+        slides,
         reports,
         course_reports,
         lti,

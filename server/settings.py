@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     metrics_token: SecretStr = SecretStr("")
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_csv_rows: int = Field(default=20_000, ge=1)
+    # Slide decks (PDF) a teacher uploads to a lesson (server/services/slides.py).
+    slides_max_bytes: int = Field(default=20_000_000, ge=1024, le=1_000_000_000)
+    slides_max_pages: int = Field(default=200, ge=1, le=10_000)
     ws_max_message_bytes: int = Field(default=16_384, ge=256)
     ws_max_media_message_bytes: int = Field(default=65_536, ge=256)
     ws_rate_per_second: float = Field(default=20.0, gt=0)

@@ -5,11 +5,14 @@
 // jumps over (the list on the right goes to each). The status line always tells the player's
 // own position. Questions come from the welcome snapshot (shown questions with `position`).
 // Recordings are listed by GET /api/sessions/{id}/recordings and fetched with the bearer token.
+// The teacher's slides follow the player's position: the snapshot's slide history (each
+// change's lesson-clock position) gives the page shown at any moment (slides_view.slideAt).
 
 import { api, loadAuth } from "./api.js";
 import { $, formatDuration, h, keyed } from "./dom.js";
 import { boot } from "./page.js";
 import { promptCard } from "./widgets/answer_card.js";
+import { SlideImages, SlidePanel, slideAt } from "./slides_view.js";
 
 const EARLY_S = 0.05; // stop this close before the moment (timeupdate fires ~4 times a second)
 
@@ -23,6 +26,7 @@ class CatchUp {
     this.current = null; // question id shown now
     this.lastTime = 0; // where playback was at the last check: a question between it and now is due
     this.seekingNow = false;
+    this.slides = new SlidePanel(new SlideImages(ctx.sessionId), $("#slide-panel"));
     const check = () => this.check();
     this.video.addEventListener("timeupdate", check);
     if ("requestVideoFrameCallback" in this.video) {
@@ -82,8 +86,15 @@ class CatchUp {
     this.video.play().catch(() => {});
   }
 
+  /** The slide the teacher showed at this point of the recording (lesson clock = position). */
+  showSlide() {
+    const history = this.ctx.state.slideHistory ?? [];
+    this.slides.show(history.length ? slideAt(history, this.video.currentTime) : null);
+  }
+
   /** Stop at the first question that playback has reached since the last check. */
   check() {
+    this.showSlide();
     if (this.seekingNow || this.video.seeking) return; // seeked: handled there
     if (!this.ctx.conn.welcomes) return; // the questions are not known yet
     const from = this.lastTime;

@@ -11,6 +11,7 @@ import { resultsChart } from "./widgets/results.js";
 import { attempt } from "./widgets/status.js";
 import { EngagementModel, confusedNames, confusedVersion, pulseBody, pulseColour, renderAlerts } from "./engagement_view.js";
 import { LessonPlayer } from "./lesson_media.js";
+import { SlideImages, SlidePanel } from "./slides_view.js";
 import { timer } from "./widgets/timer.js";
 
 function roster(state, dir, siteId) {
@@ -118,6 +119,11 @@ if (ctx) {
   const player = new LessonPlayer(ctx, $("#lesson"), {
     stageName: (pid) => (pid.startsWith("site-") ? dir.site(Number(pid.slice(5))) : dir.person(Number(pid.slice(5)))),
   });
+  // the teacher's slides, full size, under the lesson video (for the room's screen)
+  const slides = new SlidePanel(new SlideImages(ctx.sessionId), $("#slide-panel"));
+  state.subscribe((s) => slides.show(s.status === "ended" ? null : s.slide));
+  $("#slide-fullscreen").addEventListener("click", () => $("#slide-panel").requestFullscreen?.().catch(() => {}));
+  window.__hyflex.slides = slides;
   window.__hyflex.engagement = eng;
   window.__hyflex.media = player.media;
   await player.media.startLocal({ preview: $("#self-view") });

@@ -92,6 +92,10 @@ export class LiveState {
     this.checks = new Map();
     for (const c of snap.checks ?? []) this.checks.set(c.check_id, { ...c, results: resultsFrom(c.results) });
     this.reactions = { ...(snap.reactions?.counts ?? {}) };
+    // The page the teacher presents now (null: none) and, after the lesson, every change with
+    // its lesson-clock position (the catch-up player's page at a moment).
+    this.slide = snap.slides?.current ?? null;
+    this.slideHistory = [...(snap.slides?.history ?? [])];
     this.changed();
   }
 
@@ -216,4 +220,12 @@ const APPLY = {
   "check.answered": (s, d) => { const c = s.checks.get(d.check_id); if (c) c.mine = d.yes; },
   "check.tally": (s, d) => tally(s.checks.get(d.check_id), d),
   "check.closed": (s, d) => { const c = s.checks.get(d.check_id); if (c) c.status = "closed"; },
+  "slides.shown": (s, d) => {
+    s.slide = { deck_id: d.deck_id, page: d.page, since: d.position };
+    s.slideHistory.push({ position: d.position, deck_id: d.deck_id, page: d.page });
+  },
+  "slides.hidden": (s, d) => {
+    s.slide = null;
+    s.slideHistory.push({ position: d.position, deck_id: null, page: null });
+  },
 };

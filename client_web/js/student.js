@@ -10,6 +10,7 @@ import { attempt, toast } from "./widgets/status.js";
 import { EngagementModel, startAttention } from "./engagement_view.js";
 import { FallbackPolicy } from "./link_quality.js";
 import { LessonPlayer } from "./lesson_media.js";
+import { SlideImages, SlidePanel } from "./slides_view.js";
 import { StageSelf } from "./stage_self.js";
 
 const EMOJI = { thumbs_up: "👍", clap: "👏", heart: "❤️", laugh: "😄", surprised: "😮", thumbs_down: "👎" };
@@ -147,6 +148,7 @@ function wireMedia(ctx) {
     onSample: (sample) => fallbackOn(sample),
     media: { wantedMode: () => mode(), mayPublish: () => onStage(ctx.state) },
   });
+  const slides = wireSlides(ctx, () => mode());
   const stageSelf = new StageSelf(player.media);
   ctx.state.subscribe((state) => stageSelf.update(onStage(state)));
   const saver = $("#data-saver");
@@ -161,6 +163,7 @@ function wireMedia(ctx) {
   const apply = async () => {
     note();
     player.setMode(mode());
+    slides.setMode(mode());
     window.dispatchEvent(new CustomEvent("hyflex:media-mode", { detail: { dataSaver: saver.checked, auto, mode: mode() } }));
     if (player.media.receiving && player.media.mode !== mode()) {
       await attempt(player.media.setMode(mode()));
@@ -183,6 +186,7 @@ function wireMedia(ctx) {
   });
   note();
   player.setMode(mode());
+  slides.setMode(mode());
   player.policy = policy;
   player.feed = (quality) => fallbackOn({ quality }); // tests drive the policy with samples
   const end = () => {
@@ -193,8 +197,41 @@ function wireMedia(ctx) {
     $("#media-notice").hidden = true;
     $("#video").dataset.ended = "1";
     $("#video-placeholder-text").textContent = "The lesson has ended.";
+    slides.end();
   };
-  return { player, start: () => player.media.receive({ mode: mode() }), end };
+  return { player, slides, start: () => player.media.receive({ mode: mode() }), end };
+}
+
+/** The page the teacher presents. In audio + slides (data saver or a weak link) it takes the
+ *  video's place, drawn from the small image; with full video it sits under the video, full
+ *  size. Each page is fetched once. */
+function wireSlides(ctx, mode) {
+  const box = $("#video");
+  const figure = $("#slide-panel");
+  const images = new SlideImages(ctx.sessionId);
+  const small = () => mode() !== "full";
+  const panel = new SlidePanel(images, figure, { size: () => (small() ? "small" : "full") });
+  let ended = false;
+  const draw = () => {
+    const slide = ended ? null : ctx.state.slide;
+    box.dataset.slide = slide ? "1" : "0";
+    panel.show(slide);
+  };
+  ctx.state.subscribe(draw);
+  return {
+    images,
+    panel,
+    setMode(m) {
+      if (m !== "full") box.append(figure); // audio + slides (or audio only): in the video's place
+      else box.after(figure);
+      panel.refresh(ended ? null : ctx.state.slide);
+      box.dataset.slide = !ended && ctx.state.slide ? "1" : "0";
+    },
+    end() {
+      ended = true;
+      draw();
+    },
+  };
 }
 
 const ctx = await boot({ roles: ["student"], signIn: { href: "/join", text: "Open your join link again" } });
@@ -204,7 +241,8 @@ if (ctx) {
   document.title = `${title} · HyFlex Live`;
   wireControls(ctx);
   ctx.state.subscribe((state) => render(state, ctx.conn));
-  const { player, start, end } = wireMedia(ctx);
+  const { player, slides, start, end } = wireMedia(ctx);
+  window.__hyflex.slides = slides;
   let over = false;
   ctx.state.subscribe((state) => {
     if (state.status !== "ended" || over) return;

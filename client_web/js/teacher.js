@@ -12,6 +12,7 @@ import { ResultsColumn } from "./widgets/results_column.js";
 import { attempt, toast } from "./widgets/status.js";
 import { EngagementModel, confusedNames, confusedVersion, pulseBody, pulseColour, renderAlerts } from "./engagement_view.js";
 import { VideoGrid } from "./teacher_media.js";
+import { SlidesControl } from "./slides_teacher.js";
 
 function pulseTile(id, state, dir, eng, conn) {
   const key = siteKey(id);
@@ -83,6 +84,9 @@ if (ctx) {
     renderAlerts($("#alert-tray"), eng, ctx.conn, (id) => dir.site(id));
   });
   ctx.state.changed();
+  const slides = new SlidesControl(ctx);
+  window.__hyflex.slides = slides;
+  slides.load().catch((err) => toast(`Slides: ${err.message ?? err}`, "error"));
   const grid = new VideoGrid(ctx, dir);
   ctx.state.subscribe((state) => {
     if (state.status === "ended") grid.end();

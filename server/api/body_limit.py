@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 import json
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """``larger``: (path pattern, limit) pairs for the few routes that take bigger bodies
+    (a slide deck upload); the first pattern that matches the path sets its limit."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        larger: tuple[tuple[re.Pattern[str], int], ...] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        limit = next((n for pattern, n in self.larger if pattern.match(path)), self.max_bytes)
+        if limit != self.max_bytes:
+            await BodyLimitMiddleware(self.app, limit)(scope, receive, send)
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length":

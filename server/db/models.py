@@ -152,4 +152,5 @@ from server.db.lti_models import LtiPlatform as LtiPlatform  # noqa: E402
 from server.db.lti_models import LtiResourceLink as LtiResourceLink  # noqa: E402
 from server.db.lti_models import LtiToolKey as LtiToolKey  # noqa: E402
 from server.db.lti_models import LtiUserLink as LtiUserLink  # noqa: E402
+from server.db.slide_models import SlideDeck as SlideDeck  # noqa: E402
 from server.db.xapi_models import XapiCursor as XapiCursor  # noqa: E402

@@ -50,6 +50,7 @@ EXPECTED_TABLES = {
     "lti_user_link",
     "lti_grade",
     "xapi_cursor",
+    "slide_deck",
     "alembic_version",
 }
 

@@ -12,16 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pypdfium2 as pdfium
 import pytest
 
 from server.db.lti_models import LtiContext, LtiPlatform
-from server.db.models import LessonItem, LiveSession, Site, User
+from server.db.models import LessonItem, LiveSession, Site, SlideDeck, User
 from server.domain.bank import entry_from_data
 from server.domain.live import SessionStatus
 from server.domain.live.limits import Limits
 from server.domain.roles import Role
 from server.realtime.media.recording import session_dir
 from server.services.bank import new_item
+from server.services.slides import deck_dir
 from tests.api.world import ACTORS, World, build_world
 
 STAFF_OK = {"admin": 200, "teacher": 200, "teacher2": 200, "fac": 200, "fac2": 200}
@@ -64,6 +66,7 @@ class Case:
     upload: bytes | None = None
     page: bool = False  # answers a browser with an HTML page, errors included (LTI)
     roster_files: bool = False
+    pdf: bool = False
 
 
 def fixed(url: str) -> Callable[[World, str], str]:
@@ -373,6 +376,33 @@ CASES = [
     ),
     Case(
         "GET",
+        "/api/sessions/{session_id}/slides",
+        lambda w, a: f"/api/sessions/{w.ids['session']}/slides",
+        {"anon": 401, **IN_SESSION},
+    ),
+    Case(
+        "POST",
+        "/api/sessions/{session_id}/slides",
+        lambda w, a: f"/api/sessions/{w.ids['session']}/slides",
+        {
+            "anon": 401,
+            "admin": 202,
+            "teacher": 202,
+            "teacher2": 404,
+            "fac": 403,
+            "fac2": 403,
+            **STUDENTS_403,
+        },
+        pdf=True,
+    ),
+    Case(
+        "GET",
+        "/api/sessions/{session_id}/slides/{deck_id}/pages/{page}/{size}",
+        lambda w, a: f"/api/sessions/{w.ids['session']}/slides/{w.ids['deck']}/pages/1/small",
+        {"anon": 401, **IN_SESSION},
+    ),
+    Case(
+        "GET",
         "/api/sessions/{session_id}/report",
         lambda w, a: f"/api/sessions/{w.ids['session']}/report",
         {"anon": 401, **IN_SESSION},
@@ -548,6 +578,30 @@ async def _prepare(world: World) -> None:
     folder = session_dir(svc.settings.data_dir, world.ids["session"])
     folder.mkdir(parents=True, exist_ok=True)
     (folder / RECORDING).write_bytes(b"\x1aE\xdf\xa3 not a real recording")
+    await _prepare_slides(world)
+
+
+def _pdf() -> bytes:
+    """A one-page PDF, made by PDFium itself."""
+    pdf = pdfium.PdfDocument.new()
+    pdf.new_page(400, 300)
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+async def _prepare_slides(world: World) -> None:
+    """A deck with its first page drawn, as an upload leaves it."""
+    svc = world.app.state.services
+    async with svc.sessions() as db:
+        deck = SlideDeck(session_id=world.ids["session"], title="Deck", pages=1, rendered=1)
+        deck.status = "ready"
+        db.add(deck)
+        await db.commit()
+        world.ids["deck"] = deck.id or 0
+    folder = deck_dir(svc.settings.data_dir, world.ids["session"], world.ids["deck"])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "1.small.webp").write_bytes(b"RIFF\x00\x00\x00\x00WEBP not a real image")
 
 
 async def _prepare_lti(world: World) -> None:
@@ -619,6 +673,8 @@ async def test_permission_matrix(app_and_client: Any) -> None:
                 kwargs["files"] = [("files", ("orgs.csv", io.BytesIO(ONEROSTER_ORGS), "text/csv"))]
             if case.upload is not None:
                 kwargs["files"] = {"file": ("bank.csv", io.BytesIO(case.upload), "text/csv")}
+            if case.pdf:
+                kwargs["files"] = {"file": ("deck.pdf", io.BytesIO(_pdf()), "application/pdf")}
             resp = await world.call(actor, case.method, case.url(world, actor), **kwargs)
             want = case.expect[actor]
             if resp.status_code != want:

@@ -70,6 +70,9 @@ async def test_every_command_is_acknowledged(klass: Class) -> None:
     check_id = (await event_of(s1, "check.opened"))["check_id"]
     await ok(s1, "check.answer", {"check_id": check_id, "yes": True})
     await ok(teacher, "check.close", {"check_id": check_id})
+    await ok(teacher, "slides.show", {"deck_id": 1, "page": 2})
+    assert (await event_of(s1, "slides.shown"))["page"] == 2
+    await ok(teacher, "slides.hide")
 
     # the lifecycle, on a fresh scheduled session of the same course
     async with klass.server.app.state.services.sessions() as db:

@@ -60,6 +60,9 @@ async def test_permission_rules_over_the_wire(klass: Class) -> None:
         (s_a, "session.end", {}),
         (s_a, "hand.dismiss", {"user_id": klass.demo.students[8].id}),
         (fac_a, "stage.bring", {"site_id": klass.demo.sites[0].id}),
+        (s_a, "slides.show", {"deck_id": 1, "page": 1}),
+        (fac_a, "slides.show", {"deck_id": 1, "page": 1}),
+        (s_a, "slides.hide", {}),
     ):
         reply = await client.call(type_, data)
         assert reply["type"] == "error" and reply["code"] == "not_permitted", (type_, reply)
@@ -69,6 +72,9 @@ async def test_permission_rules_over_the_wire(klass: Class) -> None:
     assert refused["code"] == "not_permitted"
     await fac_b.ok("qna.hide", {"qna_id": qna_id})
     await teacher.ok("poll.open", {"spec": SPEC})
+    for data in ({"deck_id": "1", "page": 1}, {"deck_id": 1, "page": 0}, {"deck_id": 1}):
+        bad = await teacher.call("slides.show", data)
+        assert bad["type"] == "error" and bad["code"] == "bad_input", (data, bad)
 
 
 async def test_oversized_frame_closes_only_that_connection(klass: Class) -> None:

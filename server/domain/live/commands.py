@@ -252,6 +252,23 @@ class CloseCheck:
     check_id: int
 
 
+# --- slides -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ShowSlide:
+    """Teacher/admin: present page ``page`` (1-based) of the lesson's deck ``deck_id``
+    (uploaded over HTTP). Showing the page already shown is a no-op."""
+
+    deck_id: int
+    page: int
+
+
+@dataclass(frozen=True, slots=True)
+class HideSlides:
+    """Teacher/admin: stop presenting (a no-op when nothing is shown)."""
+
+
 Command = (
     StartSession | EndSession | Join | Leave
     | OpenPoll | AnswerPoll | ClosePoll | RevealPoll
@@ -260,4 +277,5 @@ Command = (
     | RaiseHand | LowerHand | RaiseSiteHand | LowerSiteHand | DismissHand | ClearHands
     | BringOnStage | ReturnFromStage
     | SendReaction | OpenCheck | AnswerCheck | CloseCheck
+    | ShowSlide | HideSlides
 )  # fmt: skip

@@ -48,6 +48,8 @@ check.opened      E  check_id, prompt, by
 check.answered    U  check_id, user_id, site_id, yes, replaced
 check.tally       T  check_id, site_id, yes, no
 check.closed      E  check_id, by
+slides.shown      E  deck_id, page, position (lesson clock, s), by
+slides.hidden     E  position, by
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ EVENT_TYPES = frozenset({
     "hand.raised", "hand.lowered", "hand.cleared", "hand.count", "stage.joined", "stage.left",
     "reaction.sent", "reaction.counts",
     "check.opened", "check.answered", "check.tally", "check.closed",
+    "slides.shown", "slides.hidden",
 })  # fmt: skip
 
 DERIVED_EVENT_TYPES = frozenset({

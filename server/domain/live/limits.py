@@ -30,6 +30,11 @@ class Limits:
     """Numeric answers and bounds must lie within +/- this."""
     max_position_seconds: float = 24 * 3600.0
     """Latest lesson-clock position of a prepared embedded question."""
+    max_deck_id: int = 2**31 - 1
+    max_slide_pages: int = 10_000
+    """Highest page number ``slides.show`` accepts (the upload's own page limit is lower)."""
+    max_slide_changes: int = 20_000
+    """Page changes kept per lesson (one every 5 s for over a day); more are refused."""
     reactions: frozenset[str] = field(default=DEFAULT_REACTIONS)
     reaction_cooldown_seconds: float = 1.0
     """A participant's next reaction within this many seconds is refused (Conflict)."""

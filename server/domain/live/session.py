@@ -15,7 +15,16 @@ from typing import Any
 
 from server.domain.errors import BadInput, NotPermitted
 from server.domain.events import Event
-from server.domain.live import checks, hands, polls, presence, qna, questions, reactions
+from server.domain.live import (
+    checks,
+    hands,
+    polls,
+    presence,
+    qna,
+    questions,
+    reactions,
+    slides,
+)
 from server.domain.live.answers import REMOTE, SiteFilter
 from server.domain.live.commands import Command, Leave, SendReaction
 from server.domain.live.context import Context, SessionStatus
@@ -36,6 +45,7 @@ class SessionState:
     hands: hands.HandBook = field(default_factory=hands.HandBook)
     reactions: reactions.ReactionBook = field(default_factory=reactions.ReactionBook)
     checks: checks.CheckBook = field(default_factory=checks.CheckBook)
+    slides: slides.SlideBook = field(default_factory=slides.SlideBook)
 
 
 HAND_QUEUE_EVENTS = frozenset({"hand.raised", "hand.lowered", "hand.cleared"})
@@ -120,6 +130,8 @@ class LiveSession:
             return reactions.decide(ctx, s.reactions, command)
         if isinstance(command, checks.CheckCommand):
             return checks.decide(ctx, s.checks, command)
+        if isinstance(command, slides.SlideCommand):
+            return slides.decide(ctx, s.slides, command)
         raise BadInput(f"unknown command {type(command).__name__}")
 
     # --- events ---
@@ -146,6 +158,8 @@ class LiveSession:
             s.hands.apply(event)
         elif prefix == "reaction":
             s.reactions.apply(event)
+        elif prefix == "slides":
+            s.slides.apply(event)
         else:
             s.checks.apply(event)
 
@@ -191,6 +205,7 @@ class LiveSession:
             "hands": s.hands.view_for(me),
             "checks": s.checks.views_for(me),
             "reactions": s.reactions.view(),
+            "slides": s.slides.view(self.status),
         }
 
     def poll_results(self, poll_id: int, site_id: SiteFilter = None) -> dict[str, Any]:
@@ -232,6 +247,11 @@ class LiveSession:
         """Shown questions by lesson-clock position, with the actor's own answer (``mine``)."""
         known = self.roster.verify(actor)
         return self.state.questions.catch_up(known.user_id)
+
+    def slide_at(self, position: float) -> dict[str, Any] | None:
+        """The page on screen at ``position`` seconds of the lesson clock (None: no slide)."""
+        change = self.state.slides.at_position(position)
+        return None if change is None else {"deck_id": change.deck_id, "page": change.page}
 
     def due_questions(self, now: float) -> list[int]:
         """Prepared questions whose planned position has come (for a gateway ticker)."""

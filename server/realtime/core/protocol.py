@@ -70,6 +70,8 @@ COMMANDS: Final[dict[str, type[Any]]] = {
     "check.open": c.OpenCheck,
     "check.answer": c.AnswerCheck,
     "check.close": c.CloseCheck,
+    "slides.show": c.ShowSlide,
+    "slides.hide": c.HideSlides,
 }
 CONTROL: Final = frozenset({"hello", "ping"})
 _FIELDS: Final = {name: frozenset(f.name for f in fields(cls)) for name, cls in COMMANDS.items()}
