@@ -27,8 +27,8 @@ from server.api.routes import (
     reports,
     roster,
     sessions,
-    sso,
     slides,
+    sso,
     users,
     web,
 )
