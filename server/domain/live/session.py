@@ -234,8 +234,18 @@ class LiveSession:
         return self.state.questions.catch_up(known.user_id)
 
     def due_questions(self, now: float) -> list[int]:
-        """Prepared questions whose planned position has come (for a gateway ticker)."""
+        """Prepared questions whose planned position has come (the session ticker shows them)."""
+        if self.status is not SessionStatus.LIVE:
+            return []
         return self.state.questions.due(self.lesson_clock(now))
+
+    def next_question_in(self, now: float) -> float | None:
+        """Seconds until the next prepared question is due (0 or less: due now); None when
+        none waits or the session is not live (the lesson clock runs only while live)."""
+        position = self.state.questions.next_position()
+        if position is None or self.status is not SessionStatus.LIVE:
+            return None
+        return position - self.lesson_clock(now)
 
     def check_results(self, check_id: int, site_id: SiteFilter = None) -> dict[str, Any]:
         return self.state.checks.results(check_id, site_id, self.known_sites())

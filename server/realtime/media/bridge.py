@@ -7,8 +7,8 @@ model; the pure parts are already out (``server.domain.media.policy``, ``quality
 ``recording``, ``protocol``). Splitting legs, renegotiation, recording and the announcer into
 modules of their own is the next step (docs/architecture.md).
 
-- **Room**: created on the first media message of a session, closed with its runtime (a close
-  hook) or when the session ends.
+- **Room**: created on the first media message of a session, closed with its runtime (``close``)
+  or when the session ends.
 - **Who publishes / receives what**: ``server.domain.media.policy`` (teacher: camera,
   microphone, screen as ``teacher``; a facilitator: the room feed ``site-<id>``; a student:
   ``user-<id>`` while on stage). Refusals are ``not_permitted`` error frames; malformed SDP,
@@ -40,7 +40,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -54,10 +53,10 @@ from server.domain.media import policy
 from server.domain.roles import Actor, Role
 from server.realtime.core import protocol
 from server.realtime.core.event_log import LoggedEvent
+from server.realtime.core.extension import ExtensionFactory, SessionExtension
 from server.realtime.core.runtime import SessionRuntime
 from server.realtime.media import errors as media_errors
 from server.realtime.media import protocol as mp
-from server.realtime.media.engagement_feed import MediaEngagementFeed
 from server.realtime.media.quality import ClientReport, quality_by_user, stats_frame
 from server.realtime.media.recording import new_path, part_path
 from server.settings import Settings
@@ -66,11 +65,12 @@ from streaming.recording import screen_path_for
 
 if TYPE_CHECKING:
     from server.realtime.core.engine import RealtimeEngine
-    from server.realtime.core.gateway import Handler, Session
+    from server.realtime.core.socket_context import SocketContext
 
 log = logging.getLogger(__name__)
 
 EXTENSION: Final = "media"
+FAMILIES: Final = ("media",)
 TICK_SECONDS: Final = 1.0
 STATS_SECONDS: Final = 2.0
 GRACE_SECONDS: Final = 5.0
@@ -87,7 +87,10 @@ class _Subscription:
 
 
 class MediaBridge:
-    """The media side of one session runtime."""
+    """The media side of one session runtime (a ``SessionExtension``)."""
+
+    name = EXTENSION
+    families: tuple[str, ...] = FAMILIES
 
     def __init__(
         self, runtime: SessionRuntime, settings: Settings, grace_seconds: float | None = None
@@ -106,7 +109,8 @@ class MediaBridge:
         self._gone_since: dict[int, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._loops: list[asyncio.Task[None]] = []
+        self._loops: list[asyncio.Task[None]] = []  # the live-tracks watcher, housekeeping
+        self._last_stats: float | None = None
         self._sent_tracks: tuple[tuple[str, ...], str | None] | None = None
         self._closed = False
 
@@ -121,12 +125,15 @@ class MediaBridge:
             self.room = MediaRoom(str(self.runtime.session_id), servers)
             self.room.set_stage(self._stage_pid())
             self._loops = [
-                asyncio.create_task(self._tick(), name=f"media-{self.runtime.session_id}-tick"),
                 asyncio.create_task(
                     self._watch_tracks(), name=f"media-{self.runtime.session_id}-tracks"
                 ),
             ]
+            self.runtime.ticker.poke(EXTENSION, TICK_SECONDS)  # housekeeping from now on
         return self.room
+
+    async def load(self) -> None:
+        return None  # the room is created on the first media message
 
     async def close(self) -> None:
         """Stop recording and close every peer connection (runtime close or session end)."""
@@ -137,8 +144,9 @@ class MediaBridge:
                 await asyncio.gather(*pending, return_exceptions=True)
             return
         self._closed = True
-        for task in self._loops:
-            task.cancel()
+        for task in [*self._loops, *self._tasks]:
+            if task.get_name().endswith(("-tracks", "-housekeeping")):
+                task.cancel()
         # a loop that died of an exception must not skip the recording and the room
         await asyncio.gather(*self._loops, return_exceptions=True)
         self._stop_recording()
@@ -152,21 +160,21 @@ class MediaBridge:
         self._subs.clear()
 
     # ----- messages -----------------------------------------------------------------------
-    async def handle(self, session: Session, message: protocol.ClientMessage) -> None:
+    async def handle(self, ctx: SocketContext, message: protocol.ClientMessage) -> None:
         msg_id = message.id
         try:
             data = mp.parse(message)
-            reply = await self._handle(session.actor, message.type, data)
+            reply = await self._handle(ctx.actor, message.type, data)
         except DomainError as exc:
-            session.error(media_errors.for_people(exc), msg_id)
+            ctx.error(media_errors.for_people(exc), msg_id)
             return
         except Exception:
             log.exception("session %s: %s failed", self.runtime.session_id, message.type)
-            session.error(InvalidState(media_errors.FAILED), msg_id)
+            ctx.error(InvalidState(media_errors.FAILED), msg_id)
             return
         if reply is not None:
-            session.send(mp.reply_frame(reply[0], msg_id, reply[1]))
-        session.send(protocol.ack_frame(msg_id, None))
+            ctx.send(mp.reply_frame(reply[0], msg_id, reply[1]))
+        ctx.send(protocol.ack_frame(msg_id, None))
 
     async def _handle(
         self, actor: Actor, type_: str, data: Any
@@ -329,8 +337,8 @@ class MediaBridge:
         if self.room is not None:
             await self.room.close_leg(pid, leg)
 
-    def _spawn(self, coro: Any) -> None:
-        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+    def _spawn(self, coro: Any, name: str | None = None) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -360,8 +368,9 @@ class MediaBridge:
                 del self._gone_since[user]
 
     # ----- domain events ------------------------------------------------------------------
-    def on_event(self, runtime: SessionRuntime, logged: LoggedEvent) -> None:
+    def on_event(self, logged: LoggedEvent) -> None:
         event = logged.event
+        runtime = self.runtime
         if event.type in ("stage.joined", "stage.left"):
             if self.room is not None:
                 self.room.set_stage(self._stage_pid())
@@ -438,20 +447,26 @@ class MediaBridge:
         stopped = {"state": "stopped", "name": final.name, "files": names}
         self._tell_leaders("media.recording", stopped)
 
-    # ----- background: sweep, stats, live tracks ------------------------------------------
-    async def _tick(self) -> None:
-        last_stats = 0.0
-        while True:
-            await asyncio.sleep(TICK_SECONDS)
-            now = time.monotonic()
-            try:
-                await self._sweep(now)
-                if now - last_stats >= STATS_SECONDS and self.room is not None:
-                    last_stats = now
-                    self.last_stats = await self.room.stats()
-                    self._tell_leaders("media.stats", stats_frame(self.last_stats))
-            except Exception:
-                log.exception("media %s: housekeeping failed", self.runtime.session_id)
+    # ----- background: sweep, stats (the session ticker), live tracks ---------------------
+    async def tick(self, now: float) -> float | None:
+        """Every ``TICK_SECONDS`` while there is a room: sweep the legs and, every
+        ``STATS_SECONDS``, collect the room's stats, in a task of its own (the ticker goes on)."""
+        if self.room is None or self._closed:
+            return None
+        if not any(t.get_name().endswith("-housekeeping") for t in self._tasks):
+            self._spawn(self._housekeep(now), f"media-{self.runtime.session_id}-housekeeping")
+        return now + TICK_SECONDS
+
+    async def _housekeep(self, now: float) -> None:
+        try:
+            await self._sweep(now)
+            last = self._last_stats
+            if self.room is not None and (last is None or now - last >= STATS_SECONDS):
+                self._last_stats = now
+                self.last_stats = await self.room.stats()
+                self._tell_leaders("media.stats", stats_frame(self.last_stats))
+        except Exception:
+            log.exception("media %s: housekeeping failed", self.runtime.session_id)
 
     def _tracks_view(self) -> tuple[tuple[str, ...], str | None]:
         room = self.room
@@ -499,29 +514,14 @@ def connection_quality(runtime: SessionRuntime) -> dict[int, dict[str, Any]]:
 
 
 def bridge_of(runtime: SessionRuntime) -> MediaBridge | None:
-    bridge = runtime.extensions.get(EXTENSION)
-    return bridge if isinstance(bridge, MediaBridge) else None
+    return runtime.extensions.get(EXTENSION, MediaBridge)
 
 
-def install(engine: RealtimeEngine, handlers: MutableMapping[str, Handler]) -> None:
-    """Attach a bridge to every session runtime and route ``media.*`` messages to it."""
-    settings = engine.services.settings
+def factory(realtime: RealtimeEngine) -> ExtensionFactory:
+    """Builds each session runtime's media bridge (registered by ``gateway.install``)."""
+    settings = realtime.services.settings
 
-    async def attach(runtime: SessionRuntime) -> None:
-        bridge = MediaBridge(runtime, settings)
-        runtime.extensions[EXTENSION] = bridge
-        runtime.observers.append(bridge.on_event)
-        runtime.close_hooks.append(bridge.close)
-        feed = MediaEngagementFeed(runtime, connection_quality)  # link trouble -> engagement
-        feed.start()
-        runtime.close_hooks.append(feed.close)
+    async def build(runtime: SessionRuntime) -> SessionExtension:
+        return MediaBridge(runtime, settings)
 
-    async def handle(session: Session, message: protocol.ClientMessage) -> None:
-        bridge = bridge_of(session.runtime)
-        if bridge is None:
-            session.error(InvalidState(media_errors.UNAVAILABLE), message.id)
-            return
-        await bridge.handle(session, message)
-
-    engine.runtime_hooks.append(attach)
-    handlers["media"] = handle
+    return build

@@ -115,6 +115,17 @@ def test_due_questions_follow_the_clock(h: Harness) -> None:
     assert h.session.due_questions(T0 + 400) == [late]
 
 
+def test_next_question_in_counts_down_on_the_lesson_clock_while_live(h: Harness) -> None:
+    assert h.session.next_question_in(T0) is None  # nothing prepared
+    qid = prepare(h, 60)
+    assert h.session.next_question_in(T0) is None  # not started: the clock does not run
+    h.start()
+    assert h.session.next_question_in(T0 + 20) == 40
+    assert h.session.next_question_in(T0 + 70) == -10  # overdue: show it now
+    h.do(TEACHER, ShowQuestion(qid), T0 + 71)
+    assert h.session.next_question_in(T0 + 80) is None
+
+
 def test_live_answer_correctness_is_private(h: Harness) -> None:
     qid = prepare(h, 60)
     h.start()
