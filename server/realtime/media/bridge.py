@@ -48,6 +48,7 @@ from aiortc import RTCIceServer
 
 from server.domain.errors import BadInput, DomainError, InvalidState, NotFound, NotPermitted
 from server.domain.events import EVERYONE, LEADERS, to_user
+from server.domain.idempotency import LruStore
 from server.domain.live import SessionStatus
 from server.domain.media import policy
 from server.domain.roles import Actor, Role
@@ -77,6 +78,8 @@ GRACE_SECONDS: Final = 5.0
 # Camera + microphone go to lesson-*.webm (stream 0 camera, 1 microphone), the screen to
 # lesson-*.screen.webm; each file is created when its tracks first send (streaming/recording.py).
 RECORDED_LABELS: Final = ("camera", "microphone", "screen")
+REMEMBERED_IDS: Final = 1024
+Reply = tuple[str, dict[str, Any]] | None
 
 
 @dataclass(slots=True)
@@ -111,6 +114,8 @@ class MediaBridge:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []  # the live-tracks watcher, housekeeping
         self._last_stats: float | None = None
+        # a message resent with the same id gets the first answer again, and is not re-run
+        self.done_ids: LruStore[tuple[Reply]] = LruStore(REMEMBERED_IDS)
         self._sent_tracks: tuple[tuple[str, ...], str | None] | None = None
         self._closed = False
 
@@ -162,9 +167,16 @@ class MediaBridge:
     # ----- messages -----------------------------------------------------------------------
     async def handle(self, ctx: SocketContext, message: protocol.ClientMessage) -> None:
         msg_id = message.id
+        key = None if msg_id is None else (ctx.actor.user_id, msg_id)
+        done = None if key is None else self.done_ids.get(key)
         try:
-            data = mp.parse(message)
-            reply = await self._handle(ctx.actor, message.type, data)
+            if done is not None:
+                reply = done[0]
+            else:
+                data = mp.parse(message)
+                reply = await self._handle(ctx.actor, message.type, data)
+                if key is not None:
+                    self.done_ids.put(key, (reply,))
         except DomainError as exc:
             ctx.error(media_errors.for_people(exc), msg_id)
             return
@@ -176,9 +188,7 @@ class MediaBridge:
             ctx.send(mp.reply_frame(reply[0], msg_id, reply[1]))
         ctx.send(protocol.ack_frame(msg_id, None))
 
-    async def _handle(
-        self, actor: Actor, type_: str, data: Any
-    ) -> tuple[str, dict[str, Any]] | None:
+    async def _handle(self, actor: Actor, type_: str, data: Any) -> Reply:
         if isinstance(data, mp.Publish):
             return await self._publish(actor, data)
         if isinstance(data, mp.Subscribe):
