@@ -361,7 +361,7 @@ class MediaBridge:
         publishers, subscribers = room.publishers, room.subscribers  # copies: read once
         for (pid, leg), user in list(self._legs.items()):
             legs = publishers if leg == "publish" else subscribers
-            if pid not in legs:
+            if pid not in legs and not self._lock(pid).locked():  # not mid-(re)negotiation
                 self._legs.pop((pid, leg), None)
                 if leg == "subscribe":
                     self._subs.pop(pid, None)
