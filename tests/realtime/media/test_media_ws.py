@@ -26,6 +26,7 @@ from server.db.models import CourseSite, Site, User
 from server.domain.roles import Role
 from server.realtime.media import bridge as media_bridge
 from server.realtime.media.bridge import MediaBridge, connection_quality
+from server.realtime.media.recorder import RECORDED_LABELS
 from streaming import MediaRoom
 from streaming.loopback import restore_host_addresses, use_loopback_only
 from tests.databases import SqliteFactory
@@ -367,7 +368,7 @@ async def test_vanished_peers_are_cleaned(klass: Class) -> None:
         counts = room.live_counts()
         # the session is still live: only the recorder's inputs wait for the teacher
         assert bridge.recording is not None
-        assert counts.sources == 0 and counts.sinks == len(media_bridge.RECORDED_LABELS)
+        assert counts.sources == 0 and counts.sinks == len(RECORDED_LABELS)
     finally:
         await rx.close()
         await teacher_pc.close()
