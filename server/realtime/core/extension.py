@@ -47,14 +47,16 @@ class Extensions:
 
     def __init__(self) -> None:
         self._by_name: dict[str, SessionExtension] = {}
+        self._all: tuple[SessionExtension, ...] = ()  # iterated for every stored event
 
     def add(self, extension: SessionExtension) -> None:
         if extension.name in self._by_name:
             raise ValueError(f"extension {extension.name!r} is already registered")
         self._by_name[extension.name] = extension
+        self._all = tuple(self._by_name.values())
 
     def __iter__(self) -> Iterator[SessionExtension]:
-        return iter(list(self._by_name.values()))
+        return iter(self._all)
 
     def __getitem__(self, name: str) -> SessionExtension:
         return self._by_name[name]
