@@ -259,8 +259,3 @@ def factory(realtime: RealtimeEngine) -> ExtensionFactory:
         return EngagementBridge(runtime, engine, writer, staff_update_hz=settings.staff_update_hz)
 
     return build
-
-
-def bridge_of(runtime: SessionRuntime) -> EngagementBridge | None:
-    """The session's engagement bridge (None when it could not load)."""
-    return runtime.extensions.get(EXTENSION, EngagementBridge)

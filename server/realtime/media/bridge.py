@@ -412,14 +412,10 @@ def _ice_server(entry: dict[str, Any]) -> RTCIceServer:
 def connection_quality(runtime: SessionRuntime) -> dict[int, dict[str, Any]]:
     """Per user id: media connection quality (see ``quality`` for the fields); empty
     when the session has no media. Cheap: reads the latest stats collected every 2 s."""
-    bridge = bridge_of(runtime)
+    bridge = runtime.extensions.get(EXTENSION, MediaBridge)
     if bridge is None:
         return {}
     return quality_by_user(bridge.last_stats, bridge.users_by_pid, bridge.reports, time.time())
-
-
-def bridge_of(runtime: SessionRuntime) -> MediaBridge | None:
-    return runtime.extensions.get(EXTENSION, MediaBridge)
 
 
 def factory(realtime: RealtimeEngine) -> ExtensionFactory:

@@ -28,6 +28,7 @@ from server.realtime.core.event_log import LoggedEvent
 from server.realtime.core.extension import ExtensionFactory, SessionExtension
 from server.realtime.core.runtime import SessionRuntime
 from server.realtime.engagement import bridge as engagement_bridge
+from server.realtime.engagement.bridge import EngagementBridge
 from server.realtime.media.bridge import connection_quality
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ class MediaEngagementFeed:
 
     def feed_once(self) -> int:
         """Send one signal per student with media now; returns how many the engine took."""
-        bridge = engagement_bridge.bridge_of(self.runtime)
+        bridge = self.runtime.extensions.get(engagement_bridge.EXTENSION, EngagementBridge)
         if bridge is None or bridge.ended:
             return 0
         quality = self.quality(self.runtime)
