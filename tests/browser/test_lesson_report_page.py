@@ -15,7 +15,7 @@ from sqlmodel import col, func, select
 
 from server.db.engagement_models import EngagementTimeline
 from server.domain.roles import Role
-from server.realtime.engagement.bridge import bridge_of
+from server.realtime.engagement.bridge import EXTENSION, EngagementBridge
 from tests.browser.conftest import WebClass, shot
 from tests.live_server import WsClient
 
@@ -41,7 +41,7 @@ async def _ws(web: WebClass, user_id: int, role: Role) -> WsClient:
 async def _store_timeline(web: WebClass) -> None:
     """Write the engagement timeline's waiting entries now (it is written in batches)."""
     runtime = await web.server.app.state.realtime.runtime(web.session_id)
-    bridge = bridge_of(runtime)
+    bridge = runtime.extensions.get(EXTENSION, EngagementBridge)
     assert bridge is not None
     await bridge.flush_timeline()
     async with web.server.app.state.services.sessions() as db:

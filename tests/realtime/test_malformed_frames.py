@@ -12,6 +12,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from server.realtime.core import gateway, protocol
+from server.realtime.core.socket_context import SocketContext
 from tests.realtime.conftest import Class
 
 
@@ -90,10 +91,10 @@ async def test_a_bug_in_a_handler_is_logged_not_swallowed(
     """Only disconnects end a connection quietly: a RuntimeError from a handler is a bug, so it
     is logged with its traceback and the client is told to resume (1011)."""
 
-    async def broken(session: gateway.Session, message: protocol.ClientMessage) -> None:
+    async def broken(ctx: SocketContext, message: protocol.ClientMessage) -> None:
         raise RuntimeError("a bug in a handler")
 
-    monkeypatch.setitem(gateway.EXTRA_HANDLERS, "broken", broken)
+    monkeypatch.setitem(gateway.DISPATCH, "broken", broken)
     teacher = await klass.teacher()
     student = await klass.student(0)
     server_log.clear()

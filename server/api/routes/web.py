@@ -91,7 +91,7 @@ async def protocol_schema() -> dict[str, Any]:
         "control": sorted(protocol.CONTROL),
         "events": sorted(EVENT_TYPES),
         "derived_events": sorted(DERIVED_EVENT_TYPES),
-        "extra": sorted(gateway.EXTRA_HANDLERS),
+        "extra": sorted(gateway.EXTENSION_FAMILIES),
         "close_codes": CLOSE_CODES,
         "reactions": sorted(limits.reactions),
         "limits": {

@@ -24,7 +24,7 @@ SlotKey = tuple[int | None, AlertKind]
 
 
 @dataclass(slots=True)
-class Slot:
+class AlertSlot:
     armed: bool = True
     last_at: float | None = None
     snoozed_until: float | None = None
@@ -36,17 +36,17 @@ class AlertPolicy:
 
     def __init__(self, settings: EngagementSettings) -> None:
         self.settings = settings
-        self._slots: dict[SlotKey, Slot] = {}
+        self._slots: dict[SlotKey, AlertSlot] = {}
         self._recent: deque[float] = deque()
         self._next_id = 1
         self.fired_by_id: dict[int, SlotKey] = {}
         self.held_by_cap = 0
         self.held_by_window = 0
 
-    def slot(self, key: SlotKey) -> Slot:
+    def slot(self, key: SlotKey) -> AlertSlot:
         slot = self._slots.get(key)
         if slot is None:
-            slot = self._slots[key] = Slot()
+            slot = self._slots[key] = AlertSlot()
         return slot
 
     def consider(self, key: SlotKey, at_alert: bool, now: float) -> int | None:

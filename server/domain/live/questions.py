@@ -92,6 +92,11 @@ class QuestionBook:
         ready = [q for q in self.questions.values() if q.status == PREPARED and q.position <= clock]
         return [q.question_id for q in sorted(ready, key=lambda q: (q.position, q.question_id))]
 
+    def next_position(self) -> float | None:
+        """The earliest position of a prepared question (None when none waits)."""
+        waiting = [q.position for q in self.questions.values() if q.status == PREPARED]
+        return min(waiting) if waiting else None
+
     def catch_up(self, user_id: int | None = None) -> list[dict[str, Any]]:
         """Questions that were shown, ordered by when they appeared on the lesson clock, for a
         catch-up player; with ``user_id``, that student's own answer under ``mine``."""

@@ -170,15 +170,6 @@ class LiveSession:
         sites = {a.site_id for a in self.roster if a.role == Role.STUDENT}
         return sorted(sites, key=lambda s: (s is None, s or 0))
 
-    def _scope(self, actor: Actor, what: str) -> tuple[Actor, SiteFilter]:
-        """The verified actor and the site filter their staff role allows (students refused)."""
-        known = self.roster.verify(actor)
-        if known.leads_session:
-            return known, None
-        if known.role == Role.FACILITATOR:
-            return known, known.site_id
-        raise NotPermitted(f"students may not see {what}")
-
     def snapshot_for(self, actor: Actor) -> dict[str, Any]:
         """What ``actor`` may see right now (JSON-safe)."""
         me = self.roster.verify(actor)
@@ -213,35 +204,11 @@ class LiveSession:
         "remote" = students at home."""
         return self.state.polls.results(poll_id, site_id, self.known_sites(), self.limits)
 
-    def poll_results_for(self, actor: Actor, poll_id: int) -> dict[str, Any]:
-        """Leaders: everything; facilitator: their site; student: totals once revealed."""
-        known = self.roster.verify(actor)
-        poll = self.state.polls.get(poll_id)
-        if known.role == Role.STUDENT:
-            if poll.status != polls.REVEALED:
-                raise NotPermitted("the results are not revealed yet")
-            full = self.poll_results(poll_id)
-            return {k: v for k, v in full.items() if k != "sites"}
-        _, site = self._scope(known, "poll results")
-        return self.poll_results(poll_id, site)
-
     def poll_answers(self, poll_id: int, site_id: SiteFilter = None) -> list[dict[str, Any]]:
         return self.state.polls.answers(poll_id, site_id)
 
-    def poll_answers_for(self, actor: Actor, poll_id: int) -> list[dict[str, Any]]:
-        """Who answered what: leaders all, facilitators their site; never for anonymous polls."""
-        _, site = self._scope(actor, "other students' answers")
-        return self.poll_answers(poll_id, site)
-
     def question_results(self, question_id: int, site_id: SiteFilter = None) -> dict[str, Any]:
         return self.state.questions.results(question_id, site_id, self.known_sites(), self.limits)
-
-    def question_results_for(self, actor: Actor, question_id: int) -> dict[str, Any]:
-        """Staff only, scoped to the facilitator's site; includes per-student ``answers``."""
-        _, site = self._scope(actor, "other students' answers")
-        out = self.question_results(question_id, site)
-        out["answers"] = self.state.questions.answers(question_id, site)
-        return out
 
     def catch_up_questions(self, actor: Actor) -> list[dict[str, Any]]:
         """Shown questions by lesson-clock position, with the actor's own answer (``mine``)."""
@@ -254,31 +221,25 @@ class LiveSession:
         return None if change is None else {"deck_id": change.deck_id, "page": change.page}
 
     def due_questions(self, now: float) -> list[int]:
-        """Prepared questions whose planned position has come (for a gateway ticker)."""
+        """Prepared questions whose planned position has come (the session ticker shows them)."""
+        if self.status is not SessionStatus.LIVE:
+            return []
         return self.state.questions.due(self.lesson_clock(now))
+
+    def next_question_in(self, now: float) -> float | None:
+        """Seconds until the next prepared question is due (0 or less: due now); None when
+        none waits or the session is not live (the lesson clock runs only while live)."""
+        position = self.state.questions.next_position()
+        if position is None or self.status is not SessionStatus.LIVE:
+            return None
+        return position - self.lesson_clock(now)
 
     def check_results(self, check_id: int, site_id: SiteFilter = None) -> dict[str, Any]:
         return self.state.checks.results(check_id, site_id, self.known_sites())
 
-    def check_results_for(self, actor: Actor, check_id: int) -> dict[str, Any]:
-        _, site = self._scope(actor, "yes/no counts")
-        return self.check_results(check_id, site)
-
     def attendance(self, now: float) -> dict[str, Any]:
         """Seconds inside the live window per student and per site."""
         return self.state.presence.attendance(now)
-
-    def attendance_for(self, actor: Actor, now: float) -> dict[str, Any]:
-        """Leaders: all; facilitator: their site's rows; students refused."""
-        _, site = self._scope(actor, "attendance")
-        report = self.attendance(now)
-        if site is None:
-            return report
-        return {
-            "session_seconds": report["session_seconds"],
-            "students": [r for r in report["students"] if r["site_id"] == site],
-            "sites": [r for r in report["sites"] if r["site_id"] == site],
-        }
 
 
 __all__ = ["REMOTE", "LiveSession", "SessionState"]

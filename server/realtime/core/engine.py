@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,14 +22,15 @@ from server.domain.roles import Actor, Role
 from server.observability import ownership_log
 from server.realtime.core.cluster import Cluster
 from server.realtime.core.event_log import EventLog
+from server.realtime.core.extension import ExtensionFactory, OnClose
 from server.realtime.core.replica import ReplicaRuntime, decode_command
 from server.realtime.core.runtime import SessionRuntime
 from server.services.lifecycle import LifecycleCommand, project_status
 from server.services.principal import Principal
 from server.services.registry import Services
 
+log = logging.getLogger(__name__)
 CLOSE_MOVED = 1012  # "service restart": the client reconnects and resumes from its seq
-RuntimeHook = Callable[[SessionRuntime], Awaitable[None]]
 
 
 class RealtimeEngine:
@@ -39,8 +40,8 @@ class RealtimeEngine:
         if cluster is not None:
             cluster.on_lost = self._drop
             cluster.on_orphaned = self._drop
-        # Run once on each runtime right after it is loaded (engagement, media attach here).
-        self.runtime_hooks: list[RuntimeHook] = []
+        # Build each owned runtime's extensions (media, engagement) right after it is loaded.
+        self.extension_factories: list[ExtensionFactory] = []
         self.log = EventLog(services.sessions)
         self._runtimes: dict[int, SessionRuntime] = {}
         self._loading: dict[int, asyncio.Lock] = {}
@@ -95,7 +96,7 @@ class RealtimeEngine:
                 await pumping
             await cluster.release(runtime.session_id)
 
-        runtime.close_hooks.append(stop)
+        runtime.add_extension(OnClose("cluster", stop))
         cluster.serve(runtime.session_id, handle)
 
     async def _load_replica(self, session_id: int, cluster: Cluster) -> SessionRuntime:
@@ -113,7 +114,7 @@ class RealtimeEngine:
         async with replica.lock:  # frames arriving meanwhile wait, then skip what the log had
             await cluster.watch(session_id, replica.on_remote)
             await replica.catch_up()
-        replica.close_hooks.append(lambda: cluster.unwatch(session_id))
+        replica.add_extension(OnClose("cluster", lambda: cluster.unwatch(session_id)))
         return replica
 
     async def _drop(self, session_id: int) -> None:
@@ -167,8 +168,14 @@ class RealtimeEngine:
         for item in logged:
             runtime.remember(item)
         runtime.start()
-        for hook in self.runtime_hooks:
-            await hook(runtime)
+        for factory in self.extension_factories:
+            try:
+                extension = await factory(runtime)
+                if extension is not None:
+                    await extension.load()
+                    runtime.add_extension(extension)
+            except Exception:  # the lesson goes on without it (its messages: invalid_state)
+                log.exception("session %s: an extension is not available", session_id)
         await self._reconcile(runtime, row)
         return runtime
 

@@ -22,7 +22,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from server.auth.tokens import InvalidToken
-from server.domain.errors import BadInput, DomainError, NotFound, RateLimited
+from server.domain.errors import BadInput, DomainError, InvalidState, NotFound, RateLimited
 from server.domain.live.commands import Join
 from server.domain.roles import Actor
 from server.domain.token_bucket import TokenBucket
@@ -30,10 +30,13 @@ from server.observability import metrics
 from server.realtime.core import protocol, server_log
 from server.realtime.core.cluster import Cluster
 from server.realtime.core.engine import CLOSE_MOVED, RealtimeEngine
+from server.realtime.core.extension import ExtensionFactory
 from server.realtime.core.hub import Connection
 from server.realtime.core.runtime import SessionRuntime
-from server.realtime.engagement.messages import install as install_engagement
+from server.realtime.core.socket_context import SocketContext
+from server.realtime.engagement import bridge as engagement_bridge
 from server.realtime.media import bridge as media_bridge
+from server.realtime.media import engagement_feed
 from server.services.ids import PathId
 from server.services.principal import load_principal
 from server.services.registry import Services
@@ -54,36 +57,16 @@ CLOSE_REASONS = {
     CLOSE_TOO_SLOW: "too far behind: reconnect and resume",
     CLOSE_MOVED: "the session moved to another node: resume",
     CLOSE_SEND_FAILED: "sending failed: reconnect and resume",
+    CLOSE_FLOOD: "too many messages",
 }
+FINISH_SECONDS = 2.0  # how long a closing writer may take to send the last errors
 FLOOD_STRIKES = 50  # net rate-limited messages (see FloodMeter) before a close
 
-# Extra message families (media signalling, engagement telemetry) register here by prefix.
-Handler = Callable[["Session", protocol.ClientMessage], Awaitable[None]]
-EXTRA_HANDLERS: dict[str, Handler] = {}
+Handler = Callable[[SocketContext, protocol.ClientMessage], Awaitable[None]]
 
 
 class WrongNode(DomainError):
     code = "wrong_node"
-
-
-class Session:
-    """One open websocket of one participant, in one session."""
-
-    def __init__(self, ws: WebSocket, runtime: SessionRuntime, conn: Connection) -> None:
-        self.ws = ws
-        self.runtime = runtime
-        self.conn = conn
-
-    @property
-    def actor(self) -> Actor:
-        return self.conn.actor
-
-    def send(self, frame: str) -> None:
-        """Queue a reply for this connection only (not bounded: replies are small and few)."""
-        self.conn.push_unbounded((frame,))
-
-    def error(self, exc: DomainError, msg_id: str | None = None) -> None:
-        self.send(protocol.error_frame(exc.code, exc.message, msg_id))
 
 
 def _engine(ws: WebSocket) -> RealtimeEngine:
@@ -137,14 +120,14 @@ async def session_socket(ws: WebSocket, session_id: PathId) -> None:
     runtime = await _engine(ws).runtime(session_id)
     conn = Connection(actor, svc.settings.ws_send_queue, ws.send_text)
     await runtime.attach(conn, hello.last_seq)
-    session = Session(ws, runtime, conn)
+    ctx = SocketContext(ws, runtime, conn)
     # The reader runs in this task; only the writer gets a task of its own. When the writer
     # closes the socket (too slow, session moved), the reader sees the disconnect and ends.
     writer = asyncio.create_task(_write(ws, conn), name=f"ws-writer-{actor.user_id}")
     metrics.connection_opened()
     try:
         await _note_presence(runtime, actor, Join())
-        await _read(session, svc)
+        await _read(ctx, svc)
     except WebSocketDisconnect:
         pass  # the client went away while a handler was answering it
     except Exception:  # a bug, not bad input: say so, and let the client resume
@@ -152,6 +135,9 @@ async def session_socket(ws: WebSocket, session_id: PathId) -> None:
         await _close(ws, CLOSE_SEND_FAILED, "server error: reconnect and resume")
     finally:
         metrics.connection_closed()
+        if conn.finishing is not None:  # let the client read why it is being closed
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(writer), FINISH_SECONDS)
         writer.cancel()
         with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
             await writer
@@ -191,34 +177,36 @@ async def _send_until_closing(ws: WebSocket, conn: Connection) -> None:
             await inflight
         while conn.queue and conn.close_code is None and not conn.overflowed:
             await ws.send_text(conn.queue.popleft())
+        if conn.finishing is not None and not conn.queue and conn.inflight is None:
+            conn.close_code = conn.finishing
 
 
-async def _read(session: Session, svc: Services) -> None:
+async def _read(ctx: SocketContext, svc: Services) -> None:
     settings = svc.settings
     budget = MessageBudget(settings.ws_rate_per_second, settings.ws_rate_burst)
     while True:
-        message = await session.ws.receive()
+        message = await ctx.ws.receive()
         if message["type"] == "websocket.disconnect":
             return
         text = message.get("text")
         if text is None:
-            session.error(BadInput("binary frames are not accepted; send JSON text"))
+            ctx.error(BadInput("binary frames are not accepted; send JSON text"))
             continue
         if len(text) > settings.ws_max_message_bytes and not _media_within_limit(text, settings):
-            await _close(session.ws, CLOSE_TOO_BIG, "message too big")
+            await _close(ctx.ws, CLOSE_TOO_BIG, "message too big")
             return
         verdict = budget.spend(time.monotonic())
-        if verdict is FLOOD:
-            await _close(session.ws, CLOSE_FLOOD, "too many messages")
+        if verdict is FLOOD:  # the rate_limited errors go out first, then the close
+            ctx.conn.finish(CLOSE_FLOOD)
             return
         if verdict is LIMITED:
-            session.error(
+            ctx.error(
                 RateLimited(
                     f"at most {budget.rate:g} messages a second (bursts of {budget.burst:g})"
                 )
             )
             continue
-        await _dispatch(session, text)
+        await _dispatch(ctx, text)
 
 
 class _TypeOnly(msgspec.Struct):
@@ -270,35 +258,65 @@ class MessageBudget:
         return FLOOD if self.strikes >= FLOOD_STRIKES else LIMITED
 
 
-async def _dispatch(session: Session, text: str) -> None:
+async def _pong(ctx: SocketContext, message: protocol.ClientMessage) -> None:
+    ctx.send(protocol.encode({"type": "pong", "id": message.id, "t": time.time()}))
+
+
+async def _hello_again(ctx: SocketContext, message: protocol.ClientMessage) -> None:
+    raise BadInput("already signed in")
+
+
+async def _command(ctx: SocketContext, message: protocol.ClientMessage) -> None:
+    """A domain command (``protocol.COMMANDS``) through the session's single writer."""
+    command = protocol.to_command(message)
+    outcome = await ctx.runtime.submit(ctx.actor, message.id, command)
+    if outcome.error is not None:
+        ctx.error(outcome.error, message.id)
+    else:
+        ctx.send(protocol.ack_frame(message.id, outcome.seq))
+
+
+async def _extension(ctx: SocketContext, message: protocol.ClientMessage) -> None:
+    """A family an extension serves (media, engagement): on the owner node only."""
+    family = message.type.split(".", 1)[0]
+    runtime = ctx.runtime
+    if runtime.is_replica:
+        raise WrongNode(
+            f"{family} for this session is served by its owner node: connect there "
+            "(GET /api/sessions/{id}/node)"
+        )
+    extension = runtime.extensions.for_family(family)
+    if extension is None:
+        raise InvalidState(f"{family} is not available in this session")
+    await extension.handle(ctx, message)
+
+
+# The one dispatch table: a message's family (its type up to the first dot) -> its handler.
+# Families not listed are domain commands (an unknown type is refused there as bad_input).
+DISPATCH: dict[str, Handler] = {
+    "ping": _pong,
+    "hello": _hello_again,
+    **{name.split(".", 1)[0]: _command for name in protocol.COMMANDS},
+}
+# The families served by session extensions, registered by ``install`` (the schema lists them).
+EXTENSION_FAMILIES: set[str] = set()
+# What builds each loaded runtime's extensions, registered by ``install`` (in this order).
+EXTENSIONS: list[tuple[tuple[str, ...], Callable[[RealtimeEngine], ExtensionFactory]]] = [
+    (media_bridge.FAMILIES, media_bridge.factory),
+    (engagement_bridge.FAMILIES, engagement_bridge.factory),
+    ((), engagement_feed.factory),  # server media stats into engagement: no messages
+]
+
+
+async def _dispatch(ctx: SocketContext, text: str) -> None:
     msg_id: str | None = None
     try:
         message = protocol.parse(text)
         msg_id = message.id
-        if message.type == "ping":
-            session.send(protocol.encode({"type": "pong", "id": msg_id, "t": time.time()}))
-            return
-        if message.type == "hello":
-            raise BadInput("already signed in")
-        prefix = message.type.split(".", 1)[0]
-        handler = EXTRA_HANDLERS.get(prefix)
-        if handler is not None and message.type not in protocol.COMMANDS:
-            if session.runtime.is_replica:
-                raise WrongNode(
-                    f"{prefix} for this session is served by its owner node: connect there "
-                    "(GET /api/sessions/{id}/node)"
-                )
-            await handler(session, message)
-            return
-        command = protocol.to_command(message)
+        handler = DISPATCH.get(message.type.split(".", 1)[0], _command)
+        await handler(ctx, message)
     except DomainError as exc:
-        session.error(exc, msg_id)
-        return
-    outcome = await session.runtime.submit(session.actor, msg_id, command)
-    if outcome.error is not None:
-        session.error(outcome.error, msg_id)
-    else:
-        session.send(protocol.ack_frame(msg_id, outcome.seq))
+        ctx.error(exc, msg_id)
 
 
 async def _close(ws: WebSocket, code: int, reason: str) -> None:
@@ -324,10 +342,15 @@ def install(app: Any, services: Services) -> RealtimeEngine:
         app.state.shutdown_hooks.append(cluster.close)  # hooks run in reverse: after the engine
     engine = RealtimeEngine(services, cluster)
     server_log.install()
-    media_bridge.install(engine, EXTRA_HANDLERS)
+    for families, factory in EXTENSIONS:
+        engine.extension_factories.append(factory(engine))
+        for family in families:
+            if DISPATCH.get(family, _extension) is not _extension:
+                raise ValueError(f"message family {family!r} is served twice")
+            DISPATCH[family] = _extension
+            EXTENSION_FAMILIES.add(family)
     app.state.realtime = engine
     metrics.watch_engine(engine)
-    install_engagement(engine, EXTRA_HANDLERS)
     app.state.lifecycle = engine
     app.state.shutdown_hooks.append(engine.close)
     app.include_router(router)

@@ -31,6 +31,7 @@ class Connection:
     __slots__ = (
         "actor",
         "close_code",
+        "finishing",
         "idle",
         "inflight",
         "limit",
@@ -53,12 +54,19 @@ class Connection:
         self.wake = asyncio.Event()
         self.overflowed = False
         self.close_code: int | None = None
+        self.finishing: int | None = None  # close with this code once the queue is sent
         self.idle = False  # the writer is waiting for work
         self.inflight: asyncio.Future[None] | None = None  # an eager send that suspended
 
     def kick(self, code: int) -> None:
         """Ask the writer to close the websocket with ``code`` (the client resumes)."""
         self.close_code = code
+        self.wake.set()
+
+    def finish(self, code: int) -> None:
+        """Ask the writer to send what is queued (the errors that explain the close), then
+        close the websocket with ``code``."""
+        self.finishing = code
         self.wake.set()
 
     def push(self, frame: str, eager: bool = True) -> None:

@@ -24,21 +24,27 @@ from typing import Any
 
 import msgspec
 
+from server.domain.coalescer import Coalescer
 from server.domain.errors import Conflict, DomainError, InvalidState
 from server.domain.events import Audience, Event
+from server.domain.idempotency import IdempotencyStore, KeptStore
 from server.domain.live import DERIVED_EVENT_TYPES, STATUS_AFTER, LiveSession, Roster, SessionStatus
-from server.domain.live.commands import Leave
-from server.domain.roles import Actor
+from server.domain.live.commands import Leave, ShowQuestion
+from server.domain.roles import Actor, Role
 from server.observability import metrics
 from server.realtime.core import protocol
 from server.realtime.core.event_log import EventLog, LoggedEvent, PendingEvent
+from server.realtime.core.extension import Extensions, SessionExtension
 from server.realtime.core.hub import Connection, SessionHub
+from server.realtime.core.ticker import SessionTicker
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
 REUSED_ID = "this message id was already used for a different command: use a new id"
+QUESTION_CHECK_SECONDS = 1.0  # the longest wait between looks at the timed questions
+WAKES_QUESTIONS = frozenset({"session.started", "question.prepared"})
 StatusCallback = Callable[[int, SessionStatus, float], Awaitable[None]]
-Observer = Callable[["SessionRuntime", LoggedEvent], None]
+Done = tuple[int | None, str | None]  # a handled message id: (first seq, command fingerprint)
 
 
 def fingerprint(command: Any) -> str:
@@ -89,20 +95,19 @@ class SessionRuntime:
         self._log = event_log
         self._clock = clock
         self._on_status = on_status
-        self._tally_interval = 1.0 / tally_hz
         self._replay_limit = replay_limit
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._lock = asyncio.Lock()
         # The idempotency store: (user, message id) -> (first seq or None, command fingerprint;
-        # None for rows logged before fingerprints were stored).
-        self._done: dict[tuple[int, str], tuple[int | None, str | None]] = {}
-        self._tallies: dict[tuple[Any, ...], Event] = {}
-        self._tally_wake = asyncio.Event()
-        # Called (synchronously, in order) with every stored event after it is published:
-        # the engagement bridge and the media layer listen here.
-        self.observers: list[Observer] = []
-        self.extensions: dict[str, Any] = {}
-        self.close_hooks: list[Callable[[], Awaitable[None]]] = []
+        # None for rows logged before fingerprints were stored). Durable: refilled from the log.
+        self._done: IdempotencyStore[Done] = KeptStore()
+        self._tallies: Coalescer[tuple[Any, ...], Event] = Coalescer(1.0 / tally_hz)
+        # Media and engagement: each sees every stored event after it is published (in order)
+        # and ticks with the session's one ticker.
+        self.extensions = Extensions()
+        self.ticker = SessionTicker(f"session-{session_id}")
+        self.ticker.add("tallies", self._flush_tallies)
+        self.ticker.add("questions", self._show_due_questions, self.ticker.clock())
         self._tasks: list[asyncio.Task[None]] = []
         self._leaving: dict[int, asyncio.Task[None]] = {}
 
@@ -114,12 +119,15 @@ class SessionRuntime:
         return self._lock
 
     def start(self) -> None:
-        """Start the single writer and the tally flusher (the engine does, once loaded)."""
+        """Start the single writer and the ticker (the engine does, once loaded)."""
         sid = self.session_id
-        self._tasks = [
-            asyncio.create_task(self._write_loop(), name=f"session-{sid}-writer"),
-            asyncio.create_task(self._tally_loop(), name=f"session-{sid}-tallies"),
-        ]
+        self._tasks = [asyncio.create_task(self._write_loop(), name=f"session-{sid}-writer")]
+        self.ticker.start()
+
+    def add_extension(self, extension: SessionExtension) -> None:
+        """Register a loaded extension: it sees the next stored event and ticks from now."""
+        self.extensions.add(extension)
+        self.ticker.add(extension.name, extension.tick, self.ticker.clock())
 
     def writer_alive(self) -> bool:
         """The single writer task is running (for ``/readyz``)."""
@@ -137,7 +145,7 @@ class SessionRuntime:
         """Note a logged command id (on load from the log) so a retried message is not re-run."""
         if logged.client_msg_id is not None and logged.actor_id is not None:
             key = (logged.actor_id, logged.client_msg_id)
-            self._done[key] = (logged.seq, logged.command_hash)
+            self._done.put(key, (logged.seq, logged.command_hash))
 
     async def submit(
         self, actor: Actor, msg_id: str | None, command: Any, at: float | None = None
@@ -217,11 +225,12 @@ class SessionRuntime:
     async def close(self) -> None:
         for leaving in list(self._leaving.values()):
             leaving.cancel()
-        for hook in self.close_hooks:
+        await self.ticker.close()
+        for extension in self.extensions:
             try:
-                await hook()
+                await extension.close()
             except Exception:
-                log.exception("session %s: close hook failed", self.session_id)
+                log.exception("session %s: closing %s failed", self.session_id, extension.name)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -246,7 +255,7 @@ class SessionRuntime:
         now = self._clock()
         pending: list[PendingEvent] = []
         placed: list[tuple[_Job, int | None, DomainError | None]] = []
-        in_batch: dict[tuple[int, str], tuple[int | None, str | None]] = {}
+        in_batch: dict[tuple[int, str], Done] = {}
         statuses: list[tuple[SessionStatus, float]] = []
         for job in batch:
             key = job.key
@@ -300,11 +309,13 @@ class SessionRuntime:
                 )
                 self.hub.publish(frame, item.event.audience, eager=len(stored) == 1)
             for item in stored:
-                for observer in self.observers:
+                if item.event.type in WAKES_QUESTIONS:
+                    self.ticker.poke("questions")
+                for extension in self.extensions:
                     try:
-                        observer(self, item)
+                        extension.on_event(item)
                     except Exception:
-                        log.exception("session %s: observer failed", self.session_id)
+                        log.exception("session %s: %s failed", self.session_id, extension.name)
         else:
             first = self.last_seq + 1
         # The row projection follows the stored event and precedes the acks, so whoever
@@ -317,10 +328,11 @@ class SessionRuntime:
                 continue
             seq = None if index is None else first + index
             if job.key is not None:
-                self._done[job.key] = (seq, fingerprint(job.command))
+                self._done.put(job.key, (seq, fingerprint(job.command)))
             job.done.set_result(Outcome(seq=seq))
-        if self._tallies:
-            self._tally_wake.set()
+        due = self._tallies.due()
+        if due is not None:
+            self.ticker.poke("tallies", max(0.0, due - self.ticker.clock()))
 
     async def _project(self, status: SessionStatus, at: float) -> None:
         if self._on_status is None:
@@ -348,15 +360,38 @@ class SessionRuntime:
 
     def _coalesce(self, event: Event) -> None:
         ids = tuple(sorted((k, v) for k, v in event.data.items() if k.endswith("_id")))
-        self._tallies[(event.type, event.audience, ids)] = event
+        self._tallies.put((event.type, event.audience, ids), event)
 
-    async def _tally_loop(self) -> None:
+    async def _flush_tallies(self, now: float) -> float | None:
         """At most ``tally_hz`` flushes a second, each sending only the latest of each key."""
-        while True:
-            await self._tally_wake.wait()
-            self._tally_wake.clear()
-            tallies, self._tallies = self._tallies, {}
-            for event in tallies.values():
-                frame = protocol.event_frame(None, event.type, event.data, event.at)
-                self.hub.publish(frame, event.audience, eager=len(tallies) == 1)
-            await asyncio.sleep(self._tally_interval)  # the rate bound, not synchronisation
+        tallies = self._tallies.take(now)
+        for event in tallies:
+            frame = protocol.event_frame(None, event.type, event.data, event.at)
+            self.hub.publish(frame, event.audience, eager=len(tallies) == 1)
+        return self._tallies.due()
+
+    # --- timed embedded questions ---
+
+    async def _show_due_questions(self, now: float) -> float | None:
+        """Show each prepared question whose lesson-clock position has come, as the teacher
+        would (``question.show``); None while nothing is planned (a prepare or the start pokes
+        the ticker)."""
+        if self.live.status is not SessionStatus.LIVE:
+            return None
+        teacher = next((a for a in self.roster if a.role == Role.TEACHER), None)
+        if teacher is None:
+            return None
+        for question_id in self.live.due_questions(self._clock()):
+            outcome = await self.submit(teacher, None, ShowQuestion(question_id))
+            if outcome.error is not None:
+                log.info(
+                    "session %s: timed question %s not shown: %s",
+                    self.session_id,
+                    question_id,
+                    outcome.error.message,
+                )
+        wait = self.live.next_question_in(self._clock())
+        if wait is None:
+            return None
+        # a refused one is due still: look again after the longest wait, not at once
+        return now + (QUESTION_CHECK_SECONDS if wait <= 0 else min(QUESTION_CHECK_SECONDS, wait))

@@ -41,7 +41,6 @@ student: their own state and press only).
 from __future__ import annotations
 
 import logging
-from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
@@ -58,12 +57,10 @@ from server.domain.engagement.visibility import visible_to
 from server.domain.errors import BadInput, DomainError, InvalidState
 from server.domain.roles import Actor, Role
 from server.realtime.core import protocol
-from server.realtime.engagement.bridge import EXTENSION, EngagementBridge, attach, bridge_of
 
-if TYPE_CHECKING:
-    from server.realtime.core.engine import RealtimeEngine
-    from server.realtime.core.gateway import Session
-    from server.realtime.core.runtime import SessionRuntime
+if TYPE_CHECKING:  # the bridge calls in here: only its type is needed
+    from server.realtime.core.socket_context import SocketContext
+    from server.realtime.engagement.bridge import EngagementBridge
 
 log = logging.getLogger(__name__)
 
@@ -214,23 +211,20 @@ def snapshot_for(bridge: EngagementBridge, actor: Actor) -> dict[str, Any]:
     return {"pulses": pulses, "students": states, "explicit": explicit, "alerts": alerts}
 
 
-async def handle_message(session: Session, message: protocol.ClientMessage) -> None:
-    """The gateway's handler for the ``engagement`` prefix."""
-    bridge = bridge_of(session.runtime)
-    actor = session.actor
+async def handle_message(
+    bridge: EngagementBridge, ctx: SocketContext, message: protocol.ClientMessage
+) -> None:
+    """The ``engagement`` family (``EngagementBridge.handle``)."""
+    actor = ctx.actor
     msg_id = message.id
     try:
-        if bridge is None:
-            raise InvalidState("engagement is not available in this session")
         if bridge.ended and message.type != "engagement.sync":
             raise InvalidState("the session has ended")
         if message.type == "engagement.sync":
             _parse(message, Sync)
             snapshot = snapshot_for(bridge, actor)
-            session.send(
-                protocol.event_frame(None, "engagement.snapshot", snapshot, bridge.clock())
-            )
-            session.send(protocol.ack_frame(msg_id, None))
+            ctx.send(protocol.event_frame(None, "engagement.snapshot", snapshot, bridge.clock()))
+            ctx.send(protocol.ack_frame(msg_id, None))
             return
         if not bridge.seen(actor.user_id, msg_id):
             if message.type == "engagement.ack_student":
@@ -242,19 +236,6 @@ async def handle_message(session: Session, message: protocol.ClientMessage) -> N
                 bridge.deliver(_apply(bridge, actor, message))
                 bridge.remember(actor.user_id, msg_id)
     except DomainError as exc:
-        session.error(exc, msg_id)
+        ctx.error(exc, msg_id)
         return
-    session.send(protocol.ack_frame(msg_id, None))
-
-
-def install(realtime: RealtimeEngine, handlers: MutableMapping[str, Any]) -> None:
-    """Attach a bridge to every session runtime and route ``engagement.*`` messages."""
-
-    async def hook(runtime: SessionRuntime) -> None:
-        try:
-            await attach(realtime, runtime)
-        except Exception:  # the lesson goes on without engagement (messages: invalid_state)
-            log.exception("session %s: engagement not available", runtime.session_id)
-
-    realtime.runtime_hooks.append(hook)
-    handlers[EXTENSION] = handle_message
+    ctx.send(protocol.ack_frame(msg_id, None))

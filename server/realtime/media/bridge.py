@@ -1,35 +1,27 @@
 """Live media over the session websocket: the ``media.*`` family (``protocol``) driving
-one encoded pass-through ``streaming.MediaRoom`` per session.
+one encoded pass-through ``streaming.MediaRoom`` per session. A session extension: its own
+part (messages, room lifecycle, domain events, housekeeping); the rest is beside it:
+``renegotiation`` (subscriptions, re-offers), ``recorder`` (the lesson's recording),
+``announcer`` (stats, recording state and live tracks), and the pure
+``server.domain.media.leg_book`` (who owns which leg; whose legs to close) and
+``server.domain.media.policy`` (who publishes / receives what).
 
-One piece, over 300 lines: every handler here reads and changes the same per-session state
-(the room, the subscriptions by leg, the stage slot, the recorder) under one renegotiation
-model; the pure parts are already out (``server.domain.media.policy``, ``quality``,
-``recording``, ``protocol``). Splitting legs, renegotiation, recording and the announcer into
-modules of their own is the next step (docs/architecture.md).
+One piece, over 300 lines: what is left (the handlers of the messages, the legs, the room's
+life and the stage) reads and changes the same room, leg book, subscriptions and
+per-participant negotiation locks; split further, each part would take all of them as
+arguments.
 
-- **Room**: created on the first media message of a session, closed with its runtime (a close
-  hook) or when the session ends.
-- **Who publishes / receives what**: ``server.domain.media.policy`` (teacher: camera,
-  microphone, screen as ``teacher``; a facilitator: the room feed ``site-<id>``; a student:
-  ``user-<id>`` while on stage). Refusals are ``not_permitted`` error frames; malformed SDP,
-  too many tracks, unsupported codecs are ``bad_input``.
-- **Renegotiation model** (the simplest correct one): a subscription names *publishers*, not
-  tracks, and has a slot for each of their labels from the start, plus two stage slots. A
-  publisher that comes, goes or republishes is rebound inside the relay: no renegotiation, and
-  everyone gets a ``media.tracks`` frame listing the live tracks (show/hide tiles). The stage
-  is rebound the same way (``media.tracks.stage``). Only a publisher the subscriber has no slot
-  for (a site whose facilitator joined the roster later) makes the server renegotiate: it
-  replaces the subscription and pushes ``media.subscribe.offer`` with ``renegotiation: true``;
-  the client answers with ``media.subscribe.answer`` as usual.
+- **Room**: created on the first media message of a session, closed with its runtime
+  (``close``) or when the session ends.
+- **Who publishes / receives what**: ``server.domain.media.policy``. Refusals are
+  ``not_permitted`` error frames; malformed SDP, too many tracks, unsupported codecs are
+  ``bad_input``.
 - **Cleanup**: media belongs to the user who negotiated it. When that user has had no open
   websocket for ``grace_seconds`` (default 5 s, so a quick resume keeps media flowing), their
-  legs are closed. Peers that never connect are reaped by the room itself.
+  legs are closed (``LegBook.sweep``, each ``TICK_SECONDS`` from the session ticker). Peers
+  that never connect are reaped by the room itself.
 - **Stage**: ``stage.joined`` / ``stage.left`` domain events move the room's stage to the last
   participant brought on stage; a student taken off stage has their publish leg closed.
-- **Recording**: while the session is live and the teacher publishes, the teacher's camera and
-  microphone (one file) and screen (a second file, same stem + ``.screen``) are muxed (no
-  re-encode) into ``<data_dir>/recordings/session-<id>/`` on the lesson clock
-  (``recording``); stopped on session end or runtime close.
 - **Stats**: every ``STATS_SECONDS`` the room's stats go to the leaders as ``media.stats``;
   :func:`connection_quality` gives a per-user summary, which ``engagement_feed`` feeds to the
   engagement engine every 2 s as server media stats (connection trouble).
@@ -40,55 +32,57 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import MutableMapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from aiortc import RTCIceServer
 
 from server.domain.errors import BadInput, DomainError, InvalidState, NotFound, NotPermitted
-from server.domain.events import EVERYONE, LEADERS, to_user
+from server.domain.events import EVERYONE, to_user
+from server.domain.idempotency import LruStore
 from server.domain.live import SessionStatus
 from server.domain.media import policy
+from server.domain.media.leg_book import LegBook
 from server.domain.roles import Actor, Role
 from server.realtime.core import protocol
 from server.realtime.core.event_log import LoggedEvent
+from server.realtime.core.extension import ExtensionFactory, SessionExtension
 from server.realtime.core.runtime import SessionRuntime
 from server.realtime.media import errors as media_errors
 from server.realtime.media import protocol as mp
-from server.realtime.media.engagement_feed import MediaEngagementFeed
+from server.realtime.media.announcer import Announcer
 from server.realtime.media.quality import ClientReport, quality_by_user, stats_frame
-from server.realtime.media.recording import new_path, part_path
+from server.realtime.media.recorder import Recorder
+from server.realtime.media.renegotiation import (
+    Subscription,
+    offer,
+    offer_data,
+    renegotiate_missing,
+)
 from server.services.ice import SERVER_PEER, ice_servers_for, turn_configured
 from server.settings import Settings
-from streaming import MediaRoom, RoomStats, VideoCodec
-from streaming.recording import screen_path_for
+from streaming import MediaRoom, RoomStats
 
 if TYPE_CHECKING:
     from server.realtime.core.engine import RealtimeEngine
-    from server.realtime.core.gateway import Handler, Session
+    from server.realtime.core.socket_context import SocketContext
 
 log = logging.getLogger(__name__)
 
 EXTENSION: Final = "media"
+FAMILIES: Final = ("media",)
 TICK_SECONDS: Final = 1.0
 STATS_SECONDS: Final = 2.0
 GRACE_SECONDS: Final = 5.0
-# Camera + microphone go to lesson-*.webm (stream 0 camera, 1 microphone), the screen to
-# lesson-*.screen.webm; each file is created when its tracks first send (streaming/recording.py).
-RECORDED_LABELS: Final = ("camera", "microphone", "screen")
-
-
-@dataclass(slots=True)
-class _Subscription:
-    actor: Actor
-    asked: list[str] | None
-    mode: str
+REMEMBERED_IDS: Final = 1024
+Reply = tuple[str, dict[str, Any]] | None
 
 
 class MediaBridge:
-    """The media side of one session runtime."""
+    """The media side of one session runtime (a ``SessionExtension``)."""
+
+    name = EXTENSION
+    families: tuple[str, ...] = FAMILIES
 
     def __init__(
         self, runtime: SessionRuntime, settings: Settings, grace_seconds: float | None = None
@@ -100,17 +94,24 @@ class MediaBridge:
         self.last_stats: RoomStats | None = None
         self.reports: dict[int, ClientReport] = {}
         self.users_by_pid: dict[str, int] = {}
-        self.recording: Path | None = None  # the final name of the recording in progress
-        self._legs: dict[tuple[str, str], int] = {}  # (pid, leg) -> user who negotiated it
-        self._subs: dict[str, _Subscription] = {}
+        self.announcer = Announcer(runtime)
+        self.recorder = Recorder(settings.data_dir, runtime.session_id, self.announcer)
+        self.legs = LegBook(self.grace_seconds)  # (pid, leg) -> the user who negotiated it
+        self._subs: dict[str, Subscription] = {}
         self._caps: dict[str, int | None] = {}
-        self._gone_since: dict[int, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._loops: list[asyncio.Task[None]] = []
-        self._sent_tracks: tuple[tuple[str, ...], str | None] | None = None
+        self._loops: list[asyncio.Task[None]] = []  # the live-tracks watcher, housekeeping
+        self._last_stats: float | None = None
+        # a message resent with the same id gets the first answer again, and is not re-run
+        self.done_ids: LruStore[tuple[Reply]] = LruStore(REMEMBERED_IDS)
         self._closed = False
         self._ice_refresh_at = 0.0
+
+    @property
+    def recording(self) -> Path | None:
+        """The final name of the recording in progress."""
+        return self.recorder.path
 
     # ----- room lifecycle -----------------------------------------------------------------
     def ensure_room(self) -> MediaRoom:
@@ -121,12 +122,8 @@ class MediaBridge:
         if self.room is None:
             self.room = MediaRoom(str(self.runtime.session_id), self._ice_servers())
             self.room.set_stage(self._stage_pid())
-            self._loops = [
-                asyncio.create_task(self._tick(), name=f"media-{self.runtime.session_id}-tick"),
-                asyncio.create_task(
-                    self._watch_tracks(), name=f"media-{self.runtime.session_id}-tracks"
-                ),
-            ]
+            self._loops = [self.announcer.watch(self.room)]
+            self.runtime.ticker.poke(EXTENSION, TICK_SECONDS)  # housekeeping from now on
         elif turn_configured(self.settings) and time.time() > self._ice_refresh_at:
             self.room.set_ice_servers(self._ice_servers())  # fresh TURN credentials
         return self.room
@@ -138,6 +135,9 @@ class MediaBridge:
         self._ice_refresh_at = expires_at - min(300.0, (expires_at - now) / 2)
         return [_ice_server(s) for s in entries]
 
+    async def load(self) -> None:
+        return None  # the room is created on the first media message
+
     async def close(self) -> None:
         """Stop recording and close every peer connection (runtime close or session end)."""
         if self._closed:  # a close already under way (session end): wait for it
@@ -147,40 +147,46 @@ class MediaBridge:
                 await asyncio.gather(*pending, return_exceptions=True)
             return
         self._closed = True
-        for task in self._loops:
-            task.cancel()
+        for task in [*self._loops, *self._tasks]:
+            if task.get_name().endswith(("-tracks", "-housekeeping")):
+                task.cancel()
         # a loop that died of an exception must not skip the recording and the room
         await asyncio.gather(*self._loops, return_exceptions=True)
-        self._stop_recording()
+        self.recorder.stop(self.room)
         if self.room is not None:
             await self.room.close()
         current = asyncio.current_task()
         pending = [t for t in self._tasks if t is not current]
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-        self._legs.clear()
+        self.legs.clear()
         self._subs.clear()
 
     # ----- messages -----------------------------------------------------------------------
-    async def handle(self, session: Session, message: protocol.ClientMessage) -> None:
+    async def handle(self, ctx: SocketContext, message: protocol.ClientMessage) -> None:
         msg_id = message.id
+        key = None if msg_id is None else (ctx.actor.user_id, msg_id)
+        done = None if key is None else self.done_ids.get(key)
         try:
-            data = mp.parse(message)
-            reply = await self._handle(session.actor, message.type, data)
+            if done is not None:
+                reply = done[0]
+            else:
+                data = mp.parse(message)
+                reply = await self._handle(ctx.actor, message.type, data)
+                if key is not None:
+                    self.done_ids.put(key, (reply,))
         except DomainError as exc:
-            session.error(media_errors.for_people(exc), msg_id)
+            ctx.error(media_errors.for_people(exc), msg_id)
             return
         except Exception:
             log.exception("session %s: %s failed", self.runtime.session_id, message.type)
-            session.error(InvalidState(media_errors.FAILED), msg_id)
+            ctx.error(InvalidState(media_errors.FAILED), msg_id)
             return
         if reply is not None:
-            session.send(mp.reply_frame(reply[0], msg_id, reply[1]))
-        session.send(protocol.ack_frame(msg_id, None))
+            ctx.send(mp.reply_frame(reply[0], msg_id, reply[1]))
+        ctx.send(protocol.ack_frame(msg_id, None))
 
-    async def _handle(
-        self, actor: Actor, type_: str, data: Any
-    ) -> tuple[str, dict[str, Any]] | None:
+    async def _handle(self, actor: Actor, type_: str, data: Any) -> Reply:
         if isinstance(data, mp.Publish):
             return await self._publish(actor, data)
         if isinstance(data, mp.Subscribe):
@@ -230,62 +236,35 @@ class MediaBridge:
         if actor.role == Role.STUDENT and not self._on_stage(actor):  # left while negotiating
             await self.close_leg(pid, "publish")
             raise NotPermitted(policy.STUDENT_OFF_STAGE)
-        if pid == policy.TEACHER_ID:
-            self._maybe_record()
+        if pid == policy.TEACHER_ID and not self._closed:
+            self.recorder.maybe_start(self.room, self.runtime.live)
         self._spawn(self._renegotiate_missing(pid))  # the answer need not wait for re-offers
         return "media.publish.answer", {"sdp": answer, "publisher": pid}
 
     async def _subscribe(self, actor: Actor, data: mp.Subscribe) -> tuple[str, dict[str, Any]]:
         pid = policy.own_pid(actor)
-        sub = _Subscription(actor, data.publishers, data.mode)
+        sub = Subscription(actor, data.publishers, data.mode)
         publishers = policy.choose_publishers(actor, self._site_ids(), data.publishers)
         room = self.ensure_room()
         async with self._lock(pid):
-            offer = await self._offer(room, pid, publishers, sub.mode)
+            sdp = await offer(room, pid, publishers, sub.mode)
             self._subs[pid] = sub
             self._own(pid, "subscribe", actor)
         if actor.leads_session and self.recording is not None:  # e.g. a reloaded console
             started = {"state": "started", "name": self.recording.name}
             self.runtime.publish("media.recording", started, to_user(actor.user_id), time.time())
-        return "media.subscribe.offer", self._offer_data(pid, offer, sub.mode, False)
-
-    async def _offer(self, room: MediaRoom, pid: str, publishers: list[str], mode: str) -> str:
-        labels = {label for p in publishers for label in policy.labels_for(p)}
-        return await room.subscribe(pid, publishers, labels=labels, mode=mode, stage=True)
-
-    def _offer_data(self, pid: str, offer: str, mode: str, again: bool) -> dict[str, Any]:
-        assert self.room is not None
-        slots = self.room.subscription_slots(pid)
-        return {"sdp": offer, "slots": slots, "mode": mode, "renegotiation": again}
+        return "media.subscribe.offer", offer_data(room, pid, sdp, sub.mode, False)
 
     async def _renegotiate_missing(self, publisher: str) -> None:
-        """Subscribers who should receive ``publisher`` but have no slot for it get a new offer."""
         room = self.room
         if room is None:
             return
-        subscribers = room.subscribers  # a copy: read once
-        site_ids = self._site_ids()
-        for pid, sub in list(self._subs.items()):
-            if sub.asked is not None or pid not in subscribers:
-                continue
-            try:
-                wanted = policy.choose_publishers(sub.actor, site_ids, None)
-                if publisher not in wanted:
-                    continue
-                async with self._lock(pid):
-                    # the subscription may have changed or closed while we waited
-                    if self._subs.get(pid) is not sub or pid not in room.subscribers:
-                        continue
-                    slots = room.subscription_slots(pid)
-                    if any(s.startswith(f"{publisher}/") for s in slots):
-                        continue
-                    offer = await self._offer(room, pid, wanted, sub.mode)
-                frame = self._offer_data(pid, offer, sub.mode, True)
-                self.runtime.publish(
-                    "media.subscribe.offer", frame, to_user(sub.actor.user_id), time.time()
-                )
-            except Exception:
-                log.exception("media %s: re-offer to %s failed", self.runtime.session_id, pid)
+
+        def send(actor: Actor, frame: dict[str, Any]) -> None:
+            to = to_user(actor.user_id)
+            self.runtime.publish("media.subscribe.offer", frame, to, time.time())
+
+        await renegotiate_missing(room, self._subs, self._site_ids(), self._lock, send, publisher)
 
     async def _set_bitrate(self, actor: Actor, data: mp.Bitrate) -> None:
         if not actor.leads_session:
@@ -315,12 +294,11 @@ class MediaBridge:
 
     # ----- legs ---------------------------------------------------------------------------
     def _own(self, pid: str, leg: str, actor: Actor) -> None:
-        self._legs[(pid, leg)] = actor.user_id
+        self.legs.own((pid, leg), actor.user_id)
         self.users_by_pid[pid] = actor.user_id
-        self._gone_since.pop(actor.user_id, None)
 
     def _require_owner(self, pid: str, leg: str, actor: Actor) -> None:
-        if self._legs.get((pid, leg)) != actor.user_id:
+        if self.legs.owner((pid, leg)) != actor.user_id:
             raise NotFound(media_errors.LEG_GONE)
 
     def _pid_for_leg(self, actor: Actor, leg: str) -> str:
@@ -333,14 +311,14 @@ class MediaBridge:
 
     async def close_leg(self, pid: str, leg: str) -> None:
         """Close one leg of ``pid`` (the other one, if any, keeps running)."""
-        self._legs.pop((pid, leg), None)
+        self.legs.forget((pid, leg))
         if leg == "subscribe":
             self._subs.pop(pid, None)
         if self.room is not None:
             await self.room.close_leg(pid, leg)
 
-    def _spawn(self, coro: Any) -> None:
-        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+    def _spawn(self, coro: Any, name: str | None = None) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -350,37 +328,33 @@ class MediaBridge:
         if room is None:
             return
         hub = self.runtime.hub
-        publishers, subscribers = room.publishers, room.subscribers  # copies: read once
-        for (pid, leg), user in list(self._legs.items()):
-            legs = publishers if leg == "publish" else subscribers
-            if pid not in legs:
-                self._legs.pop((pid, leg), None)
-                if leg == "subscribe":
-                    self._subs.pop(pid, None)
-                continue
-            if hub.user_connections(user) > 0:
-                self._gone_since.pop(user, None)
-                continue
-            since = self._gone_since.setdefault(user, now)
-            if now - since >= self.grace_seconds:
-                await self.close_leg(pid, leg)
-        owners = set(self._legs.values())
-        for user in list(self._gone_since):
-            if user not in owners:
-                del self._gone_since[user]
+        swept = self.legs.sweep(
+            now,
+            lambda user: hub.user_connections(user) > 0,
+            room.publishers,
+            room.subscribers,
+            busy=lambda pid: self._lock(pid).locked(),  # mid-(re)negotiation: left alone
+        )
+        for pid, leg in swept.forgotten:
+            if leg == "subscribe":
+                self._subs.pop(pid, None)
+        for pid, leg in swept.closes:
+            await self.close_leg(pid, leg)
 
     # ----- domain events ------------------------------------------------------------------
-    def on_event(self, runtime: SessionRuntime, logged: LoggedEvent) -> None:
+    def on_event(self, logged: LoggedEvent) -> None:
         event = logged.event
+        runtime = self.runtime
         if event.type in ("stage.joined", "stage.left"):
             if self.room is not None:
                 self.room.set_stage(self._stage_pid())
             if event.type == "stage.left" and event.data.get("kind") == "user":
                 self._off_stage(event.data)
         elif event.type == "session.started":
-            self._maybe_record()
+            if not self._closed:
+                self.recorder.maybe_start(self.room, self.runtime.live)
         elif event.type == "session.ended":
-            self._stop_recording()
+            self.recorder.stop(self.room)
             if self.room is not None:
                 closed = {"leg": "all", "reason": "session_ended"}
                 runtime.publish("media.closed", closed, EVERYONE, time.time())
@@ -389,7 +363,7 @@ class MediaBridge:
     def _off_stage(self, data: dict[str, Any]) -> None:
         pid = policy.stage_pid(data)
         user = data.get("user_id")
-        if pid is None or not isinstance(user, int) or (pid, "publish") not in self._legs:
+        if pid is None or not isinstance(user, int) or (pid, "publish") not in self.legs:
             return
         closed = {"leg": "publish", "reason": "off_stage"}
         self.runtime.publish("media.closed", closed, to_user(user), time.time())
@@ -414,80 +388,26 @@ class MediaBridge:
             }
         )
 
-    # ----- recording ----------------------------------------------------------------------
-    def _maybe_record(self) -> None:
-        room, live = self.room, self.runtime.live
-        if room is None or self.recording is not None or self._closed:
-            return
-        if live.status is not SessionStatus.LIVE or live.started_at is None:
-            return
-        if policy.TEACHER_ID not in room.publishers:
-            return
-        suffix = ".webm" if room.video_codec is VideoCodec.VP8 else ".mkv"
-        final = new_path(self.settings.data_dir, self.runtime.session_id, time.time(), suffix)
-        room.start_recording(
-            part_path(final), policy.TEACHER_ID, live.started_at, labels=RECORDED_LABELS
-        )
-        self.recording = final
-        self._tell_leaders("media.recording", {"state": "started", "name": final.name})
+    # ----- background: sweep, stats (the session ticker), live tracks ---------------------
+    async def tick(self, now: float) -> float | None:
+        """Every ``TICK_SECONDS`` while there is a room: sweep the legs and, every
+        ``STATS_SECONDS``, collect the room's stats, in a task of its own (the ticker goes on)."""
+        if self.room is None or self._closed:
+            return None
+        if not any(t.get_name().endswith("-housekeeping") for t in self._tasks):
+            self._spawn(self._housekeep(now), f"media-{self.runtime.session_id}-housekeeping")
+        return now + TICK_SECONDS
 
-    def _stop_recording(self) -> None:
-        final, self.recording = self.recording, None
-        if final is None or self.room is None:
-            return
+    async def _housekeep(self, now: float) -> None:
         try:
-            self.room.stop_recording()
-        except NotFound:
-            return
-        names = []
-        for done in (final, screen_path_for(final)):
-            part = part_path(done)
-            if part.exists():
-                part.replace(done)
-                names.append(done.name)
-        stopped = {"state": "stopped", "name": final.name, "files": names}
-        self._tell_leaders("media.recording", stopped)
-
-    # ----- background: sweep, stats, live tracks ------------------------------------------
-    async def _tick(self) -> None:
-        last_stats = 0.0
-        while True:
-            await asyncio.sleep(TICK_SECONDS)
-            now = time.monotonic()
-            try:
-                await self._sweep(now)
-                if now - last_stats >= STATS_SECONDS and self.room is not None:
-                    last_stats = now
-                    self.last_stats = await self.room.stats()
-                    self._tell_leaders("media.stats", stats_frame(self.last_stats))
-            except Exception:
-                log.exception("media %s: housekeeping failed", self.runtime.session_id)
-
-    def _tracks_view(self) -> tuple[tuple[str, ...], str | None]:
-        room = self.room
-        if room is None:
-            return ((), None)
-        live = sorted(f"{s.key.publisher_id}/{s.key.label.value}" for s in room.hub.sources)
-        return (tuple(live), room.stage)
-
-    async def _watch_tracks(self) -> None:
-        room = self.room
-        assert room is not None
-        while True:
-            try:
-                await room.wait_until(lambda: self._tracks_view() != self._sent_tracks, 5.0)
-                view = self._tracks_view()
-                self._sent_tracks = view
-                data = {"live": list(view[0]), "stage": view[1]}
-                self.runtime.publish("media.tracks", data, EVERYONE, time.time())
-            except TimeoutError:
-                continue  # nothing changed for a while: look again
-            except Exception:
-                log.exception("media %s: live tracks update failed", self.runtime.session_id)
-                await asyncio.sleep(TICK_SECONDS)  # no busy loop if it keeps failing
-
-    def _tell_leaders(self, type_: str, data: dict[str, Any]) -> None:
-        self.runtime.publish(type_, data, LEADERS, time.time())
+            await self._sweep(now)
+            last = self._last_stats
+            if self.room is not None and (last is None or now - last >= STATS_SECONDS):
+                self._last_stats = now
+                self.last_stats = await self.room.stats()
+                self.announcer.tell("media.stats", stats_frame(self.last_stats))
+        except Exception:
+            log.exception("media %s: housekeeping failed", self.runtime.session_id)
 
 
 def _ice_server(entry: dict[str, Any]) -> RTCIceServer:
@@ -502,36 +422,17 @@ def _ice_server(entry: dict[str, Any]) -> RTCIceServer:
 def connection_quality(runtime: SessionRuntime) -> dict[int, dict[str, Any]]:
     """Per user id: media connection quality (see ``quality`` for the fields); empty
     when the session has no media. Cheap: reads the latest stats collected every 2 s."""
-    bridge = bridge_of(runtime)
+    bridge = runtime.extensions.get(EXTENSION, MediaBridge)
     if bridge is None:
         return {}
     return quality_by_user(bridge.last_stats, bridge.users_by_pid, bridge.reports, time.time())
 
 
-def bridge_of(runtime: SessionRuntime) -> MediaBridge | None:
-    bridge = runtime.extensions.get(EXTENSION)
-    return bridge if isinstance(bridge, MediaBridge) else None
+def factory(realtime: RealtimeEngine) -> ExtensionFactory:
+    """Builds each session runtime's media bridge (registered by ``gateway.install``)."""
+    settings = realtime.services.settings
 
+    async def build(runtime: SessionRuntime) -> SessionExtension:
+        return MediaBridge(runtime, settings)
 
-def install(engine: RealtimeEngine, handlers: MutableMapping[str, Handler]) -> None:
-    """Attach a bridge to every session runtime and route ``media.*`` messages to it."""
-    settings = engine.services.settings
-
-    async def attach(runtime: SessionRuntime) -> None:
-        bridge = MediaBridge(runtime, settings)
-        runtime.extensions[EXTENSION] = bridge
-        runtime.observers.append(bridge.on_event)
-        runtime.close_hooks.append(bridge.close)
-        feed = MediaEngagementFeed(runtime, connection_quality)  # link trouble -> engagement
-        feed.start()
-        runtime.close_hooks.append(feed.close)
-
-    async def handle(session: Session, message: protocol.ClientMessage) -> None:
-        bridge = bridge_of(session.runtime)
-        if bridge is None:
-            session.error(InvalidState(media_errors.UNAVAILABLE), message.id)
-            return
-        await bridge.handle(session, message)
-
-    engine.runtime_hooks.append(attach)
-    handlers["media"] = handle
+    return build

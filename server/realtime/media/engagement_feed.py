@@ -10,23 +10,31 @@ disengaged label (and excuses missed polls) for the student.
 
 Bounded: one signal per student with media per interval, no history kept beyond the previous
 freeze count. Nothing is sent while the session has no media, no engagement bridge, or has
-ended. Started by ``media_bridge.install`` for each runtime; stopped by the runtime's close.
+ended. A session extension without messages of its own: it ticks with the session's ticker
+(``gateway.install`` registers its ``factory``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from server.domain.engagement import MediaStats
 from server.domain.errors import DomainError
 from server.domain.roles import Role
+from server.realtime.core.event_log import LoggedEvent
+from server.realtime.core.extension import ExtensionFactory, SessionExtension
 from server.realtime.core.runtime import SessionRuntime
 from server.realtime.engagement import bridge as engagement_bridge
+from server.realtime.engagement.bridge import EngagementBridge
+from server.realtime.media.bridge import connection_quality
+
+if TYPE_CHECKING:
+    from server.realtime.core.engine import RealtimeEngine
+    from server.realtime.core.protocol import ClientMessage
+    from server.realtime.core.socket_context import SocketContext
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +48,9 @@ Quality = Callable[[SessionRuntime], dict[int, dict[str, Any]]]
 
 class MediaEngagementFeed:
     """Feeds one runtime's per-student media quality to its engagement engine."""
+
+    name = "media-engagement"
+    families: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -55,23 +66,23 @@ class MediaEngagementFeed:
         self.clock = clock
         self.sent = 0  # signals accepted by the engine (monitoring, tests)
         self._freezes: dict[int, int] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._next: float | None = None  # the ticker's clock
 
-    def start(self) -> None:
-        if self._task is None:
-            name = f"session-{self.runtime.session_id}-media-engagement"
-            self._task = asyncio.create_task(self._loop(), name=name)
+    async def load(self) -> None:
+        return None
+
+    def on_event(self, logged: LoggedEvent) -> None:
+        return None
+
+    async def handle(self, ctx: SocketContext, message: ClientMessage) -> None:
+        return None  # no family of its own
 
     async def close(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        return None
 
     def feed_once(self) -> int:
         """Send one signal per student with media now; returns how many the engine took."""
-        bridge = engagement_bridge.bridge_of(self.runtime)
+        bridge = self.runtime.extensions.get(engagement_bridge.EXTENSION, EngagementBridge)
         if bridge is None or bridge.ended:
             return 0
         quality = self.quality(self.runtime)
@@ -108,10 +119,23 @@ class MediaEngagementFeed:
         self.sent += taken
         return taken
 
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval_s)  # the feed's period, not synchronisation
+    async def tick(self, now: float) -> float | None:
+        """Every ``interval_s``: the first one a whole interval after the session loaded."""
+        if self._next is None:
+            self._next = now + self.interval_s
+        elif self._next <= now:
+            self._next = now + self.interval_s
             try:
                 self.feed_once()
             except Exception:
                 log.exception("session %s: media engagement feed failed", self.runtime.session_id)
+        return self._next
+
+
+def factory(realtime: RealtimeEngine) -> ExtensionFactory:
+    """Builds each session runtime's feed (registered by ``gateway.install``)."""
+
+    async def build(runtime: SessionRuntime) -> SessionExtension:
+        return MediaEngagementFeed(runtime, connection_quality)
+
+    return build

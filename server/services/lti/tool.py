@@ -28,8 +28,8 @@ class LtiTool:
         self.grades = GradeSync(services.sessions, settings, self.http, self.tokens)
 
     def observe(self, runtime: Any, item: Any) -> None:
-        """A stored event (runtime observer): kick grades after the lesson's end and after
-        each catch-up answer."""
+        """A stored event (seen through :class:`GradeKicker`): kick grades after the lesson's
+        end and after each catch-up answer."""
         event = item.event
         if event.type not in GRADE_EVENTS:
             return
@@ -42,15 +42,44 @@ class LtiTool:
         await self.http.aclose()
 
 
+class GradeKicker:
+    """The LTI tool as a session extension (``server/realtime/core/extension.py``): it has no
+    message family and no periodic work; it only watches the session's stored events. Typed
+    loosely so that services do not import the realtime layer."""
+
+    name = "lti-grades"
+    families: tuple[str, ...] = ()
+
+    def __init__(self, tool: LtiTool, runtime: Any) -> None:
+        self.tool = tool
+        self.runtime = runtime
+
+    async def load(self) -> None:
+        return None
+
+    def on_event(self, logged: Any) -> None:
+        self.tool.observe(self.runtime, logged)
+
+    async def handle(self, ctx: Any, message: Any) -> None:
+        return None
+
+    async def tick(self, now: float) -> float | None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
 def install_lti(app: Any, services: Services, realtime: Any) -> LtiTool:
     tool = LtiTool(services)
     app.state.lti = tool
 
-    async def attach(runtime: Any) -> None:
-        if not getattr(runtime, "is_replica", False):
-            runtime.observers.append(tool.observe)
+    async def grades_of(runtime: Any) -> GradeKicker | None:
+        if getattr(runtime, "is_replica", False):
+            return None  # only the session's writer kicks grades
+        return GradeKicker(tool, runtime)
 
-    realtime.runtime_hooks.append(attach)
+    realtime.extension_factories.append(grades_of)
     app.state.startup_hooks.append(tool.grades.start)
     app.state.shutdown_hooks.append(tool.close)
     return tool

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from server.db.engagement_models import EngagementTimeline
 from server.domain.engagement import EngagementSettings, TimelineEntry
-from server.realtime.engagement.bridge import EngagementBridge, bridge_of
+from server.realtime.engagement.bridge import EXTENSION, EngagementBridge
 from server.realtime.engagement.timeline import (
     TimelineWriter,
     purge_expired,
@@ -68,7 +68,7 @@ async def _drain(client: WsClient) -> None:
 
 async def _bridge(klass: Class) -> EngagementBridge:
     runtime = await klass.server.app.state.realtime.runtime(klass.session_id)
-    bridge = bridge_of(runtime)
+    bridge = runtime.extensions.get(EXTENSION, EngagementBridge)
     assert bridge is not None
     return bridge
 

@@ -16,6 +16,7 @@ from aiortc.mediastreams import AudioStreamTrack
 
 from server.domain.engagement import EngagementSettings, StudentState
 from server.realtime.engagement import bridge as engagement_bridge
+from server.realtime.engagement.bridge import EngagementBridge
 from server.realtime.media import bridge as media_bridge
 from server.settings import Settings
 from streaming.loopback import restore_host_addresses, use_loopback_only
@@ -118,7 +119,7 @@ async def test_stalled_media_is_connection_trouble_not_disengaged(klass: Class) 
     assert reply["type"] == "media.publish.answer", reply
     await speaker_pc.setRemoteDescription(RTCSessionDescription(reply["data"]["sdp"], "answer"))
     runtime = (await bridge_of(klass)).runtime
-    engine = engagement_bridge.bridge_of(runtime)
+    engine = runtime.extensions.get(engagement_bridge.EXTENSION, EngagementBridge)
     assert engine is not None
     try:
         await watcher.slots["teacher/camera"].wait_frames(10)

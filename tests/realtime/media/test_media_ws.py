@@ -26,6 +26,7 @@ from server.db.models import CourseSite, Site, User
 from server.domain.roles import Role
 from server.realtime.media import bridge as media_bridge
 from server.realtime.media.bridge import MediaBridge, connection_quality
+from server.realtime.media.recorder import RECORDED_LABELS
 from streaming import MediaRoom
 from streaming.loopback import restore_host_addresses, use_loopback_only
 from tests.databases import SqliteFactory
@@ -367,7 +368,7 @@ async def test_vanished_peers_are_cleaned(klass: Class) -> None:
         counts = room.live_counts()
         # the session is still live: only the recorder's inputs wait for the teacher
         assert bridge.recording is not None
-        assert counts.sources == 0 and counts.sinks == len(media_bridge.RECORDED_LABELS)
+        assert counts.sources == 0 and counts.sinks == len(RECORDED_LABELS)
     finally:
         await rx.close()
         await teacher_pc.close()
@@ -576,3 +577,23 @@ async def test_a_student_who_stays_away_leaves_the_stage_after_the_grace(klass: 
     )
     # the leave is stamped when the websocket closed, not when the grace ran out
     assert closed_at - 0.5 <= gone["at"] < closed_at + 2.5
+
+
+async def test_a_resent_media_message_gets_the_first_answer_and_runs_once(klass: Class) -> None:
+    """Media keeps its client message ids like every family: a retry (same id) is answered
+    with the first reply and does not negotiate again."""
+    student = await klass.student(0)
+    first = await request(student, "media.subscribe", {}, "media.subscribe.offer")
+    mid = first["id"]
+    room = room_of(await bridge_of(klass))
+    pid = f"user-{klass.demo.students[0].id}"
+    slots = room.subscription_slots(pid)
+    await student.send("media.subscribe", {}, msg_id=mid)
+    again = await student.wait_for(
+        lambda f: f.get("id") == mid and f.get("type") == "media.subscribe.offer"
+    )
+    await student.wait_for(lambda f: f.get("id") == mid and f.get("type") == "ack")
+    assert again["data"] == first["data"]
+    assert room.subscription_slots(pid) == slots
+    assert len(room.subscribers) == 1
+    await student.ok("media.unsubscribe")
