@@ -157,8 +157,10 @@ class RealtimeCollector(Collector):
 
 
 def _room_of(runtime: Any) -> Any:
-    bridge = getattr(runtime, "extensions", {}).get("media")
-    return getattr(bridge, "room", None)
+    extensions = getattr(runtime, "extensions", None)  # the runtime's typed registry
+    if extensions is None or "media" not in extensions:
+        return None
+    return getattr(extensions["media"], "room", None)
 
 
 REALTIME = RealtimeCollector()
