@@ -30,14 +30,23 @@ from server.domain.live import DERIVED_EVENT_TYPES, STATUS_AFTER, LiveSession, R
 from server.domain.live.commands import Leave
 from server.domain.roles import Actor
 from server.realtime.core import protocol
-from server.realtime.core.event_log import EventLog, LoggedEvent, PendingEvent
+from server.realtime.core.event_log import EventLog, LoggedEvent, PendingEvent, WriterLease
 from server.realtime.core.hub import Connection, SessionHub
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
 REUSED_ID = "this message id was already used for a different command: use a new id"
+EXPIRED = "not run: it reached the session's writer too late; resending the same id is safe"
+CLOSE_WAIT_SECONDS = 10.0  # at most this long for the batch being stored when closing
+HANDED_OVER = "not run: this node is letting the session go; resend (the same id is safe)"
 StatusCallback = Callable[[int, SessionStatus, float], Awaitable[None]]
 Observer = Callable[["SessionRuntime", LoggedEvent], None]
+
+
+class Unavailable(DomainError):
+    """Not run: the writer could not take the command in time. Resending the same id is safe."""
+
+    code = "unavailable"
 
 
 def fingerprint(command: Any) -> str:
@@ -59,6 +68,7 @@ class _Job:
     msg_id: str | None
     command: Any
     at: float | None  # when the command was given, if not now (a REST start/end)
+    deadline: float | None = None  # wall-clock time after which it must not run (forwarded)
     done: asyncio.Future[Outcome] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -86,6 +96,8 @@ class SessionRuntime:
         self.hub = SessionHub()
         self.last_seq = last_seq
         self._log = event_log
+        # Where appends go: the writer lease in a cluster (fenced by the database), else the log.
+        self.lease: WriterLease | None = None
         self._clock = clock
         self._on_status = on_status
         self._tally_interval = 1.0 / tally_hz
@@ -104,6 +116,7 @@ class SessionRuntime:
         self.close_hooks: list[Callable[[], Awaitable[None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._leaving: dict[int, asyncio.Task[None]] = {}
+        self._closing = False
 
     is_replica = False
 
@@ -135,11 +148,20 @@ class SessionRuntime:
             self._done[key] = (logged.seq, logged.command_hash)
 
     async def submit(
-        self, actor: Actor, msg_id: str | None, command: Any, at: float | None = None
+        self,
+        actor: Actor,
+        msg_id: str | None,
+        command: Any,
+        at: float | None = None,
+        deadline: float | None = None,
     ) -> Outcome:
         """Run ``command`` through the writer; ``at``: the time it was given, when that was
-        before it reached the writer (a REST start whose runtime had to load first)."""
-        job = _Job(actor, msg_id, command, at)
+        before it reached the writer (a REST start whose runtime had to load first);
+        ``deadline``: the wall-clock time after which the writer refuses it (``unavailable``)
+        instead of running it, because its sender has stopped waiting (a forwarded command)."""
+        if self._closing:
+            return Outcome(error=Unavailable(HANDED_OVER))
+        job = _Job(actor, msg_id, command, at, deadline)
         await self._queue.put(job)
         return await job.done
 
@@ -207,22 +229,34 @@ class SessionRuntime:
         self.hub.publish(protocol.event_frame(None, type_, data, at), audience)
 
     async def close(self) -> None:
+        """Stop the writer once the batch it is storing is stored (so every command is either
+        answered or was never run), then run the close hooks (the lease is let go there)."""
+        self._closing = True
         for leaving in list(self._leaving.values()):
             leaving.cancel()
+        locked = False
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_WAIT_SECONDS):
+                await self._lock.acquire()
+                locked = True
+        try:
+            for task in self._tasks:
+                task.cancel()
+            for task in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        finally:
+            if locked:
+                self._lock.release()
         for hook in self.close_hooks:
             try:
                 await hook()
             except Exception:
                 log.exception("session %s: close hook failed", self.session_id)
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         while not self._queue.empty():
             job = self._queue.get_nowait()
             if not job.done.done():
-                job.done.set_result(Outcome(error=InvalidState("the server is shutting down")))
+                job.done.set_result(Outcome(error=Unavailable(HANDED_OVER)))
 
     # --- the single writer ---
 
@@ -231,8 +265,14 @@ class SessionRuntime:
             batch = [await self._queue.get()]
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            async with self._lock:
-                await self._process(batch)
+            try:
+                async with self._lock:
+                    await self._process(batch)
+            except asyncio.CancelledError:  # closing while the batch waited for the lock
+                for job in batch:
+                    if not job.done.done():
+                        job.done.set_result(Outcome(error=Unavailable(HANDED_OVER)))
+                raise
 
     async def _process(self, batch: list[_Job]) -> None:
         now = self._clock()
@@ -250,6 +290,9 @@ class SessionRuntime:
                     job.done.set_result(Outcome(error=Conflict(REUSED_ID)))
                 else:  # a retry of the same command: the same answer
                     job.done.set_result(Outcome(seq=seq))
+                continue
+            if job.deadline is not None and time.time() > job.deadline:
+                job.done.set_result(Outcome(error=Unavailable(EXPIRED)))
                 continue
             try:
                 events = self.live.handle(job.actor, job.command, now if job.at is None else job.at)
@@ -279,7 +322,8 @@ class SessionRuntime:
             placed.append((job, index, None))
         if pending:
             try:
-                stored = await self._log.append(self.session_id, self.last_seq + 1, pending)
+                appender = self._log if self.lease is None else self.lease
+                stored = await appender.append(self.session_id, self.last_seq + 1, pending)
             except Exception:
                 log.exception("session %s: storing %d events failed", self.session_id, len(pending))
                 await self._recover(placed)
