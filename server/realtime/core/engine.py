@@ -20,7 +20,7 @@ from server.domain.live import LiveSession as LiveAggregate
 from server.domain.live import Roster, SessionStatus
 from server.domain.live.commands import EndSession, StartSession
 from server.domain.roles import Actor, Role
-from server.realtime.core.cluster import Cluster, Owned
+from server.realtime.core.cluster import NOT_OWNER, Cluster, Owned
 from server.realtime.core.event_log import EventLog, WriterLease
 from server.realtime.core.replica import ReplicaRuntime, decode_command
 from server.realtime.core.runtime import SessionRuntime
@@ -129,6 +129,8 @@ class RealtimeEngine:
                 deadline = msgspec.convert(body.get("deadline"), float | None)
             except (KeyError, ValueError, msgspec.ValidationError) as exc:
                 return {"error": {"code": "bad_input", "message": f"bad forward: {exc}"}}
+            if runtime.closing:  # handing over: the sender asks the next owner, nothing ran
+                return {"error": {"code": NOT_OWNER, "message": "the session is moving"}}
             outcome = await runtime.submit(actor, msg_id, command, at, deadline)
             if outcome.error is not None:
                 return {"error": {"code": outcome.error.code, "message": outcome.error.message}}

@@ -121,6 +121,11 @@ class SessionRuntime:
     is_replica = False
 
     @property
+    def closing(self) -> bool:
+        """The writer is stopping (the node lets the session go): it takes no command."""
+        return self._closing
+
+    @property
     def lock(self) -> asyncio.Lock:
         """Held while events are stored and fanned out, and while a connection is attached."""
         return self._lock
