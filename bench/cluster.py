@@ -7,9 +7,9 @@ starts its own ``redis-server``). The node helpers are the fault tests' (tests/c
 
     PYTHONPATH=$PWD .venv/bin/python bench/cluster.py [--students 40] [--broadcasts 40]
 
-Broadcast: one student raises and lowers their hand at 5 a second (``hand.raised`` /
-``hand.lowered`` are logged and go to the whole session); latency is each other student's
-receive time minus the event's ``at`` (stamped before it is stored). "one node": every student
+Broadcast: the teacher opens and closes polls at 5 a second (``poll.opened`` /
+``poll.closed`` are logged and go to the whole session); latency is each student's receive
+time minus the event's ``at`` (stamped before it is stored). "one node": every student
 on the owner; "two nodes": half on the owner, half on the other node (their frames come through
 Redis). Rounds alternate A B A B. Faults (default ``HYFLEX_CLUSTER_TTL_SECONDS`` = 15): seconds
 from the fault (or its end) until a command sent by a client on each node is acknowledged,
@@ -34,7 +34,14 @@ sys.path.insert(0, str(ROOT))
 
 from server.domain.roles import Role  # noqa: E402
 from tests.cluster.participants import Participant  # noqa: E402
-from tests.cluster.processes import REDIS_URL, Cluster, Node, RedisServer, until  # noqa: E402
+from tests.cluster.processes import (  # noqa: E402
+    REDIS_URL,
+    SPEC,
+    Cluster,
+    Node,
+    RedisServer,
+    until,
+)
 from tests.databases import PostgresFactory  # noqa: E402
 from tests.live_server import WsClient  # noqa: E402
 
@@ -47,32 +54,45 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def broadcast_round(
-    cluster: Cluster, a: Node, b: Node, students: int, broadcasts: int, spread: bool
+    cluster: Cluster,
+    teacher: WsClient,
+    a: Node,
+    b: Node,
+    students: int,
+    broadcasts: int,
+    spread: bool,
 ) -> list[float]:
+    """The teacher (on the owner) opens and closes polls (``poll.opened`` / ``poll.closed`` go
+    to everyone and are logged); each student's receive time minus the event's ``at``."""
     assert cluster.demo is not None
-    people = cluster.demo.students[:students]
-    clients: list[WsClient] = []
-    for i, s in enumerate(people):
+    listeners: list[WsClient] = []
+    for i, s in enumerate(cluster.demo.students[:students]):
         node = b if spread and i % 2 == 1 else a
-        clients.append(await cluster.join(node, s.id, Role.STUDENT))
-    speaker, listeners = clients[0], clients[1:]
+        listeners.append(await cluster.join(node, s.id, Role.STUDENT))
     latencies: list[float] = []
 
     async def listen(client: WsClient, expected: int) -> None:
         got = 0
         while got < expected:
             frame = await client.recv(30)
-            if str(frame.get("type", "")).startswith("hand.") and frame.get("seq"):
+            if frame.get("type") in ("poll.opened", "poll.closed"):
                 latencies.append((time.time() - float(frame["at"])) * 1000)
                 got += 1
 
     readers = [asyncio.create_task(listen(c, broadcasts)) for c in listeners]
+    poll_id = 0
     for i in range(broadcasts):
-        reply = await speaker.call("hand.raise" if i % 2 == 0 else "hand.lower", {})
+        if i % 2 == 0:
+            reply = await teacher.call("poll.open", {"spec": SPEC})
+            seq = reply.get("seq")
+            opened = await teacher.wait_for(lambda f: f.get("seq") == seq)
+            poll_id = opened["data"]["poll_id"]
+        else:
+            reply = await teacher.call("poll.close", {"poll_id": poll_id})
         assert reply["type"] == "ack", reply
         await asyncio.sleep(0.2)  # the pace: 5 broadcasts a second
     await asyncio.wait_for(asyncio.gather(*readers), 60)
-    for c in clients:
+    for c in listeners:
         await c.close()
     return latencies
 
@@ -91,7 +111,6 @@ async def accepted_again(p: Participant, poll_id: int, choice: int) -> float:
 
 async def faults(tmp: Path, pg: PostgresFactory) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
-    spec = {"kind": "single", "prompt": "Pick", "options": ["a", "b"], "correct": {"choices": [1]}}
 
     async def setup(
         redis_url: str, name: str
@@ -107,7 +126,7 @@ async def faults(tmp: Path, pg: PostgresFactory) -> dict[str, dict[str, float]]:
         await teacher.connect()
         await on_a.connect()
         await on_b.connect()
-        await teacher.command("poll.open", {"spec": spec})
+        await teacher.command("poll.open", {"spec": SPEC})
         assert teacher.client is not None
         poll_id = (await teacher.client.wait_for(lambda f: f.get("type") == "poll.opened"))["data"][
             "poll_id"
@@ -214,7 +233,7 @@ async def main() -> None:
                 rounds: dict[str, list[float]] = {"one_node": [], "two_nodes": []}
                 for spread in (False, True, False, True):
                     lat = await broadcast_round(
-                        cluster, a, b, args.students, args.broadcasts, spread
+                        cluster, owner, a, b, args.students, args.broadcasts, spread
                     )
                     rounds["two_nodes" if spread else "one_node"] += lat
                 await owner.close()

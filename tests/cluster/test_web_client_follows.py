@@ -137,7 +137,7 @@ async def test_web_client_follows_a_moved_session(pg_url: str, tmp_path: Path) -
                     }"""
                 )
                 seq = await page.evaluate("() => window.sent")
-                await asyncio.wait_for(stopping, 30)
+                await asyncio.wait_for(stopping, 60)
                 welcomes = await page.evaluate("() => window.conn.welcomes")
                 await page.evaluate("() => window.conn.stop()")
             finally:

@@ -34,6 +34,8 @@ from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,9 @@ class Cluster:
         self._waiting: dict[str, tuple[int, asyncio.Future[dict[str, Any]]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        # set while this node listens to its reply channel: a command is only forwarded then,
+        # or its answer could be published before anyone listens (after Redis came back)
+        self._listening = asyncio.Event()
         self.on_lost: LostCallback | None = None  # an owned session's lease or claim was lost
         self.on_resubscribed: Tick | None = None  # the event channels are listened to again
         self.ticks: list[Tick] = []  # run every ``check_interval`` (replicas check owners)
@@ -139,6 +144,10 @@ class Cluster:
             socket_timeout=5.0,
             socket_connect_timeout=2.0,
             health_check_interval=5,
+            # one immediate retry inside the client (a pooled connection found dead after a
+            # Redis restart), not its default back-off of seconds: the supervisor and the
+            # forwarding loop retry with their own bounded back-off
+            retry=Retry(NoBackoff(), 1),
         )
 
     async def start(self) -> None:
@@ -304,6 +313,7 @@ class Cluster:
             channels = [reply_channel] + [self._event_channel(s) for s in self._watched]
             await pubsub.subscribe(*channels)
             self._pubsub = pubsub
+            self._listening.set()
             if self.on_resubscribed is not None:
                 await self.on_resubscribed()
             while True:
@@ -312,6 +322,7 @@ class Cluster:
                     continue
                 await self._deliver(message, reply_channel)
         finally:
+            self._listening.clear()
             self._pubsub = None
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(OP_TIMEOUT):
@@ -361,6 +372,7 @@ class Cluster:
             }
             self._waiting[corr] = (session_id, waiter)
             try:
+                await asyncio.wait_for(self._listening.wait(), max(0.0, deadline - time.time()))
                 owner = await self.owner(session_id)
                 if owner is None:
                     await asyncio.sleep(0.05)  # polling for a new owner, bounded by deadline
@@ -373,7 +385,7 @@ class Cluster:
                 remaining = deadline + self.reply_grace - time.time()
                 reply = await asyncio.wait_for(waiter, max(0.0, remaining))
             except TimeoutError:
-                return unavailable("the session's node did not answer in time", in_doubt=True)
+                return unavailable("the session's node did not answer in time", in_doubt=pushed)
             except Exception as exc:  # Redis away: try again until the deadline
                 log.debug("forwarding to session %s failed: %s", session_id, exc)
                 await asyncio.sleep(0.1)  # bounded by the deadline
