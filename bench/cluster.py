@@ -53,6 +53,10 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+def _with_seq(seq: Any) -> Any:
+    return lambda frame: frame.get("seq") == seq
+
+
 async def broadcast_round(
     cluster: Cluster,
     teacher: WsClient,
@@ -84,8 +88,7 @@ async def broadcast_round(
     for i in range(broadcasts):
         if i % 2 == 0:
             reply = await teacher.call("poll.open", {"spec": SPEC})
-            seq = reply.get("seq")
-            opened = await teacher.wait_for(lambda f: f.get("seq") == seq)
+            opened = await teacher.wait_for(_with_seq(reply.get("seq")))
             poll_id = opened["data"]["poll_id"]
         else:
             reply = await teacher.call("poll.close", {"poll_id": poll_id})
