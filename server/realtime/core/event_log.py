@@ -31,6 +31,12 @@ from server.domain.events import Audience, Event
 
 log = logging.getLogger(__name__)
 WRITER_LOCK = 0x48594C  # the advisory lock class of session writers ("HYL")
+# Whether this very backend holds the lease: checked in every append's transaction, so an
+# append that a silently re-opened connection would make without the lock is refused.
+_MINE = text(
+    "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()"
+    " AND objsubid = 2 AND classid::bigint = :c AND objid::bigint = :s"
+)
 _HELD = text(
     "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted"
     " AND objsubid = 2 AND classid::bigint = :c AND objid::bigint = ANY(:ids)"
@@ -103,8 +109,14 @@ class WriterLease:
         ]
         async with self._use:
             try:
+                if await self._conn.scalar(_MINE, self._key) is None:
+                    self.lost = True
+                    await self._conn.rollback()
+                    raise LeaseLost(f"session {session_id}: the writer lease was lost")
                 await self._conn.execute(SessionEvent.__table__.insert(), rows)  # type: ignore[attr-defined]
                 await self._conn.commit()
+            except LeaseLost:
+                raise
             except Exception:
                 await self._check()
                 raise
@@ -113,14 +125,21 @@ class WriterLease:
             for i, p in enumerate(batch)
         ]
 
+    @property
+    def _key(self) -> dict[str, int]:
+        return {"c": WRITER_LOCK, "s": self.session_id}
+
     async def _check(self) -> None:
-        """After a failed statement: roll back; a dead connection means the lease is lost."""
+        """Roll back; the lease is lost unless this very backend still holds the lock (a
+        connection that died, even one the driver silently opened again, does not)."""
         assert self._conn is not None
         try:
             await asyncio.wait_for(self._conn.rollback(), 5)
-            await asyncio.wait_for(self._conn.execute(text("SELECT 1")), 5)
+            held = await asyncio.wait_for(self._conn.scalar(_MINE, self._key), 5)
             await asyncio.wait_for(self._conn.commit(), 5)
         except Exception:
+            held = None
+        if held is None:
             self.lost = True
 
     async def alive(self) -> bool:
