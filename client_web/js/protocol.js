@@ -6,6 +6,8 @@
 // listens to is checked against the schema the server serves (built from
 // server/realtime/core/protocol.py and server/domain/live/event_types.py).
 
+import { api } from "./api.js";
+
 let schemaPromise = null;
 
 /** The server's protocol schema: {version, commands: {name: [fields]}, control, events,
@@ -48,6 +50,9 @@ function randomId() {
 }
 
 const FATAL = new Set(["unauthorized", "not_found", "bad_hello"]);
+// A command answered `unavailable` (not run: the session's writer was moving) is re-sent with
+// the same id, so it is stored once at most, this many times, a second apart.
+const RESENDS = 8;
 
 export class Connection {
   /**
@@ -81,6 +86,7 @@ export class Connection {
     this.lastFrameAt = 0;
     this.stopped = false;
     this.welcomes = 0; // how many times the server welcomed us (1 + resumes)
+    this.nodeUrl = null; // the session's node (GET /api/sessions/{id}/node); null: this page's
     this.closeCodes = new Map(Object.entries(schema.close_codes).map(([k, v]) => [v, k]));
     window.addEventListener("offline", () => this.dropped("the network went offline"));
     window.addEventListener("online", () => this.reconnectNow());
@@ -179,8 +185,9 @@ export class Connection {
   open() {
     clearTimeout(this.timer);
     this.detach();
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${scheme}://${location.host}/ws/sessions/${this.sessionId}`);
+    const base = new URL(this.nodeUrl ?? location.href);
+    const scheme = base.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${scheme}://${base.host}/ws/sessions/${this.sessionId}`);
     this.ws = ws;
     this.setStatus(this.lastSeq === null ? "connecting" : "reconnecting");
     ws.onopen = () => {
@@ -233,11 +240,50 @@ export class Connection {
       return;
     }
     this.attempt += 1;
+    if (name === "moved") {
+      // the session moved to another node: ask where it is now and go there at once; the
+      // commands still waiting are re-sent there with their ids after the welcome
+      this.setStatus("reconnecting", reason || "the session moved");
+      this.follow().finally(() => {
+        if (!this.stopped) this.timer = setTimeout(() => this.open(), 100 + Math.random() * 200);
+      });
+      return;
+    }
     const base = name === "flood" ? 5000 : 500;
     const delay = Math.min(15000, base * 2 ** Math.min(this.attempt - 1, 5));
     const jitter = delay * (0.8 + Math.random() * 0.4);
     this.setStatus("reconnecting", reason || "connection lost");
     this.timer = setTimeout(() => this.open(), jitter);
+  }
+
+  /** Where the session is served now (cluster mode); keeps the current node when unknown. */
+  async follow() {
+    try {
+      const where = await api(`/api/sessions/${this.sessionId}/node`, { token: this.token });
+      if (where?.url) this.nodeUrl = new URL(where.url).origin === location.origin ? null : where.url;
+    } catch {
+      /* unknown for now: reconnect where we were (the proxy routes by session) */
+    }
+  }
+
+  /** A command refused because of where it was sent: `wrong_node` moves to the session's node
+   *  and re-sends it there; `unavailable` re-sends it (same id) a second later. */
+  retry(frame) {
+    const pending = frame.id == null ? undefined : this.pending.get(frame.id);
+    if (pending === undefined) return false;
+    pending.tries = (pending.tries ?? 0) + 1;
+    if (pending.tries > RESENDS) return false;
+    if (frame.code === "wrong_node") {
+      this.follow().then(() => {
+        if (this.nodeUrl !== null && !this.stopped) this.open();
+        else this.settle(frame.id, (p) => p.reject(new CommandError(frame.code, frame.message)));
+      });
+      return true;
+    }
+    setTimeout(() => {
+      if (this.pending.get(frame.id) === pending && this.status === "live") this.ws.send(pending.frame);
+    }, 1000);
+    return true;
   }
 
   startHeartbeat() {
@@ -269,6 +315,7 @@ export class Connection {
       case "ack":
         return this.settle(frame.id, (p) => p.resolve(frame.seq));
       case "error":
+        if ((frame.code === "unavailable" || frame.code === "wrong_node") && this.retry(frame)) return;
         // an error naming an id that is no longer waiting answers a copy re-sent after a
         // resume (already answered): nothing to tell anyone; id-less errors are shown
         if (!this.settle(frame.id, (p) => p.reject(new CommandError(frame.code, frame.message))) && frame.id == null) {

@@ -4,7 +4,7 @@ to node (``journalctl -u 'hyflex@*' | grep hyflex.ownership``).
 
 Fields: ``event`` (``claim``: this node became the session's writer, rebuilding it from the
 log up to ``last_seq``; ``owner_gone``: a node serving a copy found the owner's claim gone;
-``takeover``: a claim by a node that had seen the owner go; ``release``: the owner let go;
+``takeover``: a node serving a copy became the writer in place; ``release``: the owner let go;
 ``lost``: the owner found its claim taken), ``session``, ``node``, ``at`` (unix time) and, for
 claims, ``last_seq``."""
 
@@ -22,21 +22,19 @@ def _line(event: str, session_id: int, node: str, **extra: int | str) -> None:
     log.info("%s", json.dumps({**fields, **extra}, separators=(",", ":")))
 
 
-# (session, node) pairs whose owner this node saw go, until this node claims the session.
-_gone: set[tuple[int, str]] = set()
-
-
 def claimed(session_id: int, node: str, last_seq: int) -> None:
-    """This node became the session's writer."""
-    took_over = (session_id, node) in _gone
-    _gone.discard((session_id, node))
-    _line("takeover" if took_over else "claim", session_id, node, last_seq=last_seq)
+    """This node became the session's writer, loading it from the log."""
+    _line("claim", session_id, node, last_seq=last_seq)
 
 
 def owner_gone(session_id: int, node: str) -> None:
-    if len(_gone) < 10_000:
-        _gone.add((session_id, node))
+    """A node serving a copy found that no node holds the session's writer lease."""
     _line("owner_gone", session_id, node)
+
+
+def took_over(session_id: int, node: str, last_seq: int) -> None:
+    """A node serving a copy became the writer in place (its clients stay connected)."""
+    _line("takeover", session_id, node, last_seq=last_seq)
 
 
 def released(session_id: int, node: str) -> None:

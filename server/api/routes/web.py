@@ -27,6 +27,7 @@ from server.domain.errors import NotFound
 from server.domain.live.event_types import DERIVED_EVENT_TYPES, EVENT_TYPES
 from server.domain.live.limits import Limits
 from server.realtime.core import gateway, protocol
+from server.realtime.core.engine import CLOSE_MOVED
 from server.services.ids import PathId
 
 CLIENT_DIR: Final = Path(__file__).resolve().parents[3] / "client_web"
@@ -56,6 +57,7 @@ CLOSE_CODES: Final = {
     "too_slow": gateway.CLOSE_TOO_SLOW,
     "flood": gateway.CLOSE_FLOOD,
     "too_big": gateway.CLOSE_TOO_BIG,
+    "moved": CLOSE_MOVED,  # the session moved to another node: resume there
 }
 
 router = APIRouter()

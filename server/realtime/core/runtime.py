@@ -33,7 +33,7 @@ from server.domain.live.commands import Leave, ShowQuestion
 from server.domain.roles import Actor, Role
 from server.observability import metrics
 from server.realtime.core import protocol
-from server.realtime.core.event_log import EventLog, LoggedEvent, PendingEvent
+from server.realtime.core.event_log import EventLog, LoggedEvent, PendingEvent, WriterLease
 from server.realtime.core.extension import Extensions, SessionExtension
 from server.realtime.core.hub import Connection, SessionHub
 from server.realtime.core.ticker import SessionTicker
@@ -43,8 +43,17 @@ MAX_BATCH = 256
 REUSED_ID = "this message id was already used for a different command: use a new id"
 QUESTION_CHECK_SECONDS = 1.0  # the longest wait between looks at the timed questions
 WAKES_QUESTIONS = frozenset({"session.started", "question.prepared"})
+EXPIRED = "not run: it reached the session's writer too late; resending the same id is safe"
+CLOSE_WAIT_SECONDS = 10.0  # at most this long for the batch being stored when closing
+HANDED_OVER = "not run: this node is letting the session go; resend (the same id is safe)"
 StatusCallback = Callable[[int, SessionStatus, float], Awaitable[None]]
 Done = tuple[int | None, str | None]  # a handled message id: (first seq, command fingerprint)
+
+
+class Unavailable(DomainError):
+    """Not run: the writer could not take the command in time. Resending the same id is safe."""
+
+    code = "unavailable"
 
 
 def fingerprint(command: Any) -> str:
@@ -66,6 +75,7 @@ class _Job:
     msg_id: str | None
     command: Any
     at: float | None  # when the command was given, if not now (a REST start/end)
+    deadline: float | None = None  # wall-clock time after which it must not run (forwarded)
     done: asyncio.Future[Outcome] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -93,6 +103,8 @@ class SessionRuntime:
         self.hub = SessionHub()
         self.last_seq = last_seq
         self._log = event_log
+        # Where appends go: the writer lease in a cluster (fenced by the database), else the log.
+        self.lease: WriterLease | None = None
         self._clock = clock
         self._on_status = on_status
         self._replay_limit = replay_limit
@@ -110,8 +122,14 @@ class SessionRuntime:
         self.ticker.add("questions", self._show_due_questions, self.ticker.clock())
         self._tasks: list[asyncio.Task[None]] = []
         self._leaving: dict[int, asyncio.Task[None]] = {}
+        self._closing = False
 
     is_replica = False
+
+    @property
+    def closing(self) -> bool:
+        """The writer is stopping (the node lets the session go): it takes no command."""
+        return self._closing
 
     @property
     def lock(self) -> asyncio.Lock:
@@ -148,11 +166,20 @@ class SessionRuntime:
             self._done.put(key, (logged.seq, logged.command_hash))
 
     async def submit(
-        self, actor: Actor, msg_id: str | None, command: Any, at: float | None = None
+        self,
+        actor: Actor,
+        msg_id: str | None,
+        command: Any,
+        at: float | None = None,
+        deadline: float | None = None,
     ) -> Outcome:
         """Run ``command`` through the writer; ``at``: the time it was given, when that was
-        before it reached the writer (a REST start whose runtime had to load first)."""
-        job = _Job(actor, msg_id, command, at)
+        before it reached the writer (a REST start whose runtime had to load first);
+        ``deadline``: the wall-clock time after which the writer refuses it (``unavailable``)
+        instead of running it, because its sender has stopped waiting (a forwarded command)."""
+        if self._closing:
+            return Outcome(error=Unavailable(HANDED_OVER))
+        job = _Job(actor, msg_id, command, at, deadline)
         started = time.perf_counter()
         await self._queue.put(job)
         outcome = await job.done
@@ -223,23 +250,35 @@ class SessionRuntime:
         self.hub.publish(protocol.event_frame(None, type_, data, at), audience)
 
     async def close(self) -> None:
+        """Stop the writer once the batch it is storing is stored (so every command is either
+        answered or was never run), then run the close hooks (the lease is let go there)."""
+        self._closing = True
         for leaving in list(self._leaving.values()):
             leaving.cancel()
         await self.ticker.close()
-        for extension in self.extensions:
+        locked = False
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_WAIT_SECONDS):
+                await self._lock.acquire()
+                locked = True
+        try:
+            for task in self._tasks:
+                task.cancel()
+            for task in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        finally:
+            if locked:
+                self._lock.release()
+        for extension in self.extensions:  # the cluster's lease is let go here, last
             try:
                 await extension.close()
             except Exception:
                 log.exception("session %s: closing %s failed", self.session_id, extension.name)
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         while not self._queue.empty():
             job = self._queue.get_nowait()
             if not job.done.done():
-                job.done.set_result(Outcome(error=InvalidState("the server is shutting down")))
+                job.done.set_result(Outcome(error=Unavailable(HANDED_OVER)))
 
     # --- the single writer ---
 
@@ -248,8 +287,14 @@ class SessionRuntime:
             batch = [await self._queue.get()]
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            async with self._lock:
-                await self._process(batch)
+            try:
+                async with self._lock:
+                    await self._process(batch)
+            except asyncio.CancelledError:  # closing while the batch waited for the lock
+                for job in batch:
+                    if not job.done.done():
+                        job.done.set_result(Outcome(error=Unavailable(HANDED_OVER)))
+                raise
 
     async def _process(self, batch: list[_Job]) -> None:
         now = self._clock()
@@ -267,6 +312,9 @@ class SessionRuntime:
                     job.done.set_result(Outcome(error=Conflict(REUSED_ID)))
                 else:  # a retry of the same command: the same answer
                     job.done.set_result(Outcome(seq=seq))
+                continue
+            if job.deadline is not None and time.time() > job.deadline:
+                job.done.set_result(Outcome(error=Unavailable(EXPIRED)))
                 continue
             try:
                 events = self.live.handle(job.actor, job.command, now if job.at is None else job.at)
@@ -296,7 +344,8 @@ class SessionRuntime:
             placed.append((job, index, None))
         if pending:
             try:
-                stored = await self._log.append(self.session_id, self.last_seq + 1, pending)
+                appender = self._log if self.lease is None else self.lease
+                stored = await appender.append(self.session_id, self.last_seq + 1, pending)
             except Exception:
                 log.exception("session %s: storing %d events failed", self.session_id, len(pending))
                 await self._recover(placed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -65,3 +66,46 @@ async def test_a_second_writer_of_the_same_seq_is_refused(
     with pytest.raises(IntegrityError):
         await log.append(session_id, base + 1, [_pending(2)])
     assert [e.event.data for e in await log.read_since(session_id, base)] == [{"n": 1}]
+
+
+async def test_one_writer_lease_per_session_held_on_the_appending_connection(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """PostgreSQL: a second node cannot take the lease while the first holds it; the lease
+    goes with its connection (a dead node), and a writer that lost it cannot append. SQLite
+    (one node): the lease is always granted and appends go through the pool as before."""
+    session_id, base = await _fresh_session(sessions)
+    engine = make_engine(settings.database_url)
+    try:
+        log = EventLog(make_sessionmaker(engine), engine)
+        first = await log.acquire(session_id)
+        assert first is not None
+        if not log.fenced:
+            assert await log.writers_alive([session_id]) is None
+            assert await first.append(session_id, base + 1, [_pending(1)])
+            return
+        assert await log.acquire(session_id) is None  # a second writer is refused
+        assert await log.writers_alive([session_id, session_id + 1000]) == {session_id}
+        assert await first.append(session_id, base + 1, [_pending(1)])
+        async with engine.connect() as admin:  # the writer's connection dies (node killed)
+            await admin.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                    " AND objid::bigint = :s AND objsubid = 2 AND granted"
+                    " AND database = (SELECT oid FROM pg_database"
+                    " WHERE datname = current_database())"
+                ),
+                {"s": session_id},
+            )
+            await admin.commit()
+        with pytest.raises(Exception):  # noqa: B017 - whichever error the dead connection gives
+            await first.append(session_id, base + 2, [_pending(2)])
+        assert not await first.alive()
+        second = await log.acquire(session_id)  # the lease went with the connection
+        assert second is not None
+        assert await second.append(session_id, base + 2, [_pending(2)])
+        await first.release()
+        await second.release()
+        assert await log.writers_alive([session_id]) == set()
+    finally:
+        await engine.dispose()
