@@ -6,6 +6,7 @@ import { siteKey } from "./live_state.js";
 import { boot } from "./page.js";
 import { PENDING_FAMILIES } from "./protocol.js";
 import { Directory } from "./widgets/names.js";
+import { ChatPanel } from "./chat_panel.js";
 import { renderQna } from "./widgets/qna.js";
 import { resultsChart } from "./widgets/results.js";
 import { attempt } from "./widgets/status.js";
@@ -87,6 +88,7 @@ if (ctx) {
   const { conn, state } = ctx;
   Object.assign($("#links-link"), { href: `/sessions/${ctx.sessionId}/links`, hidden: false });
   const dir = await Directory.load(ctx.sessionId);
+  new ChatPanel($("#chat"), ctx, { channels: ["everyone", "site"], moderate: true, name: (uid) => dir.person(uid) });
   const siteId = ctx.auth.user.home_site_id;
   $("#title").textContent = dir.session.title;
   $("#site-name").textContent = dir.site(siteId);

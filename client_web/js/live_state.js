@@ -2,6 +2,8 @@
 // (server/domain/live/session.py: snapshot_for) and kept current by events
 // (server/domain/live/event_types.py). Views subscribe and re-render on change.
 
+import { CHAT_APPLY, chatFrom } from "./chat_model.js";
+
 export const HOME = "home"; // the key of remote students' row (site_id null)
 
 export function siteKey(siteId) {
@@ -92,6 +94,7 @@ export class LiveState {
     this.checks = new Map();
     for (const c of snap.checks ?? []) this.checks.set(c.check_id, { ...c, results: resultsFrom(c.results) });
     this.reactions = { ...(snap.reactions?.counts ?? {}) };
+    this.chat = chatFrom(snap.chat);
     this.changed();
   }
 
@@ -216,4 +219,5 @@ const APPLY = {
   "check.answered": (s, d) => { const c = s.checks.get(d.check_id); if (c) c.mine = d.yes; },
   "check.tally": (s, d) => tally(s.checks.get(d.check_id), d),
   "check.closed": (s, d) => { const c = s.checks.get(d.check_id); if (c) c.status = "closed"; },
+  ...CHAT_APPLY,
 };

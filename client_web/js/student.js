@@ -11,6 +11,7 @@ import { EngagementModel, startAttention } from "./engagement_view.js";
 import { FallbackPolicy } from "./link_quality.js";
 import { LessonPlayer } from "./lesson_media.js";
 import { StageSelf } from "./stage_self.js";
+import { ChatPanel } from "./chat_panel.js";
 
 const EMOJI = { thumbs_up: "👍", clap: "👏", heart: "❤️", laugh: "😄", surprised: "😮", thumbs_down: "👎" };
 const SAVER_KEY = "hyflex.dataSaver";
@@ -203,6 +204,7 @@ if (ctx) {
   $("#title").textContent = title;
   document.title = `${title} · HyFlex Live`;
   wireControls(ctx);
+  new ChatPanel($("#chat"), ctx, { channels: ["everyone", "site", "teacher"] });
   ctx.state.subscribe((state) => render(state, ctx.conn));
   const { player, start, end } = wireMedia(ctx);
   let over = false;

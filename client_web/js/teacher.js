@@ -12,6 +12,7 @@ import { ResultsColumn } from "./widgets/results_column.js";
 import { attempt, toast } from "./widgets/status.js";
 import { EngagementModel, confusedNames, confusedVersion, pulseBody, pulseColour, renderAlerts } from "./engagement_view.js";
 import { VideoGrid } from "./teacher_media.js";
+import { ChatPanel } from "./chat_panel.js";
 
 function pulseTile(id, state, dir, eng, conn) {
   const key = siteKey(id);
@@ -74,6 +75,7 @@ if (ctx) {
   Object.assign($("#links-link"), { href: `/sessions/${ctx.sessionId}/links`, hidden: false });
   wireBankPicker(ctx.sessionId, courseId, (msg) => toast(msg, "error"));
   wireHands(ctx.conn);
+  new ChatPanel($("#chat"), ctx, { channels: ["everyone"], moderate: true, name: (uid) => dir.person(uid) });
   const eng = new EngagementModel().attach(ctx.conn);
   const column = new ResultsColumn(ctx.conn, dir, ctx.sessionId);
   const redraw = () => render(ctx.state, ctx.conn, dir, eng, column);

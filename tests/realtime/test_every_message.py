@@ -71,6 +71,12 @@ async def test_every_command_is_acknowledged(klass: Class) -> None:
     await ok(s1, "check.answer", {"check_id": check_id, "yes": True})
     await ok(teacher, "check.close", {"check_id": check_id})
 
+    await ok(s1, "chat.send", {"text": "hello", "to": "site"})
+    chat_id = (await event_of(fac, "chat.sent"))["chat_id"]
+    await ok(fac, "chat.delete", {"chat_id": chat_id})
+    await ok(fac, "chat.mute", {"user_id": klass.demo.students[0].id})
+    await ok(teacher, "chat.set", {"enabled": False})
+
     # the lifecycle, on a fresh scheduled session of the same course
     async with klass.server.app.state.services.sessions() as db:
         fresh = LiveSession(course_id=klass.demo.course.id or 0, title="Next week")

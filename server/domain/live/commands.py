@@ -252,6 +252,41 @@ class CloseCheck:
     check_id: int
 
 
+# --- chat ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SendChat:
+    """``to``: "everyone", "site" (the sender's own site) or "teacher" (private)."""
+
+    text: str
+    to: str = "everyone"
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteChat:
+    """Teacher/admin; a facilitator for messages sent from their site."""
+
+    chat_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetChat:
+    """Turn chat on or off: for the lesson (teacher/admin, ``site_id`` None) or one site
+    (teacher/admin, or that site's facilitator; a facilitator's None means their site)."""
+
+    enabled: bool
+    site_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MuteChat:
+    """Mute (or unmute) one student's chat: teacher/admin, or the facilitator of their site."""
+
+    user_id: int
+    muted: bool = True
+
+
 Command = (
     StartSession | EndSession | Join | Leave
     | OpenPoll | AnswerPoll | ClosePoll | RevealPoll
@@ -260,4 +295,5 @@ Command = (
     | RaiseHand | LowerHand | RaiseSiteHand | LowerSiteHand | DismissHand | ClearHands
     | BringOnStage | ReturnFromStage
     | SendReaction | OpenCheck | AnswerCheck | CloseCheck
+    | SendChat | DeleteChat | SetChat | MuteChat
 )  # fmt: skip

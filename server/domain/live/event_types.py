@@ -48,6 +48,11 @@ check.opened      E  check_id, prompt, by
 check.answered    U  check_id, user_id, site_id, yes, replaced
 check.tally       T  check_id, site_id, yes, no
 check.closed      E  check_id, by
+chat.sent         C  chat_id, user_id, site_id, name, to ("everyone"|"site"|"teacher"), text
+chat.deleted      C  chat_id, by                    (C = the message's own audience: everyone;
+                                            a site's people and the leaders; sender + leaders)
+chat.toggled      E  enabled, site_id (None = the whole lesson), by
+chat.muted        H  user_id, muted, by
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ EVENT_TYPES = frozenset({
     "hand.raised", "hand.lowered", "hand.cleared", "hand.count", "stage.joined", "stage.left",
     "reaction.sent", "reaction.counts",
     "check.opened", "check.answered", "check.tally", "check.closed",
+    "chat.sent", "chat.deleted", "chat.toggled", "chat.muted",
 })  # fmt: skip
 
 DERIVED_EVENT_TYPES = frozenset({

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from server.domain.errors import BadInput, NotPermitted
 from server.domain.events import Event
-from server.domain.live import checks, hands, polls, presence, qna, questions, reactions
+from server.domain.live import chat, checks, hands, polls, presence, qna, questions, reactions
 from server.domain.live.answers import REMOTE, SiteFilter
 from server.domain.live.commands import Command, Leave, SendReaction
 from server.domain.live.context import Context, SessionStatus
@@ -36,6 +36,7 @@ class SessionState:
     hands: hands.HandBook = field(default_factory=hands.HandBook)
     reactions: reactions.ReactionBook = field(default_factory=reactions.ReactionBook)
     checks: checks.CheckBook = field(default_factory=checks.CheckBook)
+    chat: chat.ChatBook = field(default_factory=chat.ChatBook)
 
 
 HAND_QUEUE_EVENTS = frozenset({"hand.raised", "hand.lowered", "hand.cleared"})
@@ -87,6 +88,8 @@ class LiveSession:
         if not isinstance(actor, Actor):
             raise NotPermitted("no actor")
         known = self.roster.verify(actor)
+        if actor.display_name and not known.display_name:  # the roster holds no names
+            known = replace(known, display_name=actor.display_name)
         ctx = Context(known, float(now), self.status, self.started_at, self.limits, self.roster)
         events = self._decide(ctx, command)
         for event in events:
@@ -120,6 +123,8 @@ class LiveSession:
             return reactions.decide(ctx, s.reactions, command)
         if isinstance(command, checks.CheckCommand):
             return checks.decide(ctx, s.checks, command)
+        if isinstance(command, chat.ChatCommand):
+            return chat.decide(ctx, s.chat, command)
         raise BadInput(f"unknown command {type(command).__name__}")
 
     # --- events ---
@@ -146,6 +151,8 @@ class LiveSession:
             s.hands.apply(event)
         elif prefix == "reaction":
             s.reactions.apply(event)
+        elif prefix == "chat":
+            s.chat.apply(event)
         else:
             s.checks.apply(event)
 
@@ -191,6 +198,7 @@ class LiveSession:
             "hands": s.hands.view_for(me),
             "checks": s.checks.views_for(me),
             "reactions": s.reactions.view(),
+            "chat": s.chat.view_for(me, self.limits.chat_recent),
         }
 
     def poll_results(self, poll_id: int, site_id: SiteFilter = None) -> dict[str, Any]:

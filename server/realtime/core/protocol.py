@@ -70,6 +70,10 @@ COMMANDS: Final[dict[str, type[Any]]] = {
     "check.open": c.OpenCheck,
     "check.answer": c.AnswerCheck,
     "check.close": c.CloseCheck,
+    "chat.send": c.SendChat,
+    "chat.delete": c.DeleteChat,
+    "chat.set": c.SetChat,
+    "chat.mute": c.MuteChat,
 }
 CONTROL: Final = frozenset({"hello", "ping"})
 _FIELDS: Final = {name: frozenset(f.name for f in fields(cls)) for name, cls in COMMANDS.items()}
