@@ -95,6 +95,7 @@ export class LiveState {
     for (const c of snap.checks ?? []) this.checks.set(c.check_id, { ...c, results: resultsFrom(c.results) });
     this.reactions = { ...(snap.reactions?.counts ?? {}) };
     this.chat = chatFrom(snap.chat);
+    this.removed = new Set(snap.removed ?? []); // staff: who the teacher removed from the lesson
     this.changed();
   }
 
@@ -220,4 +221,6 @@ const APPLY = {
   "check.tally": (s, d) => tally(s.checks.get(d.check_id), d),
   "check.closed": (s, d) => { const c = s.checks.get(d.check_id); if (c) c.status = "closed"; },
   ...CHAT_APPLY,
+  "moderation.removed": (s, d) => s.removed.add(d.user_id),
+  "moderation.readmitted": (s, d) => s.removed.delete(d.user_id),
 };

@@ -47,7 +47,7 @@ function randomId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-const FATAL = new Set(["unauthorized", "not_found", "bad_hello"]);
+const FATAL = new Set(["unauthorized", "not_found", "bad_hello", "removed"]);
 
 export class Connection {
   /**
@@ -229,7 +229,7 @@ export class Connection {
     if (FATAL.has(name)) {
       this.stopped = true;
       this.failPending(reason || name);
-      this.setStatus("closed", reason || name);
+      this.setStatus(name === "removed" ? "removed" : "closed", reason || name);
       return;
     }
     this.attempt += 1;

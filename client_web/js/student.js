@@ -12,6 +12,7 @@ import { FallbackPolicy } from "./link_quality.js";
 import { LessonPlayer } from "./lesson_media.js";
 import { StageSelf } from "./stage_self.js";
 import { ChatPanel } from "./chat_panel.js";
+import { wireModeration } from "./moderation_notice.js";
 
 const EMOJI = { thumbs_up: "👍", clap: "👏", heart: "❤️", laugh: "😄", surprised: "😮", thumbs_down: "👎" };
 const SAVER_KEY = "hyflex.dataSaver";
@@ -205,6 +206,7 @@ if (ctx) {
   document.title = `${title} · HyFlex Live`;
   wireControls(ctx);
   new ChatPanel($("#chat"), ctx, { channels: ["everyone", "site", "teacher"] });
+  wireModeration(ctx, () => window.__hyflex.media);
   ctx.state.subscribe((state) => render(state, ctx.conn));
   const { player, start, end } = wireMedia(ctx);
   let over = false;

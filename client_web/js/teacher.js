@@ -13,6 +13,7 @@ import { attempt, toast } from "./widgets/status.js";
 import { EngagementModel, confusedNames, confusedVersion, pulseBody, pulseColour, renderAlerts } from "./engagement_view.js";
 import { VideoGrid } from "./teacher_media.js";
 import { ChatPanel } from "./chat_panel.js";
+import { ParticipantsPanel } from "./participants_panel.js";
 
 function pulseTile(id, state, dir, eng, conn) {
   const key = siteKey(id);
@@ -76,6 +77,7 @@ if (ctx) {
   wireBankPicker(ctx.sessionId, courseId, (msg) => toast(msg, "error"));
   wireHands(ctx.conn);
   new ChatPanel($("#chat"), ctx, { channels: ["everyone"], moderate: true, name: (uid) => dir.person(uid) });
+  new ParticipantsPanel($("#people"), ctx, dir, { act: true });
   const eng = new EngagementModel().attach(ctx.conn);
   const column = new ResultsColumn(ctx.conn, dir, ctx.sessionId);
   const redraw = () => render(ctx.state, ctx.conn, dir, eng, column);

@@ -76,6 +76,9 @@ async def test_every_command_is_acknowledged(klass: Class) -> None:
     await ok(fac, "chat.delete", {"chat_id": chat_id})
     await ok(fac, "chat.mute", {"user_id": klass.demo.students[0].id})
     await ok(teacher, "chat.set", {"enabled": False})
+    await ok(teacher, "moderation.ask_mute", {"user_id": klass.demo.students[1].id})
+    await ok(teacher, "moderation.remove", {"user_id": klass.demo.students[1].id})
+    await ok(teacher, "moderation.allow_back", {"user_id": klass.demo.students[1].id})
 
     # the lifecycle, on a fresh scheduled session of the same course
     async with klass.server.app.state.services.sessions() as db:

@@ -52,6 +52,7 @@ CLOSE_CODES: Final = {
     "bad_hello": gateway.CLOSE_BAD_HELLO,
     "unauthorized": gateway.CLOSE_UNAUTHORIZED,
     "not_found": gateway.CLOSE_NOT_FOUND,
+    "removed": gateway.CLOSE_REMOVED,
     "too_slow": gateway.CLOSE_TOO_SLOW,
     "flood": gateway.CLOSE_FLOOD,
     "too_big": gateway.CLOSE_TOO_BIG,

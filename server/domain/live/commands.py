@@ -287,6 +287,31 @@ class MuteChat:
     muted: bool = True
 
 
+# --- moderation -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AskToMute:
+    """Teacher/admin: ask one person to mute (their page mutes its microphone)."""
+
+    user_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveParticipant:
+    """Teacher/admin: remove one person from the lesson; their sockets close and their link is
+    refused for this lesson until ``AllowBack``."""
+
+    user_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AllowBack:
+    """Teacher/admin: let a removed person back in."""
+
+    user_id: int
+
+
 Command = (
     StartSession | EndSession | Join | Leave
     | OpenPoll | AnswerPoll | ClosePoll | RevealPoll
@@ -296,4 +321,5 @@ Command = (
     | BringOnStage | ReturnFromStage
     | SendReaction | OpenCheck | AnswerCheck | CloseCheck
     | SendChat | DeleteChat | SetChat | MuteChat
+    | AskToMute | RemoveParticipant | AllowBack
 )  # fmt: skip

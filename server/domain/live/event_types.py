@@ -53,6 +53,9 @@ chat.deleted      C  chat_id, by                    (C = the message's own audie
                                             a site's people and the leaders; sender + leaders)
 chat.toggled      E  enabled, site_id (None = the whole lesson), by
 chat.muted        H  user_id, muted, by
+moderation.mute_asked   U  user_id, by          (to the person asked: their page mutes its mic)
+moderation.removed      H  user_id, site_id, by (their sockets close; their hello is refused)
+moderation.readmitted   H  user_id, site_id, by
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ EVENT_TYPES = frozenset({
     "reaction.sent", "reaction.counts",
     "check.opened", "check.answered", "check.tally", "check.closed",
     "chat.sent", "chat.deleted", "chat.toggled", "chat.muted",
+    "moderation.mute_asked", "moderation.removed", "moderation.readmitted",
 })  # fmt: skip
 
 DERIVED_EVENT_TYPES = frozenset({

@@ -15,7 +15,17 @@ from typing import Any
 
 from server.domain.errors import BadInput, NotPermitted
 from server.domain.events import Event
-from server.domain.live import chat, checks, hands, polls, presence, qna, questions, reactions
+from server.domain.live import (
+    chat,
+    checks,
+    hands,
+    moderation,
+    polls,
+    presence,
+    qna,
+    questions,
+    reactions,
+)
 from server.domain.live.answers import REMOTE, SiteFilter
 from server.domain.live.commands import Command, Leave, SendReaction
 from server.domain.live.context import Context, SessionStatus
@@ -37,6 +47,7 @@ class SessionState:
     reactions: reactions.ReactionBook = field(default_factory=reactions.ReactionBook)
     checks: checks.CheckBook = field(default_factory=checks.CheckBook)
     chat: chat.ChatBook = field(default_factory=chat.ChatBook)
+    moderation: moderation.ModerationBook = field(default_factory=moderation.ModerationBook)
 
 
 HAND_QUEUE_EVENTS = frozenset({"hand.raised", "hand.lowered", "hand.cleared"})
@@ -125,6 +136,12 @@ class LiveSession:
             return checks.decide(ctx, s.checks, command)
         if isinstance(command, chat.ChatCommand):
             return chat.decide(ctx, s.chat, command)
+        if isinstance(command, moderation.ModerationCommand):
+            events = moderation.decide(ctx, s.moderation, command)
+            if any(e.type == "moderation.removed" for e in events):
+                target = moderation.target_of(ctx, command.user_id)
+                events += s.hands.on_leave(ctx, target.user_id, target.site_id)
+            return events
         raise BadInput(f"unknown command {type(command).__name__}")
 
     # --- events ---
@@ -153,6 +170,8 @@ class LiveSession:
             s.reactions.apply(event)
         elif prefix == "chat":
             s.chat.apply(event)
+        elif prefix == "moderation":
+            s.moderation.apply(event)
         else:
             s.checks.apply(event)
 
@@ -199,7 +218,12 @@ class LiveSession:
             "checks": s.checks.views_for(me),
             "reactions": s.reactions.view(),
             "chat": s.chat.view_for(me, self.limits.chat_recent),
+            "removed": s.moderation.view_for(me, {a.user_id: a.site_id for a in self.roster}),
         }
+
+    def is_removed(self, user_id: int) -> bool:
+        """Whether the teacher removed this person from the lesson (their hello is refused)."""
+        return self.state.moderation.is_removed(user_id)
 
     def poll_results(self, poll_id: int, site_id: SiteFilter = None) -> dict[str, Any]:
         """Totals and per-site rows. ``site_id``: None = all, an int = one site,
