@@ -9,6 +9,7 @@ import { Directory } from "./widgets/names.js";
 import { ChatPanel } from "./chat_panel.js";
 import { ParticipantsPanel } from "./participants_panel.js";
 import { wireModeration } from "./moderation_notice.js";
+import { wireRecording } from "./recording_view.js";
 import { renderQna } from "./widgets/qna.js";
 import { resultsChart } from "./widgets/results.js";
 import { attempt } from "./widgets/status.js";
@@ -94,6 +95,7 @@ if (ctx) {
   const siteId = ctx.auth.user.home_site_id;
   new ParticipantsPanel($("#people"), ctx, dir, { siteId });
   wireModeration(ctx, () => window.__hyflex.media);
+  wireRecording(ctx);
   $("#title").textContent = dir.session.title;
   $("#site-name").textContent = dir.site(siteId);
   $("#site-hand").addEventListener("click", () => {

@@ -96,6 +96,7 @@ export class LiveState {
     this.reactions = { ...(snap.reactions?.counts ?? {}) };
     this.chat = chatFrom(snap.chat);
     this.removed = new Set(snap.removed ?? []); // staff: who the teacher removed from the lesson
+    this.recording = { on: false, since: null, ...(snap.recording ?? {}) }; // everyone's indicator
     this.changed();
   }
 
@@ -153,6 +154,7 @@ const APPLY = {
     s.status = "ended";
     for (const m of [s.polls, s.questions, s.checks]) for (const x of m.values()) if (x.status === "open") x.status = "closed";
     s.hands = { queue: [], stage: [] };
+    s.recording = { ...s.recording, on: false, since: null };
   },
   "presence.joined": (s, d) => {
     if (s.users) s.users.set(d.user_id, { user_id: d.user_id, site_id: d.site_id, role: d.role });
@@ -223,4 +225,6 @@ const APPLY = {
   ...CHAT_APPLY,
   "moderation.removed": (s, d) => s.removed.add(d.user_id),
   "moderation.readmitted": (s, d) => s.removed.delete(d.user_id),
+  "recording.started": (s, d, f) => (s.recording = { ...s.recording, on: true, since: f.at }),
+  "recording.stopped": (s) => (s.recording = { ...s.recording, on: false, since: null }),
 };

@@ -13,6 +13,7 @@ import { LessonPlayer } from "./lesson_media.js";
 import { StageSelf } from "./stage_self.js";
 import { ChatPanel } from "./chat_panel.js";
 import { wireModeration } from "./moderation_notice.js";
+import { wireRecording } from "./recording_view.js";
 
 const EMOJI = { thumbs_up: "👍", clap: "👏", heart: "❤️", laugh: "😄", surprised: "😮", thumbs_down: "👎" };
 const SAVER_KEY = "hyflex.dataSaver";
@@ -207,6 +208,7 @@ if (ctx) {
   wireControls(ctx);
   new ChatPanel($("#chat"), ctx, { channels: ["everyone", "site", "teacher"] });
   wireModeration(ctx, () => window.__hyflex.media);
+  wireRecording(ctx, { notice: $("#rec-notice") });
   ctx.state.subscribe((state) => render(state, ctx.conn));
   const { player, start, end } = wireMedia(ctx);
   let over = false;

@@ -14,6 +14,7 @@ import { EngagementModel, confusedNames, confusedVersion, pulseBody, pulseColour
 import { VideoGrid } from "./teacher_media.js";
 import { ChatPanel } from "./chat_panel.js";
 import { ParticipantsPanel } from "./participants_panel.js";
+import { wireRecording } from "./recording_view.js";
 
 function pulseTile(id, state, dir, eng, conn) {
   const key = siteKey(id);
@@ -78,6 +79,7 @@ if (ctx) {
   wireHands(ctx.conn);
   new ChatPanel($("#chat"), ctx, { channels: ["everyone"], moderate: true, name: (uid) => dir.person(uid) });
   new ParticipantsPanel($("#people"), ctx, dir, { act: true });
+  wireRecording(ctx, { toggle: $("#rec-toggle") });
   const eng = new EngagementModel().attach(ctx.conn);
   const column = new ResultsColumn(ctx.conn, dir, ctx.sessionId);
   const redraw = () => render(ctx.state, ctx.conn, dir, eng, column);

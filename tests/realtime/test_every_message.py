@@ -79,6 +79,8 @@ async def test_every_command_is_acknowledged(klass: Class) -> None:
     await ok(teacher, "moderation.ask_mute", {"user_id": klass.demo.students[1].id})
     await ok(teacher, "moderation.remove", {"user_id": klass.demo.students[1].id})
     await ok(teacher, "moderation.allow_back", {"user_id": klass.demo.students[1].id})
+    await ok(teacher, "recording.start")
+    await ok(teacher, "recording.stop")
 
     # the lifecycle, on a fresh scheduled session of the same course
     async with klass.server.app.state.services.sessions() as db:

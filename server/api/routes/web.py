@@ -22,6 +22,7 @@ from typing import Any, Final
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
+from server.api.deps import SvcDep
 from server.domain.errors import NotFound
 from server.domain.live.event_types import DERIVED_EVENT_TYPES, EVENT_TYPES
 from server.domain.live.limits import Limits
@@ -78,7 +79,7 @@ def _fields(cls: type[Any]) -> list[str]:
 
 
 @router.get("/api/protocol", tags=["realtime"])
-async def protocol_schema() -> dict[str, Any]:
+async def protocol_schema(svc: SvcDep) -> dict[str, Any]:
     """The websocket protocol's names, from ``server/realtime/core/protocol.py``: commands
     with their ``data`` fields, control messages, event types, close codes, and the message
     families other modules have registered (``extra``, e.g. ``engagement``, ``media``), and
@@ -99,7 +100,9 @@ async def protocol_schema() -> dict[str, Any]:
             "max_prompt_length": limits.max_prompt_length,
             "max_options": limits.max_options,
             "max_text_answer_length": limits.max_text_answer_length,
+            "max_chat_length": limits.max_chat_length,
         },
+        "recording_notice": svc.settings.recording_notice,
     }
 
 

@@ -312,6 +312,19 @@ class AllowBack:
     user_id: int
 
 
+# --- recording ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StartRecording:
+    """Teacher/admin, live: start recording (everyone sees the indicator; students a notice)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StopRecording:
+    """Teacher/admin: stop recording (the end of the lesson stops it too)."""
+
+
 Command = (
     StartSession | EndSession | Join | Leave
     | OpenPoll | AnswerPoll | ClosePoll | RevealPoll
@@ -322,4 +335,5 @@ Command = (
     | SendReaction | OpenCheck | AnswerCheck | CloseCheck
     | SendChat | DeleteChat | SetChat | MuteChat
     | AskToMute | RemoveParticipant | AllowBack
+    | StartRecording | StopRecording
 )  # fmt: skip

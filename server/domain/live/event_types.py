@@ -56,6 +56,8 @@ chat.muted        H  user_id, muted, by
 moderation.mute_asked   U  user_id, by          (to the person asked: their page mutes its mic)
 moderation.removed      H  user_id, site_id, by (their sockets close; their hello is refused)
 moderation.readmitted   H  user_id, site_id, by
+recording.started E  by                     (the session's recording indicator: on)
+recording.stopped E  by                     (off; session.ended implies it)
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ EVENT_TYPES = frozenset({
     "check.opened", "check.answered", "check.tally", "check.closed",
     "chat.sent", "chat.deleted", "chat.toggled", "chat.muted",
     "moderation.mute_asked", "moderation.removed", "moderation.readmitted",
+    "recording.started", "recording.stopped",
 })  # fmt: skip
 
 DERIVED_EVENT_TYPES = frozenset({

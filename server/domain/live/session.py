@@ -25,6 +25,7 @@ from server.domain.live import (
     qna,
     questions,
     reactions,
+    recording,
 )
 from server.domain.live.answers import REMOTE, SiteFilter
 from server.domain.live.commands import Command, Leave, SendReaction
@@ -48,6 +49,7 @@ class SessionState:
     checks: checks.CheckBook = field(default_factory=checks.CheckBook)
     chat: chat.ChatBook = field(default_factory=chat.ChatBook)
     moderation: moderation.ModerationBook = field(default_factory=moderation.ModerationBook)
+    recording: recording.RecordingBook = field(default_factory=recording.RecordingBook)
 
 
 HAND_QUEUE_EVENTS = frozenset({"hand.raised", "hand.lowered", "hand.cleared"})
@@ -136,6 +138,8 @@ class LiveSession:
             return checks.decide(ctx, s.checks, command)
         if isinstance(command, chat.ChatCommand):
             return chat.decide(ctx, s.chat, command)
+        if isinstance(command, recording.RecordingCommand):
+            return recording.decide(ctx, s.recording, command)
         if isinstance(command, moderation.ModerationCommand):
             events = moderation.decide(ctx, s.moderation, command)
             if any(e.type == "moderation.removed" for e in events):
@@ -158,6 +162,7 @@ class LiveSession:
                 s.questions.close_all()
                 s.checks.close_all()
                 s.hands.clear_all()
+                s.recording.stop_at_end()
         elif prefix == "poll":
             s.polls.apply(event)
         elif prefix == "question":
@@ -172,6 +177,8 @@ class LiveSession:
             s.chat.apply(event)
         elif prefix == "moderation":
             s.moderation.apply(event)
+        elif prefix == "recording":
+            s.recording.apply(event)
         else:
             s.checks.apply(event)
 
@@ -218,8 +225,14 @@ class LiveSession:
             "checks": s.checks.views_for(me),
             "reactions": s.reactions.view(),
             "chat": s.chat.view_for(me, self.limits.chat_recent),
+            "recording": s.recording.view(),
             "removed": s.moderation.view_for(me, {a.user_id: a.site_id for a in self.roster}),
         }
+
+    @property
+    def recording_on(self) -> bool:
+        """Whether the teacher has the lesson recorded now (the relay follows this)."""
+        return self.state.recording.on
 
     def is_removed(self, user_id: int) -> bool:
         """Whether the teacher removed this person from the lesson (their hello is refused)."""

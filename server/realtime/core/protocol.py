@@ -81,6 +81,8 @@ COMMANDS: Final[dict[str, type[Any]]] = {
     "moderation.ask_mute": c.AskToMute,
     "moderation.remove": c.RemoveParticipant,
     "moderation.allow_back": c.AllowBack,
+    "recording.start": c.StartRecording,
+    "recording.stop": c.StopRecording,
 }
 CONTROL: Final = frozenset({"hello", "ping"})
 _FIELDS: Final = {name: frozenset(f.name for f in fields(cls)) for name, cls in COMMANDS.items()}

@@ -29,7 +29,8 @@ modules of their own is the next step (docs/architecture.md).
 - **Recording**: while the session is live and the teacher publishes, the teacher's camera and
   microphone (one file) and screen (a second file, same stem + ``.screen``) are muxed (no
   re-encode) into ``<data_dir>/recordings/session-<id>/`` on the lesson clock
-  (``recording``); stopped on session end or runtime close.
+  (``recording``) while the session state says so (the teacher's ``recording.start`` /
+  ``recording.stop``); stopped on session end or runtime close.
 - **Stats**: every ``STATS_SECONDS`` the room's stats go to the leaders as ``media.stats``;
   :func:`connection_quality` gives a per-user summary, which ``engagement_feed`` feeds to the
   engagement engine every 2 s as server media stats (connection trouble).
@@ -367,8 +368,10 @@ class MediaBridge:
                 self.room.set_stage(self._stage_pid())
             if event.type == "stage.left" and event.data.get("kind") == "user":
                 self._off_stage(event.data)
-        elif event.type == "session.started":
+        elif event.type == "recording.started":
             self._maybe_record()
+        elif event.type == "recording.stopped":
+            self._stop_recording()
         elif event.type == "session.ended":
             self._stop_recording()
             if self.room is not None:
@@ -410,6 +413,8 @@ class MediaBridge:
         if room is None or self.recording is not None or self._closed:
             return
         if live.status is not SessionStatus.LIVE or live.started_at is None:
+            return
+        if not live.recording_on:  # the teacher starts it (recording.start)
             return
         if policy.TEACHER_ID not in room.publishers:
             return
