@@ -81,6 +81,9 @@ async def test_every_command_is_acknowledged(klass: Class) -> None:
     await ok(teacher, "moderation.allow_back", {"user_id": klass.demo.students[1].id})
     await ok(teacher, "recording.start")
     await ok(teacher, "recording.stop")
+    await ok(teacher, "caption.grant", {"user_id": klass.demo.students[0].id})
+    await ok(s1, "caption.add", {"text": "hello"})
+    await ok(teacher, "caption.revoke", {"user_id": klass.demo.students[0].id})
 
     # the lifecycle, on a fresh scheduled session of the same course
     async with klass.server.app.state.services.sessions() as db:

@@ -325,6 +325,32 @@ class StopRecording:
     """Teacher/admin: stop recording (the end of the lesson stops it too)."""
 
 
+# --- captions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GrantCaptioner:
+    """Teacher/admin: let a staff member or a student type live captions."""
+
+    user_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeCaptioner:
+    """Teacher/admin: take the captioner role back."""
+
+    user_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AddCaption:
+    """A captioner (or the teacher): one caption line; ``position`` is its start on the lesson
+    clock (default: now; a little earlier is allowed)."""
+
+    text: str
+    position: float | None = None
+
+
 Command = (
     StartSession | EndSession | Join | Leave
     | OpenPoll | AnswerPoll | ClosePoll | RevealPoll
@@ -336,4 +362,5 @@ Command = (
     | SendChat | DeleteChat | SetChat | MuteChat
     | AskToMute | RemoveParticipant | AllowBack
     | StartRecording | StopRecording
+    | GrantCaptioner | RevokeCaptioner | AddCaption
 )  # fmt: skip

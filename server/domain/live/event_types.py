@@ -58,6 +58,9 @@ moderation.removed      H  user_id, site_id, by (their sockets close; their hell
 moderation.readmitted   H  user_id, site_id, by
 recording.started E  by                     (the session's recording indicator: on)
 recording.stopped E  by                     (off; session.ended implies it)
+caption.granted   H  user_id, by            (that person may add captions)
+caption.revoked   H  user_id, by
+caption.added     E  caption_id, user_id, start (lesson clock, seconds), text
 """
 
 from __future__ import annotations
@@ -76,6 +79,7 @@ EVENT_TYPES = frozenset({
     "chat.sent", "chat.deleted", "chat.toggled", "chat.muted",
     "moderation.mute_asked", "moderation.removed", "moderation.readmitted",
     "recording.started", "recording.stopped",
+    "caption.granted", "caption.revoked", "caption.added",
 })  # fmt: skip
 
 DERIVED_EVENT_TYPES = frozenset({

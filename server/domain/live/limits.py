@@ -42,3 +42,11 @@ class Limits:
     chat_recent: int = 200
     """How many of the latest messages a (re)joining page gets in its snapshot."""
     max_name_length: int = 80
+    max_caption_length: int = 300
+    max_captions: int = 20_000
+    caption_rate_per_second: float = 2.0
+    caption_burst: int = 10
+    max_caption_backdate_seconds: float = 30.0
+    """How far back a captioner may place a caption's start (typing lags the speaker)."""
+    captions_recent: int = 20
+    """How many of the latest captions a (re)joining page gets in its snapshot."""

@@ -16,6 +16,7 @@ from typing import Any
 from server.domain.errors import BadInput, NotPermitted
 from server.domain.events import Event
 from server.domain.live import (
+    captions,
     chat,
     checks,
     hands,
@@ -50,6 +51,7 @@ class SessionState:
     chat: chat.ChatBook = field(default_factory=chat.ChatBook)
     moderation: moderation.ModerationBook = field(default_factory=moderation.ModerationBook)
     recording: recording.RecordingBook = field(default_factory=recording.RecordingBook)
+    captions: captions.CaptionBook = field(default_factory=captions.CaptionBook)
 
 
 HAND_QUEUE_EVENTS = frozenset({"hand.raised", "hand.lowered", "hand.cleared"})
@@ -138,6 +140,8 @@ class LiveSession:
             return checks.decide(ctx, s.checks, command)
         if isinstance(command, chat.ChatCommand):
             return chat.decide(ctx, s.chat, command)
+        if isinstance(command, captions.CaptionCommand):
+            return captions.decide(ctx, s.captions, command)
         if isinstance(command, recording.RecordingCommand):
             return recording.decide(ctx, s.recording, command)
         if isinstance(command, moderation.ModerationCommand):
@@ -179,6 +183,8 @@ class LiveSession:
             s.moderation.apply(event)
         elif prefix == "recording":
             s.recording.apply(event)
+        elif prefix == "caption":
+            s.captions.apply(event)
         else:
             s.checks.apply(event)
 
@@ -226,6 +232,7 @@ class LiveSession:
             "reactions": s.reactions.view(),
             "chat": s.chat.view_for(me, self.limits.chat_recent),
             "recording": s.recording.view(),
+            "captions": s.captions.view_for(me, self.limits.captions_recent),
             "removed": s.moderation.view_for(me, {a.user_id: a.site_id for a in self.roster}),
         }
 

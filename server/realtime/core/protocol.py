@@ -83,6 +83,9 @@ COMMANDS: Final[dict[str, type[Any]]] = {
     "moderation.allow_back": c.AllowBack,
     "recording.start": c.StartRecording,
     "recording.stop": c.StopRecording,
+    "caption.grant": c.GrantCaptioner,
+    "caption.revoke": c.RevokeCaptioner,
+    "caption.add": c.AddCaption,
 }
 CONTROL: Final = frozenset({"hello", "ping"})
 _FIELDS: Final = {name: frozenset(f.name for f in fields(cls)) for name, cls in COMMANDS.items()}
