@@ -10,6 +10,7 @@ import { ChatPanel } from "./chat_panel.js";
 import { ParticipantsPanel } from "./participants_panel.js";
 import { wireModeration } from "./moderation_notice.js";
 import { wireRecording } from "./recording_view.js";
+import { CaptionsPanel } from "./captions_panel.js";
 import { renderQna } from "./widgets/qna.js";
 import { resultsChart } from "./widgets/results.js";
 import { attempt } from "./widgets/status.js";
@@ -95,6 +96,7 @@ if (ctx) {
   const siteId = ctx.auth.user.home_site_id;
   new ParticipantsPanel($("#people"), ctx, dir, { siteId });
   wireModeration(ctx, () => window.__hyflex.media);
+  new CaptionsPanel($("#captions"), ctx, { download: true });
   wireRecording(ctx);
   $("#title").textContent = dir.session.title;
   $("#site-name").textContent = dir.site(siteId);

@@ -3,6 +3,7 @@
 // (server/domain/live/event_types.py). Views subscribe and re-render on change.
 
 import { CHAT_APPLY, chatFrom } from "./chat_model.js";
+import { CAPTION_APPLY, captionsFrom } from "./captions_model.js";
 
 export const HOME = "home"; // the key of remote students' row (site_id null)
 
@@ -97,6 +98,7 @@ export class LiveState {
     this.chat = chatFrom(snap.chat);
     this.removed = new Set(snap.removed ?? []); // staff: who the teacher removed from the lesson
     this.recording = { on: false, since: null, ...(snap.recording ?? {}) }; // everyone's indicator
+    this.captions = captionsFrom(snap.captions);
     this.changed();
   }
 
@@ -223,6 +225,7 @@ const APPLY = {
   "check.tally": (s, d) => tally(s.checks.get(d.check_id), d),
   "check.closed": (s, d) => { const c = s.checks.get(d.check_id); if (c) c.status = "closed"; },
   ...CHAT_APPLY,
+  ...CAPTION_APPLY,
   "moderation.removed": (s, d) => s.removed.add(d.user_id),
   "moderation.readmitted": (s, d) => s.removed.delete(d.user_id),
   "recording.started": (s, d, f) => (s.recording = { ...s.recording, on: true, since: f.at }),

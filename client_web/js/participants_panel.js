@@ -64,6 +64,7 @@ export class ParticipantsPanel {
       muted: s.chat.muted_users.includes(p.user_id),
       removed: s.removed.has(p.user_id),
       link: this.links.get(p.user_id) ?? null,
+      captioner: s.captions.captioners.includes(p.user_id),
     }));
     const version = JSON.stringify([rows, s.status]);
     if (version === this.version) return;
@@ -94,12 +95,18 @@ export class ParticipantsPanel {
       r.stage ? h("span", { class: "chip", text: "🎙 on stage" }) : null,
       r.link ? h("span", { class: "net-quality", "data-quality": r.link, text: QUALITY_WORDS[r.link] }) : null,
       r.muted ? h("span", { class: "chip", text: "chat muted" }) : null,
+      r.captioner ? h("span", { class: "chip", text: "captioner" }) : null,
     ];
     const live = this.state.status === "live";
     const tools = [];
     const uid = r.user_id;
     if (this.act && r.present && live) {
       tools.push(this.button("Ask to mute", `Ask ${name} to mute`, () => attempt(this.conn.send("moderation.ask_mute", { user_id: uid }), `${name} was asked to mute`)));
+    }
+    if (this.act && live) {
+      tools.push(r.captioner
+        ? this.button("Stop captioning", `Take the captioner role from ${name}`, () => attempt(this.conn.send("caption.revoke", { user_id: uid })))
+        : this.button("Make captioner", `Let ${name} type live captions`, () => attempt(this.conn.send("caption.grant", { user_id: uid }), `${name} may type captions`)));
     }
     if (this.act && r.role === "student") {
       if (r.stage) {

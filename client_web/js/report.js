@@ -125,7 +125,11 @@ class Report {
       return;
     }
     status.replaceChildren("A recording exists. Times in this report are links into it. ",
-      h("button", { class: "btn btn-small", type: "button", on: { click: () => this.seek(0) } }, "Play the recording"));
+      h("button", { class: "btn btn-small", type: "button", on: { click: () => this.seek(0) } }, "Play the recording"), " ",
+      h("button", { class: "btn btn-small btn-quiet", type: "button", id: "captions-vtt",
+        on: { click: () => downloadFile(`/api/sessions/${this.data.session.session_id}/captions.vtt`, "captions.vtt")
+          .catch((err) => { status.textContent = `The captions could not be loaded (${err.message}).`; }) } },
+      "Captions (WebVTT)"));
   }
 
   /** Fetch the newest recording with the bearer token (once), then play from `seconds`. */

@@ -14,6 +14,7 @@ import { StageSelf } from "./stage_self.js";
 import { ChatPanel } from "./chat_panel.js";
 import { wireModeration } from "./moderation_notice.js";
 import { wireRecording } from "./recording_view.js";
+import { CaptionsPanel } from "./captions_panel.js";
 
 const EMOJI = { thumbs_up: "👍", clap: "👏", heart: "❤️", laugh: "😄", surprised: "😮", thumbs_down: "👎" };
 const SAVER_KEY = "hyflex.dataSaver";
@@ -208,6 +209,7 @@ if (ctx) {
   wireControls(ctx);
   new ChatPanel($("#chat"), ctx, { channels: ["everyone", "site", "teacher"] });
   wireModeration(ctx, () => window.__hyflex.media);
+  new CaptionsPanel($("#captions"), ctx, {});
   wireRecording(ctx, { notice: $("#rec-notice") });
   ctx.state.subscribe((state) => render(state, ctx.conn));
   const { player, start, end } = wireMedia(ctx);

@@ -15,6 +15,7 @@ import { VideoGrid } from "./teacher_media.js";
 import { ChatPanel } from "./chat_panel.js";
 import { ParticipantsPanel } from "./participants_panel.js";
 import { wireRecording } from "./recording_view.js";
+import { CaptionsPanel } from "./captions_panel.js";
 
 function pulseTile(id, state, dir, eng, conn) {
   const key = siteKey(id);
@@ -79,6 +80,7 @@ if (ctx) {
   wireHands(ctx.conn);
   new ChatPanel($("#chat"), ctx, { channels: ["everyone"], moderate: true, name: (uid) => dir.person(uid) });
   new ParticipantsPanel($("#people"), ctx, dir, { act: true });
+  new CaptionsPanel($("#captions"), ctx, { download: true });
   wireRecording(ctx, { toggle: $("#rec-toggle") });
   const eng = new EngagementModel().attach(ctx.conn);
   const column = new ResultsColumn(ctx.conn, dir, ctx.sessionId);
