@@ -5,7 +5,7 @@
 // the session's (live_state.js); the server decides who may do what
 // (server/domain/live/moderation.py).
 
-import { h } from "./dom.js";
+import { h, keyed } from "./dom.js";
 import { siteKey } from "./live_state.js";
 import { attempt } from "./widgets/status.js";
 
@@ -66,6 +66,7 @@ export class ParticipantsPanel {
       link: this.links.get(p.user_id) ?? null,
       captioner: s.captions.captioners.includes(p.user_id),
     }));
+    const live = s.status;
     const version = JSON.stringify([rows, s.status]);
     if (version === this.version) return;
     this.version = version;
@@ -76,13 +77,20 @@ export class ParticipantsPanel {
       bySite.get(key).rows.push(r);
     }
     const order = (r) => [r.role !== "facilitator", !r.present, this.dir.person(r.user_id)];
-    this.body.replaceChildren(...[...bySite.values()].map(({ site, rows: list }) => {
-      list.sort((a, b) => { const x = order(a), y = order(b); return x[0] - y[0] || x[1] - y[1] || x[2].localeCompare(y[2]); });
-      const present = list.filter((r) => r.present && r.role === "student").length;
-      return h("section", { class: "people-site", "data-site": siteKey(site) },
-        h("h3", { class: "sub-h", text: `${this.dir.site(site)} · ${present} of ${list.filter((r) => r.role === "student").length} present` }),
-        h("ul", { class: "plain-list people-list" }, list.map((r) => this.row(r))));
-    }));
+    const sites = [...bySite.entries()].map(([key, group]) => {
+      group.rows.sort((a, b) => { const x = order(a), y = order(b); return x[0] - y[0] || x[1] - y[1] || x[2].localeCompare(y[2]); });
+      const students = group.rows.filter((r) => r.role === "student");
+      const title = `${this.dir.site(group.site)} · ${students.filter((r) => r.present).length} of ${students.length} present`;
+      return { key, title, rows: group.rows };
+    });
+    // unchanged sections and rows keep their elements (a button being clicked stays put)
+    keyed(this.body, sites, (x) => x.key, () => "", (x) => h("section", { class: "people-site", "data-site": x.key },
+      h("h3", { class: "sub-h" }), h("ul", { class: "plain-list people-list" })));
+    for (const x of sites) {
+      const section = this.body.querySelector(`section[data-key="${CSS.escape(x.key)}"]`);
+      section.querySelector("h3").textContent = x.title;
+      keyed(section.querySelector("ul"), x.rows, (r) => r.user_id, (r) => JSON.stringify([r, live]), (r) => this.row(r));
+    }
   }
 
   row(r) {
