@@ -112,11 +112,18 @@ def print_demo(settings: Settings, where: str, *, all_links: bool) -> None:
 
 def cmd_purge(settings: Settings, _: argparse.Namespace) -> int:
     from server.realtime.engagement.timeline import run_purge
+    from server.realtime.media.recording import purge_recordings
 
     _migrate(settings)
     deleted = run_purge(settings)
     days = settings.engagement.timeline_retention_days
     print(f"purged {deleted} engagement timeline entries older than {days} days")
+    keep = settings.recording_retention_days
+    files = purge_recordings(settings.data_dir, time.time(), keep)
+    if keep:
+        print(f"purged {len(files)} lesson recording files older than {keep} days")
+    else:
+        print("lesson recordings are kept (HYFLEX_RECORDING_RETENTION_DAYS=0)")
     return 0
 
 
@@ -269,7 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--consortium", default="Consortium", help="its name, when created")
     admin.set_defaults(func=cmd_create_admin)
     purge = sub.add_parser(
-        "purge", help="delete engagement timeline entries past the retention (run daily)"
+        "purge",
+        help="delete engagement timeline entries and lesson recordings past their retention "
+        "(run daily)",
     )
     purge.set_defaults(func=cmd_purge)
     xapi = sub.add_parser(

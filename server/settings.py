@@ -67,6 +67,19 @@ class Settings(BaseSettings):
     turn_ttl_seconds: int = Field(default=6 * 3600, ge=60, le=7 * 24 * 3600)
     # /metrics: with a token, Bearer-protected; without, served to loopback clients only.
     metrics_token: SecretStr = SecretStr("")
+    # Recording consent (server/domain/live/recording.py): the notice students see when the
+    # teacher starts recording, and how many days a finished recording is kept before
+    # ``hyflex purge`` deletes it (0: kept until deleted by hand).
+    recording_notice: str = Field(
+        default=(
+            "This lesson is now being recorded (video and audio of the teacher and of anyone on "
+            "stage, and the chat). The recording is kept for the course and deleted after the "
+            "retention period. Ask your teacher if you have questions."
+        ),
+        min_length=1,
+        max_length=2000,
+    )
+    recording_retention_days: int = Field(default=365, ge=0, le=3660)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_csv_rows: int = Field(default=20_000, ge=1)
     # Slide decks (PDF) a teacher uploads to a lesson (server/services/slides.py).

@@ -82,6 +82,7 @@ class CatchUp {
     const blob = await response.blob();
     this.video.src = URL.createObjectURL(blob);
     this.video.dataset.loaded = "1";
+    await this.loadCaptions().catch(() => {}); // a lesson without captions plays on
     this.status.textContent = "Press play. The video stops at each question.";
     this.video.play().catch(() => {});
   }
@@ -90,6 +91,19 @@ class CatchUp {
   showSlide() {
     const history = this.ctx.state.slideHistory ?? [];
     this.slides.show(history.length ? slideAt(history, this.video.currentTime) : null);
+  }
+
+  /** The lesson's live captions (WebVTT on the lesson clock, like the recording) as the
+   *  video's captions track, shown at their moments. */
+  async loadCaptions() {
+    const response = await fetch(`/api/sessions/${this.ctx.sessionId}/captions.vtt`,
+      { headers: { Authorization: `Bearer ${loadAuth().token}` } });
+    if (!response.ok) return;
+    const text = await response.text();
+    if (!text.includes("-->")) return; // no captions in this lesson
+    const src = URL.createObjectURL(new Blob([text], { type: "text/vtt" }));
+    this.video.append(h("track", { kind: "captions", label: "Captions", srclang: "en", src, default: true }));
+    this.video.dataset.captions = "1";
   }
 
   /** Stop at the first question that playback has reached since the last check. */

@@ -6,6 +6,11 @@ import { siteKey } from "./live_state.js";
 import { boot } from "./page.js";
 import { PENDING_FAMILIES } from "./protocol.js";
 import { Directory } from "./widgets/names.js";
+import { ChatPanel } from "./chat_panel.js";
+import { ParticipantsPanel } from "./participants_panel.js";
+import { wireModeration } from "./moderation_notice.js";
+import { wireRecording } from "./recording_view.js";
+import { CaptionsPanel } from "./captions_panel.js";
 import { renderQna } from "./widgets/qna.js";
 import { resultsChart } from "./widgets/results.js";
 import { attempt } from "./widgets/status.js";
@@ -88,7 +93,12 @@ if (ctx) {
   const { conn, state } = ctx;
   Object.assign($("#links-link"), { href: `/sessions/${ctx.sessionId}/links`, hidden: false });
   const dir = await Directory.load(ctx.sessionId);
+  new ChatPanel($("#chat"), ctx, { channels: ["everyone", "site"], moderate: true, name: (uid) => dir.person(uid) });
   const siteId = ctx.auth.user.home_site_id;
+  new ParticipantsPanel($("#people"), ctx, dir, { siteId });
+  wireModeration(ctx, () => window.__hyflex.media);
+  new CaptionsPanel($("#captions"), ctx, { download: true });
+  wireRecording(ctx);
   $("#title").textContent = dir.session.title;
   $("#site-name").textContent = dir.site(siteId);
   $("#site-hand").addEventListener("click", () => {

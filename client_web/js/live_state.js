@@ -2,6 +2,9 @@
 // (server/domain/live/session.py: snapshot_for) and kept current by events
 // (server/domain/live/event_types.py). Views subscribe and re-render on change.
 
+import { CHAT_APPLY, chatFrom } from "./chat_model.js";
+import { CAPTION_APPLY, captionsFrom } from "./captions_model.js";
+
 export const HOME = "home"; // the key of remote students' row (site_id null)
 
 export function siteKey(siteId) {
@@ -96,6 +99,10 @@ export class LiveState {
     // its lesson-clock position (the catch-up player's page at a moment).
     this.slide = snap.slides?.current ?? null;
     this.slideHistory = [...(snap.slides?.history ?? [])];
+    this.chat = chatFrom(snap.chat);
+    this.removed = new Set(snap.removed ?? []); // staff: who the teacher removed from the lesson
+    this.recording = { on: false, since: null, ...(snap.recording ?? {}) }; // everyone's indicator
+    this.captions = captionsFrom(snap.captions);
     this.changed();
   }
 
@@ -153,6 +160,7 @@ const APPLY = {
     s.status = "ended";
     for (const m of [s.polls, s.questions, s.checks]) for (const x of m.values()) if (x.status === "open") x.status = "closed";
     s.hands = { queue: [], stage: [] };
+    s.recording = { ...s.recording, on: false, since: null };
   },
   "presence.joined": (s, d) => {
     if (s.users) s.users.set(d.user_id, { user_id: d.user_id, site_id: d.site_id, role: d.role });
@@ -228,4 +236,10 @@ const APPLY = {
     s.slide = null;
     s.slideHistory.push({ position: d.position, deck_id: null, page: null });
   },
+  ...CHAT_APPLY,
+  ...CAPTION_APPLY,
+  "moderation.removed": (s, d) => s.removed.add(d.user_id),
+  "moderation.readmitted": (s, d) => s.removed.delete(d.user_id),
+  "recording.started": (s, d, f) => (s.recording = { ...s.recording, on: true, since: f.at }),
+  "recording.stopped": (s) => (s.recording = { ...s.recording, on: false, since: null }),
 };

@@ -49,7 +49,7 @@ function randomId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-const FATAL = new Set(["unauthorized", "not_found", "bad_hello"]);
+const FATAL = new Set(["unauthorized", "not_found", "bad_hello", "removed"]);
 // A command answered `unavailable` (not run: the session's writer was moving) is re-sent with
 // the same id, so it is stored once at most, this many times, a second apart.
 const RESENDS = 8;
@@ -236,7 +236,7 @@ export class Connection {
     if (FATAL.has(name)) {
       this.stopped = true;
       this.failPending(reason || name);
-      this.setStatus("closed", reason || name);
+      this.setStatus(name === "removed" ? "removed" : "closed", reason || name);
       return;
     }
     this.attempt += 1;

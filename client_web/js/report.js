@@ -11,6 +11,7 @@ import { table } from "./setup_kit.js";
 
 const STATE_WORDS = { confused: "Confused", disengaged: "Disengaged", pressed: "Pressed \"I'm confused\"" };
 const KIND_WORDS = { poll: "Poll", question: "Question", check: "Yes/no check" };
+const CHAT_TO = { everyone: "everyone", site: "their site", teacher: "the teacher (private)" };
 
 function yesNo(value) {
   return value === true ? "yes" : value === false ? "no" : "";
@@ -80,6 +81,10 @@ class Report {
       qna.map((q) => [this.moment(q.at_s), q.text, q.user_id === null ? "" : this.person(q.user_id),
         String(q.votes), yesNo(q.answered), yesNo(q.hidden)]),
       "No questions in Q&A."));
+    $("#chat").replaceChildren(table("Chat messages (lesson clock)", ["At", "From", "To", "Message", "Deleted"],
+      (this.data.chat ?? []).map((m) => [this.moment(m.at_s), m.name || this.person(m.user_id), CHAT_TO[m.to] ?? m.to,
+        m.text, yesNo(m.deleted)]),
+      "No chat messages."));
     this.renderRecording();
   }
 
@@ -120,7 +125,11 @@ class Report {
       return;
     }
     status.replaceChildren("A recording exists. Times in this report are links into it. ",
-      h("button", { class: "btn btn-small", type: "button", on: { click: () => this.seek(0) } }, "Play the recording"));
+      h("button", { class: "btn btn-small", type: "button", on: { click: () => this.seek(0) } }, "Play the recording"), " ",
+      h("button", { class: "btn btn-small btn-quiet", type: "button", id: "captions-vtt",
+        on: { click: () => downloadFile(`/api/sessions/${this.data.session.session_id}/captions.vtt`, "captions.vtt")
+          .catch((err) => { status.textContent = `The captions could not be loaded (${err.message}).`; }) } },
+      "Captions (WebVTT)"));
   }
 
   /** Fetch the newest recording with the bearer token (once), then play from `seconds`. */

@@ -12,6 +12,10 @@ import { FallbackPolicy } from "./link_quality.js";
 import { LessonPlayer } from "./lesson_media.js";
 import { SlideImages, SlidePanel } from "./slides_view.js";
 import { StageSelf } from "./stage_self.js";
+import { ChatPanel } from "./chat_panel.js";
+import { wireModeration } from "./moderation_notice.js";
+import { wireRecording } from "./recording_view.js";
+import { CaptionsPanel } from "./captions_panel.js";
 
 const EMOJI = { thumbs_up: "👍", clap: "👏", heart: "❤️", laugh: "😄", surprised: "😮", thumbs_down: "👎" };
 const SAVER_KEY = "hyflex.dataSaver";
@@ -240,6 +244,10 @@ if (ctx) {
   $("#title").textContent = title;
   document.title = `${title} · HyFlex Live`;
   wireControls(ctx);
+  new ChatPanel($("#chat"), ctx, { channels: ["everyone", "site", "teacher"] });
+  wireModeration(ctx, () => window.__hyflex.media);
+  new CaptionsPanel($("#captions"), ctx, {});
+  wireRecording(ctx, { notice: $("#rec-notice") });
   ctx.state.subscribe((state) => render(state, ctx.conn));
   const { player, slides, start, end } = wireMedia(ctx);
   window.__hyflex.slides = slides;

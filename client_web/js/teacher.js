@@ -13,6 +13,10 @@ import { attempt, toast } from "./widgets/status.js";
 import { EngagementModel, confusedNames, confusedVersion, pulseBody, pulseColour, renderAlerts } from "./engagement_view.js";
 import { VideoGrid } from "./teacher_media.js";
 import { SlidesControl } from "./slides_teacher.js";
+import { ChatPanel } from "./chat_panel.js";
+import { ParticipantsPanel } from "./participants_panel.js";
+import { wireRecording } from "./recording_view.js";
+import { CaptionsPanel } from "./captions_panel.js";
 
 function pulseTile(id, state, dir, eng, conn) {
   const key = siteKey(id);
@@ -75,6 +79,10 @@ if (ctx) {
   Object.assign($("#links-link"), { href: `/sessions/${ctx.sessionId}/links`, hidden: false });
   wireBankPicker(ctx.sessionId, courseId, (msg) => toast(msg, "error"));
   wireHands(ctx.conn);
+  new ChatPanel($("#chat"), ctx, { channels: ["everyone"], moderate: true, name: (uid) => dir.person(uid) });
+  new ParticipantsPanel($("#people"), ctx, dir, { act: true });
+  new CaptionsPanel($("#captions"), ctx, { download: true });
+  wireRecording(ctx, { toggle: $("#rec-toggle") });
   const eng = new EngagementModel().attach(ctx.conn);
   const column = new ResultsColumn(ctx.conn, dir, ctx.sessionId);
   const redraw = () => render(ctx.state, ctx.conn, dir, eng, column);

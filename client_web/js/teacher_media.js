@@ -28,8 +28,7 @@ export class VideoGrid {
     onMedia(this.media.conn, "media.recording", (data) => {
       const rec = $("#rec");
       rec.dataset.state = data.state;
-      rec.dataset.name = data.name ?? "";
-      rec.hidden = data.state !== "started";
+      rec.dataset.name = data.name ?? ""; // the file; the chip itself follows the session state
     });
     this.stageTile = this.tile("stage", "On stage");
     this.stageTile.hidden = true;

@@ -370,6 +370,12 @@ CASES = [
     ),
     Case(
         "GET",
+        "/api/sessions/{session_id}/captions.vtt",
+        lambda w, a: f"/api/sessions/{w.ids['session']}/captions.vtt",
+        {"anon": 401, **IN_SESSION},
+    ),
+    Case(
+        "GET",
         "/api/sessions/{session_id}/recordings/{name}",
         lambda w, a: f"/api/sessions/{w.ids['session']}/recordings/{RECORDING}",
         {"anon": 401, **IN_SESSION},

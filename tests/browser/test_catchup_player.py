@@ -42,6 +42,7 @@ async def test_catch_up_player_stops_at_the_question_and_stores_a_catch_up_answe
     # exchanged once the session has ended: POST /api/auth/join answers invalid_state)
     student = web.demo.students[6]
     page = await web.student(6)
+    await teacher.locator("#rec-toggle").click()  # nothing is recorded until the teacher asks
     await expect(teacher.locator("#rec")).to_be_visible(timeout=WAIT_MS)
     await wait_more_frames(teacher, 30)  # about 1.5 s of lesson before the question
     await teacher.get_by_label("Embedded question", exact=True).check()
@@ -103,6 +104,7 @@ STATUS_FOLLOWS_PLAYER = """() => {
 async def test_after_a_seek_the_pause_label_tells_where_the_player_is(web: WebClass) -> None:
     teacher = await web.teacher()
     page = await web.student(7)
+    await teacher.locator("#rec-toggle").click()  # nothing is recorded until the teacher asks
     await expect(teacher.locator("#rec")).to_be_visible(timeout=WAIT_MS)
     await wait_more_frames(teacher, 30)
     await teacher.get_by_label("Embedded question", exact=True).check()
@@ -148,6 +150,7 @@ async def test_a_seek_before_the_camera_started_stays_where_the_student_put_it(
     runtime.live.state.presence.started_at -= 20  # the session started 20 s before the camera
     teacher = await web.teacher()
     page = await web.student(8)
+    await teacher.locator("#rec-toggle").click()  # nothing is recorded until the teacher asks
     await expect(teacher.locator("#rec")).to_be_visible(timeout=WAIT_MS)
     await wait_more_frames(teacher, 40)
     teacher.on("dialog", lambda dialog: dialog.accept())

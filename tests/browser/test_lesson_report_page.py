@@ -56,6 +56,7 @@ async def _store_timeline(web: WebClass) -> None:
 async def test_teacher_reads_the_report_after_the_lesson(web: WebClass) -> None:
     demo = web.demo
     teacher = await web.teacher()
+    await teacher.locator("#rec-toggle").click()  # nothing is recorded until the teacher asks
     await expect(teacher.locator("#rec")).to_be_visible(timeout=WAIT_MS)  # recording
     await expect(teacher.locator("#report-link")).to_be_hidden()
     facilitator = await web.facilitator()  # site A's

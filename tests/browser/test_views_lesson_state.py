@@ -17,6 +17,7 @@ WAIT_MS = 20_000
 async def test_the_recording_chip_follows_the_recording_across_a_reload(web: WebClass) -> None:
     teacher = await web.teacher()
     chip = teacher.locator("#rec")
+    await teacher.locator("#rec-toggle").click()  # nothing is recorded until the teacher asks
     await expect(chip).to_be_visible(timeout=WAIT_MS)
     await teacher.reload()
     await expect(teacher.locator("#conn")).to_have_attribute("data-status", "live")
@@ -27,6 +28,7 @@ async def test_the_recording_chip_follows_the_recording_across_a_reload(web: Web
 
 async def test_a_students_page_after_the_lesson_has_ended(web: WebClass) -> None:
     teacher = await web.teacher()
+    await teacher.locator("#rec-toggle").click()  # nothing is recorded until the teacher asks
     await expect(teacher.locator("#rec")).to_be_visible(timeout=WAIT_MS)
     ada = await web.student(0, PHONE)
     await expect(ada.locator("#title")).to_have_text(web.demo.session.title)

@@ -74,6 +74,20 @@ async def test_every_command_is_acknowledged(klass: Class) -> None:
     assert (await event_of(s1, "slides.shown"))["page"] == 2
     await ok(teacher, "slides.hide")
 
+    await ok(s1, "chat.send", {"text": "hello", "to": "site"})
+    chat_id = (await event_of(fac, "chat.sent"))["chat_id"]
+    await ok(fac, "chat.delete", {"chat_id": chat_id})
+    await ok(fac, "chat.mute", {"user_id": klass.demo.students[0].id})
+    await ok(teacher, "chat.set", {"enabled": False})
+    await ok(teacher, "moderation.ask_mute", {"user_id": klass.demo.students[1].id})
+    await ok(teacher, "moderation.remove", {"user_id": klass.demo.students[1].id})
+    await ok(teacher, "moderation.allow_back", {"user_id": klass.demo.students[1].id})
+    await ok(teacher, "recording.start")
+    await ok(teacher, "recording.stop")
+    await ok(teacher, "caption.grant", {"user_id": klass.demo.students[0].id})
+    await ok(s1, "caption.add", {"text": "hello"})
+    await ok(teacher, "caption.revoke", {"user_id": klass.demo.students[0].id})
+
     # the lifecycle, on a fresh scheduled session of the same course
     async with klass.server.app.state.services.sessions() as db:
         fresh = LiveSession(course_id=klass.demo.course.id or 0, title="Next week")

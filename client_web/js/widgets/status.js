@@ -7,6 +7,7 @@ const LABELS = {
   live: "Connected",
   reconnecting: "Reconnecting…",
   closed: "Disconnected",
+  removed: "Removed",
 };
 
 export function showStatus(status, detail = "") {
@@ -19,6 +20,11 @@ export function showStatus(status, detail = "") {
     banner.hidden = false;
     banner.dataset.kind = "warn";
     banner.textContent = "Connection lost: reconnecting. Your answers are kept and sent when you are back.";
+  } else if (status === "removed") {
+    banner.hidden = false;
+    banner.dataset.kind = "error";
+    banner.textContent = "The teacher removed you from this lesson. You cannot rejoin until the teacher lets you back in.";
+    document.body.dataset.removed = "1";
   } else if (status === "closed") {
     banner.hidden = false;
     banner.dataset.kind = "error";

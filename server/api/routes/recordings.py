@@ -1,16 +1,18 @@
-"""Lesson recordings of a session: list and download, for whoever may see the session
-(enrolled students, staff in scope; 404 for everyone else, so existence is not disclosed)."""
+"""Lesson recordings of a session: list and download, and its live captions as WebVTT, for
+whoever may see the session (enrolled students, staff in scope; 404 for everyone else, so
+existence is not disclosed)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 from server.api.deps import DB, Caller, SvcDep
 from server.realtime.media.recording import list_recordings, open_recording, session_dir
 from server.services.access import visible_session
+from server.services.captions import captions_vtt
 from server.services.ids import PathId
 
 router = APIRouter(prefix="/api/sessions", tags=["recordings"])
@@ -32,6 +34,20 @@ async def get_recordings(
         }
         for item in list_recordings(svc.settings.data_dir, session_id)
     ]
+
+
+@router.get("/{session_id}/captions.vtt", response_class=Response)
+async def download_captions(session_id: PathId, who: Caller, db: DB) -> Response:
+    """The lesson's live captions as WebVTT, on the lesson clock (like the recording)."""
+    body = await captions_vtt(db, who, session_id)
+    return Response(
+        body,
+        media_type="text/vtt; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="lesson-{session_id}-captions.vtt"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.get("/{session_id}/recordings/{name}", response_class=FileResponse)

@@ -23,6 +23,7 @@ from typing import Any, Final
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
+from server.api.deps import SvcDep
 from server.domain.errors import NotFound
 from server.domain.live.event_types import DERIVED_EVENT_TYPES, EVENT_TYPES
 from server.domain.live.limits import Limits
@@ -54,6 +55,7 @@ CLOSE_CODES: Final = {
     "bad_hello": gateway.CLOSE_BAD_HELLO,
     "unauthorized": gateway.CLOSE_UNAUTHORIZED,
     "not_found": gateway.CLOSE_NOT_FOUND,
+    "removed": gateway.CLOSE_REMOVED,
     "too_slow": gateway.CLOSE_TOO_SLOW,
     "flood": gateway.CLOSE_FLOOD,
     "too_big": gateway.CLOSE_TOO_BIG,
@@ -80,7 +82,7 @@ def _fields(cls: type[Any]) -> list[str]:
 
 
 @router.get("/api/protocol", tags=["realtime"])
-async def protocol_schema() -> dict[str, Any]:
+async def protocol_schema(svc: SvcDep) -> dict[str, Any]:
     """The websocket protocol's names, from ``server/realtime/core/protocol.py``: commands
     with their ``data`` fields, control messages, event types, close codes, and the message
     families other modules have registered (``extra``, e.g. ``engagement``, ``media``), and
@@ -101,7 +103,9 @@ async def protocol_schema() -> dict[str, Any]:
             "max_prompt_length": limits.max_prompt_length,
             "max_options": limits.max_options,
             "max_text_answer_length": limits.max_text_answer_length,
+            "max_chat_length": limits.max_chat_length,
         },
+        "recording_notice": svc.settings.recording_notice,
     }
 
 

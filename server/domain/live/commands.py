@@ -269,6 +269,105 @@ class HideSlides:
     """Teacher/admin: stop presenting (a no-op when nothing is shown)."""
 
 
+# --- chat ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SendChat:
+    """``to``: "everyone", "site" (the sender's own site) or "teacher" (private)."""
+
+    text: str
+    to: str = "everyone"
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteChat:
+    """Teacher/admin; a facilitator for messages sent from their site."""
+
+    chat_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetChat:
+    """Turn chat on or off: for the lesson (teacher/admin, ``site_id`` None) or one site
+    (teacher/admin, or that site's facilitator; a facilitator's None means their site)."""
+
+    enabled: bool
+    site_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MuteChat:
+    """Mute (or unmute) one student's chat: teacher/admin, or the facilitator of their site."""
+
+    user_id: int
+    muted: bool = True
+
+
+# --- moderation -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AskToMute:
+    """Teacher/admin: ask one person to mute (their page mutes its microphone)."""
+
+    user_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveParticipant:
+    """Teacher/admin: remove one person from the lesson; their sockets close and their link is
+    refused for this lesson until ``AllowBack``."""
+
+    user_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AllowBack:
+    """Teacher/admin: let a removed person back in."""
+
+    user_id: int
+
+
+# --- recording ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StartRecording:
+    """Teacher/admin, live: start recording (everyone sees the indicator; students a notice)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StopRecording:
+    """Teacher/admin: stop recording (the end of the lesson stops it too)."""
+
+
+# --- captions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GrantCaptioner:
+    """Teacher/admin: let a staff member or a student type live captions."""
+
+    user_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeCaptioner:
+    """Teacher/admin: take the captioner role back."""
+
+    user_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AddCaption:
+    """A captioner (or the teacher): one caption line; ``position`` is its start on the lesson
+    clock (default: now; a little earlier is allowed)."""
+
+    text: str
+    position: float | None = None
+
+
 Command = (
     StartSession | EndSession | Join | Leave
     | OpenPoll | AnswerPoll | ClosePoll | RevealPoll
@@ -278,4 +377,8 @@ Command = (
     | BringOnStage | ReturnFromStage
     | SendReaction | OpenCheck | AnswerCheck | CloseCheck
     | ShowSlide | HideSlides
+    | SendChat | DeleteChat | SetChat | MuteChat
+    | AskToMute | RemoveParticipant | AllowBack
+    | StartRecording | StopRecording
+    | GrantCaptioner | RevokeCaptioner | AddCaption
 )  # fmt: skip

@@ -50,6 +50,19 @@ check.tally       T  check_id, site_id, yes, no
 check.closed      E  check_id, by
 slides.shown      E  deck_id, page, position (lesson clock, s), by
 slides.hidden     E  position, by
+chat.sent         C  chat_id, user_id, site_id, name, to ("everyone"|"site"|"teacher"), text
+chat.deleted      C  chat_id, by                    (C = the message's own audience: everyone;
+                                            a site's people and the leaders; sender + leaders)
+chat.toggled      E  enabled, site_id (None = the whole lesson), by
+chat.muted        H  user_id, muted, by
+moderation.mute_asked   U  user_id, by          (to the person asked: their page mutes its mic)
+moderation.removed      H  user_id, site_id, by (their sockets close; their hello is refused)
+moderation.readmitted   H  user_id, site_id, by
+recording.started E  by                     (the session's recording indicator: on)
+recording.stopped E  by                     (off; session.ended implies it)
+caption.granted   H  user_id, by            (that person may add captions)
+caption.revoked   H  user_id, by
+caption.added     E  caption_id, user_id, start (lesson clock, seconds), text
 """
 
 from __future__ import annotations
@@ -66,6 +79,10 @@ EVENT_TYPES = frozenset({
     "reaction.sent", "reaction.counts",
     "check.opened", "check.answered", "check.tally", "check.closed",
     "slides.shown", "slides.hidden",
+    "chat.sent", "chat.deleted", "chat.toggled", "chat.muted",
+    "moderation.mute_asked", "moderation.removed", "moderation.readmitted",
+    "recording.started", "recording.stopped",
+    "caption.granted", "caption.revoked", "caption.added",
 })  # fmt: skip
 
 DERIVED_EVENT_TYPES = frozenset({

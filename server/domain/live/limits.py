@@ -38,3 +38,20 @@ class Limits:
     reactions: frozenset[str] = field(default=DEFAULT_REACTIONS)
     reaction_cooldown_seconds: float = 1.0
     """A participant's next reaction within this many seconds is refused (Conflict)."""
+    max_chat_length: int = 500
+    max_chat_messages: int = 20_000
+    chat_rate_per_second: float = 0.5
+    """A person's chat bucket refills one message every two seconds..."""
+    chat_burst: int = 5
+    """...and holds at most this many (a short burst is fine, a flood is refused)."""
+    chat_recent: int = 200
+    """How many of the latest messages a (re)joining page gets in its snapshot."""
+    max_name_length: int = 80
+    max_caption_length: int = 300
+    max_captions: int = 20_000
+    caption_rate_per_second: float = 2.0
+    caption_burst: int = 10
+    max_caption_backdate_seconds: float = 30.0
+    """How far back a captioner may place a caption's start (typing lags the speaker)."""
+    captions_recent: int = 20
+    """How many of the latest captions a (re)joining page gets in its snapshot."""

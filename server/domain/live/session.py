@@ -10,19 +10,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from server.domain.errors import BadInput, NotPermitted
 from server.domain.events import Event
 from server.domain.live import (
+    captions,
+    chat,
     checks,
     hands,
+    moderation,
     polls,
     presence,
     qna,
     questions,
     reactions,
+    recording,
     slides,
 )
 from server.domain.live.answers import REMOTE, SiteFilter
@@ -46,6 +50,10 @@ class SessionState:
     reactions: reactions.ReactionBook = field(default_factory=reactions.ReactionBook)
     checks: checks.CheckBook = field(default_factory=checks.CheckBook)
     slides: slides.SlideBook = field(default_factory=slides.SlideBook)
+    chat: chat.ChatBook = field(default_factory=chat.ChatBook)
+    moderation: moderation.ModerationBook = field(default_factory=moderation.ModerationBook)
+    recording: recording.RecordingBook = field(default_factory=recording.RecordingBook)
+    captions: captions.CaptionBook = field(default_factory=captions.CaptionBook)
 
 
 HAND_QUEUE_EVENTS = frozenset({"hand.raised", "hand.lowered", "hand.cleared"})
@@ -97,6 +105,8 @@ class LiveSession:
         if not isinstance(actor, Actor):
             raise NotPermitted("no actor")
         known = self.roster.verify(actor)
+        if actor.display_name and not known.display_name:  # the roster holds no names
+            known = replace(known, display_name=actor.display_name)
         ctx = Context(known, float(now), self.status, self.started_at, self.limits, self.roster)
         events = self._decide(ctx, command)
         for event in events:
@@ -132,6 +142,18 @@ class LiveSession:
             return checks.decide(ctx, s.checks, command)
         if isinstance(command, slides.SlideCommand):
             return slides.decide(ctx, s.slides, command)
+        if isinstance(command, chat.ChatCommand):
+            return chat.decide(ctx, s.chat, command)
+        if isinstance(command, captions.CaptionCommand):
+            return captions.decide(ctx, s.captions, command)
+        if isinstance(command, recording.RecordingCommand):
+            return recording.decide(ctx, s.recording, command)
+        if isinstance(command, moderation.ModerationCommand):
+            events = moderation.decide(ctx, s.moderation, command)
+            if any(e.type == "moderation.removed" for e in events):
+                target = moderation.target_of(ctx, command.user_id)
+                events += s.hands.on_leave(ctx, target.user_id, target.site_id)
+            return events
         raise BadInput(f"unknown command {type(command).__name__}")
 
     # --- events ---
@@ -148,6 +170,7 @@ class LiveSession:
                 s.questions.close_all()
                 s.checks.close_all()
                 s.hands.clear_all()
+                s.recording.stop_at_end()
         elif prefix == "poll":
             s.polls.apply(event)
         elif prefix == "question":
@@ -160,6 +183,14 @@ class LiveSession:
             s.reactions.apply(event)
         elif prefix == "slides":
             s.slides.apply(event)
+        elif prefix == "chat":
+            s.chat.apply(event)
+        elif prefix == "moderation":
+            s.moderation.apply(event)
+        elif prefix == "recording":
+            s.recording.apply(event)
+        elif prefix == "caption":
+            s.captions.apply(event)
         else:
             s.checks.apply(event)
 
@@ -197,7 +228,20 @@ class LiveSession:
             "checks": s.checks.views_for(me),
             "reactions": s.reactions.view(),
             "slides": s.slides.view(self.status),
+            "chat": s.chat.view_for(me, self.limits.chat_recent),
+            "recording": s.recording.view(),
+            "captions": s.captions.view_for(me, self.limits.captions_recent),
+            "removed": s.moderation.view_for(me, {a.user_id: a.site_id for a in self.roster}),
         }
+
+    @property
+    def recording_on(self) -> bool:
+        """Whether the teacher has the lesson recorded now (the relay follows this)."""
+        return self.state.recording.on
+
+    def is_removed(self, user_id: int) -> bool:
+        """Whether the teacher removed this person from the lesson (their hello is refused)."""
+        return self.state.moderation.is_removed(user_id)
 
     def poll_results(self, poll_id: int, site_id: SiteFilter = None) -> dict[str, Any]:
         """Totals and per-site rows. ``site_id``: None = all, an int = one site,

@@ -9,12 +9,13 @@ once the teacher revealed that poll; alerts are for staff.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from server.domain.events import Event
 from server.domain.reports.activities import Activity, StudentAnswer, activities
 from server.domain.reports.attendance import Attendance, attendance
+from server.domain.reports.chat import ChatEntry, chat
 from server.domain.reports.clock import LessonWindow
 from server.domain.reports.episodes import AlertMark, Episode, alerts, episodes
 from server.domain.reports.inputs import ALL, Person, Scope, TimelineRow
@@ -57,6 +58,7 @@ class LessonReport:
     episodes: list[Episode]
     alerts: list[AlertMark]
     qna: list[QnaEntry]
+    chat: list[ChatEntry] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         w = self.window
@@ -88,6 +90,7 @@ class LessonReport:
             "episodes": [e.as_dict() for e in self.episodes],
             "alerts": [a.as_dict() for a in self.alerts],
             "qna": [q.as_dict(with_asker=own is None or q.user_id == own) for q in self.qna],
+            "chat": [c.as_dict() for c in self.chat],
         }
 
 
@@ -160,7 +163,14 @@ def build_lesson_report(
         episodes=[e for e in episodes(timeline, window) if e.user_id in kept],
         alerts=[a for a in alerts(timeline, window) if not student and scope.keeps_site(a.site_id)],
         qna=[q for q in qna(events, window) if not (student and q.hidden)],
+        chat=chat(events, window, scope, _site_of(scope, students)),
     )
+
+
+def _site_of(scope: Scope, students: Mapping[int, Person]) -> int | None:
+    """A student reader's site (for the site chat they saw)."""
+    person = students.get(scope.user_id or 0) if scope.kind == "student" else None
+    return None if person is None else person.site_id
 
 
 def _person_order(person: Person) -> tuple[bool, int, str, int]:

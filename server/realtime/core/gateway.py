@@ -24,6 +24,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from server.auth.tokens import InvalidToken
 from server.domain.errors import BadInput, DomainError, InvalidState, NotFound, RateLimited
 from server.domain.live.commands import Join
+from server.domain.live.moderation import REMOVED_MESSAGE
 from server.domain.roles import Actor
 from server.domain.token_bucket import TokenBucket
 from server.observability import metrics
@@ -52,7 +53,9 @@ CLOSE_TOO_SLOW = 4408
 CLOSE_FLOOD = 4429
 CLOSE_TOO_BIG = 1009
 CLOSE_SEND_FAILED = 1011
+CLOSE_REMOVED = protocol.CLOSE_REMOVED
 CLOSE_REASONS = {
+    CLOSE_REMOVED: REMOVED_MESSAGE,
     CLOSE_UNAUTHORIZED: "signed out: sign in again",
     CLOSE_TOO_SLOW: "too far behind: reconnect and resume",
     CLOSE_MOVED: "the session moved to another node: resume",
@@ -67,6 +70,10 @@ Handler = Callable[[SocketContext, protocol.ClientMessage], Awaitable[None]]
 
 class WrongNode(DomainError):
     code = "wrong_node"
+
+
+class Removed(DomainError):
+    code = "removed"
 
 
 def _engine(ws: WebSocket) -> RealtimeEngine:
@@ -96,6 +103,8 @@ async def _hello(ws: WebSocket, svc: Services, session_id: int) -> tuple[protoco
             runtime.roster.add(actor)
     if actor is None or actor.role != who.role:
         raise NotFound(f"session {session_id} not found")
+    if runtime.live.is_removed(actor.user_id):
+        raise Removed(REMOVED_MESSAGE)
     return hello, Actor(actor.user_id, actor.role, actor.site_id, who.display_name)
 
 
@@ -113,6 +122,9 @@ async def session_socket(ws: WebSocket, session_id: PathId) -> None:
         return
     except NotFound as exc:
         await _close(ws, CLOSE_NOT_FOUND, exc.message)
+        return
+    except Removed as exc:
+        await _close(ws, CLOSE_REMOVED, exc.message)
         return
     except DomainError as exc:
         await _close(ws, CLOSE_BAD_HELLO, exc.message)

@@ -24,7 +24,8 @@ Server -> client:
 - ``{"type": "error", "id": ..., "code": ..., "message": ...}``; the connection stays open;
 - ``{"type": "pong", "t": ...}``.
 
-Close codes: 4400 bad hello, 4401 not signed in, 4404 no such session for you, 4408 too slow
+Close codes: 4400 bad hello, 4401 not signed in, 4403 removed from this lesson by the teacher,
+4404 no such session for you, 4408 too slow
 (resume from your last seq), 4429 too many messages, 1009 message too big.
 """
 
@@ -39,6 +40,9 @@ from server.domain.errors import BadInput
 from server.domain.live import commands as c
 
 PROTOCOL_VERSION: Final = 1
+CLOSE_REMOVED: Final = 4403
+"""The teacher removed this person from the lesson: their sockets close with this code and
+their hello is refused with it until the teacher lets them back."""
 MAX_ID_LENGTH: Final = 64
 
 COMMANDS: Final[dict[str, type[Any]]] = {
@@ -72,6 +76,18 @@ COMMANDS: Final[dict[str, type[Any]]] = {
     "check.close": c.CloseCheck,
     "slides.show": c.ShowSlide,
     "slides.hide": c.HideSlides,
+    "chat.send": c.SendChat,
+    "chat.delete": c.DeleteChat,
+    "chat.set": c.SetChat,
+    "chat.mute": c.MuteChat,
+    "moderation.ask_mute": c.AskToMute,
+    "moderation.remove": c.RemoveParticipant,
+    "moderation.allow_back": c.AllowBack,
+    "recording.start": c.StartRecording,
+    "recording.stop": c.StopRecording,
+    "caption.grant": c.GrantCaptioner,
+    "caption.revoke": c.RevokeCaptioner,
+    "caption.add": c.AddCaption,
 }
 CONTROL: Final = frozenset({"hello", "ping"})
 _FIELDS: Final = {name: frozenset(f.name for f in fields(cls)) for name, cls in COMMANDS.items()}

@@ -155,6 +155,12 @@ class SessionRuntime:
         for conn in self.hub.connections():
             conn.kick(code)
 
+    def kick_user(self, user_id: int, code: int) -> None:
+        """Close every websocket of one person here (removed from the lesson)."""
+        for conn in self.hub.connections():
+            if conn.actor.user_id == user_id:
+                conn.kick(code)
+
     @property
     def roster(self) -> Roster:
         return self.live.roster
@@ -357,6 +363,9 @@ class SessionRuntime:
                     item.seq, item.event.type, item.event.data, item.event.at
                 )
                 self.hub.publish(frame, item.event.audience, eager=len(stored) == 1)
+            for item in stored:
+                if item.event.type == "moderation.removed":
+                    self.kick_user(item.event.data["user_id"], protocol.CLOSE_REMOVED)
             for item in stored:
                 if item.event.type in WAKES_QUESTIONS:
                     self.ticker.poke("questions")

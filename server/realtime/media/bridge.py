@@ -350,9 +350,11 @@ class MediaBridge:
                 self.room.set_stage(self._stage_pid())
             if event.type == "stage.left" and event.data.get("kind") == "user":
                 self._off_stage(event.data)
-        elif event.type == "session.started":
-            if not self._closed:
+        elif event.type in ("session.started", "recording.started"):
+            if not self._closed:  # records only while the session state says so
                 self.recorder.maybe_start(self.room, self.runtime.live)
+        elif event.type == "recording.stopped":
+            self.recorder.stop(self.room)
         elif event.type == "session.ended":
             self.recorder.stop(self.room)
             if self.room is not None:

@@ -1,4 +1,5 @@
-"""The lesson's recording: while the session is live and the teacher publishes, the teacher's
+"""The lesson's recording: while the session is live, the session state says it is on (the
+teacher's ``recording.start`` / ``recording.stop``) and the teacher publishes, the teacher's
 camera and microphone (one file) and screen (a second file, same stem + ``.screen``) are
 muxed (no re-encode) into ``<data_dir>/recordings/session-<id>/`` on the lesson clock
 (``recording``); stopped on session end or runtime close. The leaders are told each time."""
@@ -34,6 +35,8 @@ class Recorder:
         if room is None or self.path is not None:
             return
         if live.status is not SessionStatus.LIVE or live.started_at is None:
+            return
+        if not live.recording_on:  # the teacher starts it (recording.start)
             return
         if policy.TEACHER_ID not in room.publishers:
             return

@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Final
 
 from server.domain.errors import NotFound
+from server.domain.media.retention import expired
 from streaming.recording import screen_path_for
 
 NAME_RE: Final = re.compile(r"^lesson-[0-9]{8}T[0-9]{6}Z(-[0-9]{1,4})?(\.screen)?\.(webm|mkv)$")
 MEDIA_TYPES: Final = {".webm": "video/webm", ".mkv": "video/x-matroska"}
 PART: Final = ".part"
+SESSION_DIR_RE: Final = re.compile(r"^session-[0-9]{1,12}$")
 
 
 def session_dir(data_dir: Path, session_id: int) -> Path:
@@ -75,3 +77,22 @@ def open_recording(data_dir: Path, session_id: int, name: str) -> RecordingFile:
         if item.name == name:
             return item
     raise NotFound("no such recording")
+
+
+def purge_recordings(data_dir: Path, now: float, retention_days: int) -> list[Path]:
+    """Delete every finished recording (any session) older than ``retention_days``, by the time
+    it was finished (its last change); the deleted paths. ``.part`` files of a recording in
+    progress are left alone."""
+    root = Path(data_dir) / "recordings"
+    if not root.is_dir():
+        return []
+    deleted: list[Path] = []
+    for folder in sorted(root.iterdir()):
+        if not folder.is_dir() or not SESSION_DIR_RE.match(folder.name):
+            continue
+        files = {p.name: p for p in folder.iterdir() if NAME_RE.match(p.name) and p.is_file()}
+        finished = [(n, p.stat().st_mtime) for n, p in files.items()]
+        for name in expired(finished, now, retention_days):
+            files[name].unlink(missing_ok=True)
+            deleted.append(files[name])
+    return deleted

@@ -349,6 +349,7 @@ async def test_stage_brings_a_student_to_everyone(klass: Class) -> None:
 
 async def test_vanished_peers_are_cleaned(klass: Class) -> None:
     teacher = await klass.teacher()
+    await teacher.ok("recording.start")
     teacher_pc = await publish(teacher)
     viewer = await klass.student(3)
     rx = await subscribe(viewer)
@@ -378,6 +379,8 @@ async def test_recording_listed_downloaded_and_decodable(klass: Class) -> None:
     teacher = await klass.teacher()
     student = await klass.student(5)
     teacher_pc = await publish(teacher, ("microphone", "camera", "screen"))
+    assert not (await bridge_of(klass)).recording  # nothing is recorded until the teacher asks
+    await teacher.ok("recording.start")
     started = await teacher.wait_for(
         lambda f: f.get("type") == "media.recording" and f["data"]["state"] == "started"
     )
