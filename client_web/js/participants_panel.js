@@ -109,21 +109,21 @@ export class ParticipantsPanel {
     const tools = [];
     const uid = r.user_id;
     if (this.act && r.present && live) {
-      tools.push(this.button("Ask to mute", `Ask ${name} to mute`, () => attempt(this.conn.send("moderation.ask_mute", { user_id: uid }), `${name} was asked to mute`)));
+      tools.push(this.button("Ask to mute", name, () => attempt(this.conn.send("moderation.ask_mute", { user_id: uid }), `${name} was asked to mute`)));
     }
     if (this.act && live) {
       tools.push(r.captioner
-        ? this.button("Stop captioning", `Take the captioner role from ${name}`, () => attempt(this.conn.send("caption.revoke", { user_id: uid })))
-        : this.button("Make captioner", `Let ${name} type live captions`, () => attempt(this.conn.send("caption.grant", { user_id: uid }), `${name} may type captions`)));
+        ? this.button("Stop captioning", name, () => attempt(this.conn.send("caption.revoke", { user_id: uid })))
+        : this.button("Make captioner", name, () => attempt(this.conn.send("caption.grant", { user_id: uid }), `${name} may type captions`)));
     }
     if (this.act && r.role === "student") {
       if (r.stage) {
-        tools.push(this.button("Off stage", `Take ${name} off stage`, () => attempt(this.conn.send("stage.return", { user_id: uid }))));
+        tools.push(this.button("Off stage", name, () => attempt(this.conn.send("stage.return", { user_id: uid }))));
       }
       if (this.state.status !== "ended") {
         tools.push(r.removed
-          ? this.button("Let back in", `Let ${name} back in`, () => attempt(this.conn.send("moderation.allow_back", { user_id: uid }), `${name} may join again`))
-          : this.button("Remove", `Remove ${name} from the lesson`, () => {
+          ? this.button("Let back in", name, () => attempt(this.conn.send("moderation.allow_back", { user_id: uid }), `${name} may join again`))
+          : this.button("Remove", name, () => {
             if (confirm(`Remove ${name} from the lesson? Their link stops working until you let them back in.`)) {
               attempt(this.conn.send("moderation.remove", { user_id: uid }), `${name} was removed`);
             }
@@ -134,7 +134,9 @@ export class ParticipantsPanel {
       h("span", { class: "grow", text: name }), chips, tools.length ? h("span", { class: "row" }, tools) : null);
   }
 
-  button(text, label, click) {
-    return h("button", { class: "btn btn-small btn-quiet", type: "button", "aria-label": label, text, on: { click } });
+  /** An action on one person: its accessible name is its visible text, then the person's name
+   *  (screen readers hear "Remove: Ada Lovelace"; the visible label stays in the name). */
+  button(text, name, click) {
+    return h("button", { class: "btn btn-small btn-quiet", type: "button", "aria-label": `${text}: ${name}`, text, on: { click } });
   }
 }
