@@ -1,7 +1,7 @@
 """Benchmark of the lesson report (120 students x 30 activities) and of the course view
 (10 such lessons x 120 students).
 
-A synthetic lesson is driven through the live domain (``LiveSession``): 120 students at four
+A synthetic lesson is driven through the live domain (``LiveAggregate``): 120 students at four
 sites and at home join (a tenth drop out and rejoin), 20 polls and 10 embedded questions each
 answered by every student (a tenth change their poll answer), Q&A, the end, then catch-up
 answers; plus engagement timeline rows (confusion episodes, alerts). Measured, median of
@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx
 
 from server.domain.events import Event
-from server.domain.live import Answer, Command, LiveSession, PromptSpec, Roster
+from server.domain.live import Answer, Command, LiveAggregate, PromptSpec, Roster
 from server.domain.live.commands import (
     AnswerPoll,
     AnswerQuestion,
@@ -83,7 +83,7 @@ def lesson(
     students = [
         Actor(uid, Role.STUDENT, site_ids[i % len(site_ids)]) for i, uid in enumerate(student_ids)
     ]
-    live = LiveSession(1, Roster([teacher, *students]))
+    live = LiveAggregate(1, Roster([teacher, *students]))
     log: list[Event] = []
     now = T0
 

@@ -28,8 +28,7 @@ from server.db.models import (
     Site,
     User,
 )
-from server.domain.live import LiveSession as LiveAggregate
-from server.domain.live import Roster, SessionStatus
+from server.domain.live import LiveAggregate, Roster, SessionStatus
 from server.domain.live.commands import StartSession
 from server.domain.roles import Actor, Role
 from server.realtime.core.event_log import PendingEvent, event_row

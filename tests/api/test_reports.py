@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from server.db.engagement_models import EngagementTimeline
 from server.db.models import SessionEvent
-from server.domain.live import Answer, LiveSession, PromptSpec, Roster
+from server.domain.live import Answer, LiveAggregate, PromptSpec, Roster
 from server.domain.live.commands import (
     AnswerPoll,
     EndSession,
@@ -38,7 +38,7 @@ async def _lesson(world: World) -> dict[str, Actor]:
         name: Actor(demo.students[i].id or 0, Role.STUDENT, demo.sites[s].id if s >= 0 else None)
         for name, i, s in (("here", 0, 0), ("there", 8, 1), ("home", 32, -1))
     }
-    live = LiveSession(world.ids["session"], Roster([teacher, *who.values()]))
+    live = LiveAggregate(world.ids["session"], Roster([teacher, *who.values()]))
     svc = world.app.state.services
     async with svc.sessions() as db:  # the demo lesson is born live: its log holds the start
         started = await db.exec(

@@ -10,8 +10,7 @@ from datetime import UTC, datetime
 import httpx
 
 from server.db.models import LiveSession
-from server.domain.live import LiveSession as LiveAggregate
-from server.domain.live import Roster, SessionStatus
+from server.domain.live import LiveAggregate, Roster, SessionStatus
 from server.domain.live.commands import StartSession
 from server.domain.roles import Actor, Role
 from server.realtime.core.event_log import PendingEvent

@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from server.app import create_app
 from server.db.models import LiveSession
 from server.db.xapi_models import XapiCursor
-from server.domain.live import LiveSession as DomainSession
+from server.domain.live import LiveAggregate as DomainSession
 from server.domain.live import Roster, SessionStatus
 from server.domain.live.commands import Join, QnaAsk, StartSession
 from server.domain.live.event_types import DERIVED_EVENT_TYPES

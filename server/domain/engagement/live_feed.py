@@ -29,7 +29,7 @@ from server.domain.engagement.signals import (
 )
 from server.domain.events import Event
 from server.domain.live.answers import is_correct, value_from_data
-from server.domain.live.session import LiveSession
+from server.domain.live.session import LiveAggregate
 from server.domain.roles import Actor, Role
 
 GROUP = "recent questions"
@@ -50,7 +50,7 @@ class LiveEventFeed:
         self._activities: set[str] = set()
         self._raised: set[int] = set()
 
-    def signals(self, event: Event, live: LiveSession) -> list[Fed]:
+    def signals(self, event: Event, live: LiveAggregate) -> list[Fed]:
         data = event.data
         kind = event.type
         if kind == "poll.answered":
@@ -97,7 +97,7 @@ class LiveEventFeed:
 
     # --- answers ---
 
-    def _poll_answer(self, event: Event, live: LiveSession) -> list[Fed]:
+    def _poll_answer(self, event: Event, live: LiveAggregate) -> list[Fed]:
         data = event.data
         if data.get("replaced"):
             return []  # the engine marks a student's first answer to a question only
@@ -110,7 +110,7 @@ class LiveEventFeed:
         qid = f"poll {poll.poll_id}"
         return [Fed(AnswerResult(data["user_id"], qid, GROUP, correct, response))]
 
-    def _poll_closed(self, poll_id: int, live: LiveSession) -> list[Fed]:
+    def _poll_closed(self, poll_id: int, live: LiveAggregate) -> list[Fed]:
         poll = live.state.polls.polls.get(poll_id)
         if poll is None or poll.anonymous:
             return []
@@ -118,7 +118,7 @@ class LiveEventFeed:
         out = self._missed(key, poll.opened_at, set(poll.answers), live)
         return out + self._end(key)
 
-    def _question_closed(self, question_id: int, live: LiveSession) -> list[Fed]:
+    def _question_closed(self, question_id: int, live: LiveAggregate) -> list[Fed]:
         question = live.state.questions.questions.get(question_id)
         key = f"question {question_id}"
         if question is None or question.shown_at is None:
@@ -127,7 +127,7 @@ class LiveEventFeed:
         return out + self._end(key)
 
     @staticmethod
-    def _missed(key: str, opened_at: float, answered: set[int], live: LiveSession) -> list[Fed]:
+    def _missed(key: str, opened_at: float, answered: set[int], live: LiveAggregate) -> list[Fed]:
         presence = live.state.presence
         return [
             Fed(PollMissed(actor.user_id, key))
@@ -140,7 +140,7 @@ class LiveEventFeed:
 
     # --- hands ---
 
-    def _hand(self, data: dict[str, object], raised: bool, live: LiveSession) -> list[Fed]:
+    def _hand(self, data: dict[str, object], raised: bool, live: LiveAggregate) -> list[Fed]:
         user_id = data.get("user_id")
         if data.get("kind") != "user" or not isinstance(user_id, int):
             return []
@@ -153,7 +153,7 @@ class LiveEventFeed:
         return self._as_student(user_id, raised, live)
 
     @staticmethod
-    def _as_student(user_id: int, raised: bool, live: LiveSession) -> list[Fed]:
+    def _as_student(user_id: int, raised: bool, live: LiveAggregate) -> list[Fed]:
         actor = live.roster.get(user_id)
         if actor is None or actor.role is not Role.STUDENT:
             return []

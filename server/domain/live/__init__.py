@@ -1,7 +1,7 @@
 """The live-session domain: an event-sourced aggregate with one module per concern.
 
 Commands live in ``server.domain.live.commands``.
-Use ``LiveSession(session_id, roster).handle(actor, command, now)``; see ``session.py``.
+Use ``LiveAggregate(session_id, roster).handle(actor, command, now)``; see ``session.py``.
 """
 
 from server.domain.live.answers import REMOTE, Kind
@@ -10,7 +10,7 @@ from server.domain.live.context import STATUS_AFTER, SessionStatus
 from server.domain.live.event_types import DERIVED_EVENT_TYPES, EVENT_TYPES
 from server.domain.live.limits import Limits
 from server.domain.live.roster import Roster
-from server.domain.live.session import LiveSession, SessionState
+from server.domain.live.session import LiveAggregate, SessionState
 
 __all__ = [
     "DERIVED_EVENT_TYPES",
@@ -21,7 +21,7 @@ __all__ = [
     "Command",
     "Kind",
     "Limits",
-    "LiveSession",
+    "LiveAggregate",
     "PromptSpec",
     "Roster",
     "SessionState",

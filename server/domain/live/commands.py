@@ -1,6 +1,6 @@
 """Commands a participant sends to a live session: frozen dataclasses named for the action.
 
-The acting user is never a field: it is the ``actor`` given to ``LiveSession.handle`` (checked
+The acting user is never a field: it is the ``actor`` given to ``LiveAggregate.handle`` (checked
 against the roster), so nobody can answer, vote or raise a hand for someone else.
 """
 

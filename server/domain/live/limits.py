@@ -9,7 +9,7 @@ DEFAULT_REACTIONS = frozenset({"thumbs_up", "thumbs_down", "clap", "heart", "lau
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Every bound the live session enforces. Pass your own to ``LiveSession(limits=...)``."""
+    """Every bound the live session enforces. Pass your own to ``LiveAggregate(limits=...)``."""
 
     min_options: int = 2
     max_options: int = 10

@@ -58,7 +58,7 @@ def target_of(ctx: Context, user_id: object) -> Actor:
 
 
 def decide(ctx: Context, book: ModerationBook, command: ModerationCommand) -> list[Event]:
-    """Events of the command itself; ``LiveSession`` adds the hand and stage clean-up."""
+    """Events of the command itself; ``LiveAggregate`` adds the hand and stage clean-up."""
     actor = ctx.actor
     if not actor.leads_session:
         raise NotPermitted("only the teacher or an admin may do that")

@@ -1,4 +1,4 @@
-"""``LiveSession``: the event-sourced aggregate of one live lesson.
+"""``LiveAggregate``: the event-sourced aggregate of one live lesson.
 
 ``handle`` checks the actor against the roster, lets the concern's ``decide`` build events
 (raising a DomainError, with nothing changed, if the command is refused), applies them and
@@ -59,7 +59,7 @@ class SessionState:
 HAND_QUEUE_EVENTS = frozenset({"hand.raised", "hand.lowered", "hand.cleared"})
 
 
-class LiveSession:
+class LiveAggregate:
     def __init__(self, session_id: int, roster: Roster, limits: Limits | None = None) -> None:
         self.session_id = session_id
         self.roster = roster
@@ -69,7 +69,7 @@ class LiveSession:
     @classmethod
     def replay(
         cls, session_id: int, roster: Roster, events: Iterable[Event], limits: Limits | None = None
-    ) -> LiveSession:
+    ) -> LiveAggregate:
         session = cls(session_id, roster, limits)
         for event in events:
             session.apply(event)
@@ -286,4 +286,4 @@ class LiveSession:
         return self.state.presence.attendance(now)
 
 
-__all__ = ["REMOTE", "LiveSession", "SessionState"]
+__all__ = ["REMOTE", "LiveAggregate", "SessionState"]

@@ -15,8 +15,7 @@ from sqlmodel import col, select
 from server.db.models import Course, CourseSite, Enrolment, LiveSession, User
 from server.domain.errors import NotFound, NotPermitted
 from server.domain.events import Audience
-from server.domain.live import LiveSession as LiveAggregate
-from server.domain.live import Roster, SessionStatus
+from server.domain.live import LiveAggregate, Roster, SessionStatus
 from server.domain.live.commands import EndSession, StartSession
 from server.domain.roles import Actor, Role
 from server.observability import ownership_log

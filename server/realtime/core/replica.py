@@ -23,7 +23,7 @@ from server.domain.errors import (
     RateLimited,
 )
 from server.domain.events import Audience, Event
-from server.domain.live import LiveSession
+from server.domain.live import LiveAggregate
 from server.domain.live.commands import Join, Leave
 from server.domain.roles import Actor, Role
 from server.realtime.core import protocol
@@ -149,7 +149,7 @@ class ReplicaRuntime(SessionRuntime):
                     item.seq, item.event.type, item.event.data, item.event.at
                 )
                 self.hub.publish(frame, item.event.audience)
-        self.live = LiveSession.replay(
+        self.live = LiveAggregate.replay(
             self.session_id, self.live.roster, [e.event for e in logged], self.live.limits
         )
         self.last_seq = logged[-1].seq if logged else 0

@@ -28,7 +28,13 @@ from server.domain.coalescer import Coalescer
 from server.domain.errors import Conflict, DomainError, InvalidState
 from server.domain.events import Audience, Event
 from server.domain.idempotency import IdempotencyStore, KeptStore
-from server.domain.live import DERIVED_EVENT_TYPES, STATUS_AFTER, LiveSession, Roster, SessionStatus
+from server.domain.live import (
+    DERIVED_EVENT_TYPES,
+    STATUS_AFTER,
+    LiveAggregate,
+    Roster,
+    SessionStatus,
+)
 from server.domain.live.commands import Leave, ShowQuestion
 from server.domain.roles import Actor, Role
 from server.observability import metrics
@@ -89,7 +95,7 @@ class SessionRuntime:
     def __init__(
         self,
         session_id: int,
-        live: LiveSession,
+        live: LiveAggregate,
         event_log: EventLog,
         last_seq: int,
         *,
@@ -403,7 +409,7 @@ class SessionRuntime:
     async def _recover(self, placed: list[tuple[_Job, int | None, DomainError | None]]) -> None:
         """The store refused a batch: rebuild state from the log, tell the senders to retry."""
         events = await self._log.read_since(self.session_id, 0)
-        self.live = LiveSession.replay(
+        self.live = LiveAggregate.replay(
             self.session_id, self.live.roster, [e.event for e in events], self.live.limits
         )
         self.last_seq = events[-1].seq if events else 0

@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Final
 
 from server.domain.errors import NotFound
-from server.domain.live import LiveSession as LiveAggregate
-from server.domain.live import SessionStatus
+from server.domain.live import LiveAggregate, SessionStatus
 from server.domain.media import policy
 from server.realtime.media.announcer import Announcer
 from server.realtime.media.recording import new_path, part_path

@@ -13,7 +13,7 @@ import pytest
 
 from server.domain.errors import DomainError
 from server.domain.events import Audience, Event
-from server.domain.live import Limits, LiveSession, Roster
+from server.domain.live import Limits, LiveAggregate, Roster
 from server.domain.live.commands import Command, Join, StartSession
 from server.domain.roles import Actor, Role
 
@@ -57,7 +57,7 @@ class Harness:
 
     def __init__(self, limits: Limits | None = None) -> None:
         self.roster = Roster(EVERYBODY)
-        self.session = LiveSession(7, self.roster, limits)
+        self.session = LiveAggregate(7, self.roster, limits)
         self.log: list[Event] = []
         self.limits = limits
 
@@ -83,12 +83,13 @@ class Harness:
     def types(self, events: list[Event]) -> list[str]:
         return [e.type for e in events]
 
-    def replayed(self) -> LiveSession:
+    def replayed(self) -> LiveAggregate:
         lines = [event_to_json(e) for e in self.log]
-        return LiveSession.replay(7, self.roster, [event_from_json(x) for x in lines], self.limits)
+        events = [event_from_json(x) for x in lines]
+        return LiveAggregate.replay(7, self.roster, events, self.limits)
 
 
-def views(session: LiveSession, now: float) -> dict[str, Any]:
+def views(session: LiveAggregate, now: float) -> dict[str, Any]:
     return {
         "snapshots": {a.user_id: session.snapshot_for(a) for a in EVERYBODY},
         "attendance": session.attendance(now),

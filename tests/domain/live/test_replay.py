@@ -8,7 +8,7 @@ import pytest
 
 from server.domain.errors import BadInput, DomainError
 from server.domain.events import Event
-from server.domain.live import DERIVED_EVENT_TYPES, EVENT_TYPES, LiveSession
+from server.domain.live import DERIVED_EVENT_TYPES, EVENT_TYPES, LiveAggregate
 from server.domain.live.commands import (
     Answer,
     AnswerCheck,
@@ -111,8 +111,8 @@ def test_whole_lesson_replays_identically() -> None:
 def test_every_prefix_of_the_log_replays() -> None:
     h = lesson()
     for cut in range(len(h.log) + 1):
-        replayed = LiveSession.replay(7, h.roster, h.log[:cut])
-        again = LiveSession.replay(
+        replayed = LiveAggregate.replay(7, h.roster, h.log[:cut])
+        again = LiveAggregate.replay(
             7, h.roster, [event_from_json(event_to_json(e)) for e in h.log[:cut]]
         )
         assert replayed.state == again.state

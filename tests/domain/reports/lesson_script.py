@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from server.domain.events import Event
-from server.domain.live import LiveSession
+from server.domain.live import LiveAggregate
 from server.domain.live.commands import (
     Answer,
     AnswerCheck,
@@ -47,8 +47,8 @@ SINGLE = PromptSpec("single", "Which is a vector?", ("mass", "velocity"), Answer
 
 @dataclass
 class Lesson:
-    live: LiveSession = field(
-        default_factory=lambda: LiveSession(7, Roster([TEACHER, FAC, *STUDENTS]))
+    live: LiveAggregate = field(
+        default_factory=lambda: LiveAggregate(7, Roster([TEACHER, FAC, *STUDENTS]))
     )
     log: list[Event] = field(default_factory=list)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.domain.live import LiveSession, Roster
+from server.domain.live import LiveAggregate, Roster
 from server.domain.live.commands import DeleteChat, Join, SendChat, StartSession
 from server.domain.reports import Person, build_lesson_report, site_scope, student_scope
 from server.domain.reports.inputs import ALL, Scope
@@ -17,7 +17,7 @@ PEOPLE = [Person(a.user_id, a.display_name, a.site_id) for a in (A1, A2, B1)]
 
 
 def lesson() -> list[object]:
-    live = LiveSession(5, Roster([TEACHER, A1, A2, B1]))
+    live = LiveAggregate(5, Roster([TEACHER, A1, A2, B1]))
     events = []
     for actor in (TEACHER, A1, A2, B1):
         events += live.handle(actor, Join(), T0 - 5)
