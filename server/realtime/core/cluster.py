@@ -19,6 +19,10 @@ the writer is and carries messages. Keys and channels, under ``HYFLEX_REDIS_PREF
 Every long-running task survives Redis going away: it logs, waits (bounded back-off, at most
 ``MAX_BACKOFF`` seconds) and starts over, subscriptions included; a replica catches up from the
 log by seq after every resubscription.
+
+One piece, over 300 lines: the keys above, their TTLs, the back-off and the forwarding deadline
+are one protocol between nodes; split, each part would have to agree with the others on all of
+them, and a Redis restart is only survived if every task follows the same reconnect rule.
 """
 
 from __future__ import annotations

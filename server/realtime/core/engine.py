@@ -1,5 +1,9 @@
 """The runtimes of the live sessions this process serves, loaded from the database on first
-use (roster from enrolments, state by replaying the event log) and kept while it runs."""
+use (roster from enrolments, state by replaying the event log) and kept while it runs.
+
+One piece, over 300 lines: loading a session, claiming it in a cluster, promoting a replica in
+place and draining on SIGTERM all take the same per-session loading lock and the same map of
+runtimes; a session must be in exactly one of those states, which one class can ensure."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The websocket endpoint ``/ws/sessions/{id}``: sign-in, resume, commands, fan-out.
 
-One piece, just over 300 lines: it is one websocket's life, hello to close (reader, writer,
+One piece, over 300 lines: it is one websocket's life, hello to close (reader, writer,
 budget, dispatch), and each part closes the socket with a code the others must agree on.
 
 A thin adapter: it authenticates, turns frames into domain commands (``protocol``), hands them
