@@ -264,8 +264,8 @@ async def test_the_shared_screen_plays_beside_the_camera_and_follows_its_positio
     )
     await shot(page, "catchup-shared-screen")
     pair = await page.evaluate(
-        "() => { const v = document.querySelector('#recording');"
-        " v.pause(); return [v.currentTime, document.querySelector('#catchup-screen').currentTime]; }"
+        "() => { const v = document.querySelector('#recording'); v.pause();"
+        " return [v.currentTime, document.querySelector('#catchup-screen').currentTime]; }"
     )
     assert abs(pair[0] - pair[1]) <= 0.5, pair
     await page.wait_for_function(
