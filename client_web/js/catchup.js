@@ -7,14 +7,24 @@
 // Recordings are listed by GET /api/sessions/{id}/recordings and fetched with the bearer token.
 // The teacher's slides follow the player's position: the snapshot's slide history (each
 // change's lesson-clock position) gives the page shown at any moment (slides_view.slideAt).
+// A screen the teacher shared was recorded to its own file (`<camera stem>.screen.webm`): it
+// plays in a second, muted video under the camera that follows it (catchup_screen.js).
 
 import { api, loadAuth } from "./api.js";
 import { $, formatDuration, h, keyed } from "./dom.js";
 import { boot } from "./page.js";
 import { promptCard } from "./widgets/answer_card.js";
 import { SlideImages, SlidePanel, slideAt } from "./slides_view.js";
+import { ScreenFollower, isScreenName, screenNameFor } from "./catchup_screen.js";
 
 const EARLY_S = 0.05; // stop this close before the moment (timeupdate fires ~4 times a second)
+
+/** A recording fetched with the bearer token, as an object URL for a <video>. */
+async function blobUrl(url, what) {
+  const response = await fetch(url, { headers: { Authorization: `Bearer ${loadAuth().token}` } });
+  if (!response.ok) throw new Error(`${what}: HTTP ${response.status}`);
+  return URL.createObjectURL(await response.blob());
+}
 
 class CatchUp {
   constructor(ctx) {
@@ -26,6 +36,7 @@ class CatchUp {
     this.current = null; // question id shown now
     this.lastTime = 0; // where playback was at the last check: a question between it and now is due
     this.seekingNow = false;
+    this.screen = null; // the shared screen's follower, when the lesson has a screen file
     this.slides = new SlidePanel(new SlideImages(ctx.sessionId), $("#slide-panel"));
     const check = () => this.check();
     this.video.addEventListener("timeupdate", check);
@@ -72,16 +83,24 @@ class CatchUp {
 
   async load() {
     const recordings = await api(`/api/sessions/${this.ctx.sessionId}/recordings`);
-    if (!recordings.length) {
+    const cameras = recordings.filter((r) => !isScreenName(r.name)); // a screen file is never the main one
+    if (!cameras.length) {
       this.status.textContent = "There is no recording of this lesson yet. The questions are listed on the right.";
       return;
     }
-    const item = recordings[recordings.length - 1];
-    const response = await fetch(item.url, { headers: { Authorization: `Bearer ${loadAuth().token}` } });
-    if (!response.ok) throw new Error(`recording: HTTP ${response.status}`);
-    const blob = await response.blob();
-    this.video.src = URL.createObjectURL(blob);
+    const item = cameras[cameras.length - 1];
+    this.video.src = await blobUrl(item.url, "recording");
     this.video.dataset.loaded = "1";
+    const screen = recordings.find((r) => r.name === screenNameFor(item.name));
+    if (screen) {
+      this.screen = new ScreenFollower(this.video);
+      try {
+        this.screen.load(await blobUrl(screen.url, "shared screen"));
+      } catch {
+        this.screen.remove(); // the camera plays on without it
+        this.screen = null;
+      }
+    }
     await this.loadCaptions().catch(() => {}); // a lesson without captions plays on
     this.status.textContent = "Press play. The video stops at each question.";
     this.video.play().catch(() => {});

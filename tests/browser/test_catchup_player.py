@@ -5,9 +5,14 @@ answer, and playback resumes."""
 
 from __future__ import annotations
 
+import fractions
+from pathlib import Path
+
+import av
 import pytest
 from playwright.async_api import Page, expect
 
+from server.realtime.media.recording import list_recordings, session_dir
 from tests.browser.conftest import WebClass, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -174,3 +179,113 @@ async def test_a_seek_before_the_camera_started_stays_where_the_student_put_it(
         )
         assert abs(landed - target) < 0.5, (target, landed)
     await shot(page, "catchup-seek-before-camera")
+
+
+# The shared screen. Headless Chromium here has no screen to share, so these tests write the
+# lesson's files themselves with PyAV (real VP8 WebM, decoded by Chromium), laid out as
+# streaming/recording.py writes them: the camera file on the lesson clock from 0, the screen
+# file in `<camera stem>.screen.webm` on the same clock from the moment the share began.
+MS = fractions.Fraction(1, 1000)
+CAMERA = "lesson-20261201T090000Z.webm"
+
+
+def write_webm(path: Path, start_ms: int, seconds: int, luma: int) -> None:
+    """A VP8 WebM of one flat grey picture every 100 ms, stamped from ``start_ms`` (lesson ms)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w", format="webm") as container:
+        stream = container.add_stream("libvpx", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        stream.codec_context.time_base = MS
+        for i in range(seconds * 10):
+            frame = av.VideoFrame(160, 120, "yuv420p")
+            for plane, value in zip(frame.planes, (luma, 128, 128), strict=True):
+                plane.update(bytes([value]) * plane.buffer_size)
+            frame.pts = start_ms + i * 100
+            frame.time_base = MS
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+
+
+async def open_catchup(web: WebClass, index: int) -> Page:
+    page = await web.student(index)
+    await page.goto(f"{web.base}/catchup/{web.session_id}")
+    await expect(page.locator("#recording")).to_have_attribute("data-loaded", "1", timeout=WAIT_MS)
+    await page.wait_for_function("() => document.querySelector('#recording').readyState >= 2")
+    return page
+
+
+SEEK_MAIN = """(t) => new Promise((resolve) => {
+  const v = document.querySelector('#recording');
+  v.pause();
+  v.addEventListener('seeked', () => resolve(v.currentTime), { once: true });
+  v.currentTime = t;
+})"""
+
+SCREEN_AT = """([t, tol]) => { const s = document.querySelector('#catchup-screen');
+  return !s.seeking && Math.abs(s.currentTime - t) <= tol; }"""
+
+
+async def test_the_shared_screen_plays_beside_the_camera_and_follows_its_position(
+    web: WebClass,
+) -> None:
+    folder = session_dir(web.server.app.state.services.settings.data_dir, web.session_id)
+    write_webm(folder / CAMERA, 0, 8, 40)  # the camera: lesson 0-8 s
+    write_webm(folder / "lesson-20261201T090000Z.screen.webm", 3000, 4, 220)  # shared 3-7 s
+    page = await open_catchup(web, 9)
+    screen = page.locator("#catchup-screen")
+    await expect(screen).to_have_attribute("data-loaded", "1", timeout=WAIT_MS)
+    await expect(page.get_by_label("Shared screen", exact=True)).to_be_visible()
+    # the screen file's own clock is the lesson clock: it reads the share's start once loaded
+    await expect(screen).to_have_attribute("data-start", "3", timeout=WAIT_MS)
+    main_duration = await page.evaluate("() => document.querySelector('#recording').duration")
+    assert abs(main_duration - 8) < 0.2, main_duration  # the camera is the main recording
+    panel = page.locator("figure.catchup-screen")
+    # a seek of the main player moves the screen to the same lesson moment
+    for target in (5.0, 3.5, 6.2):
+        landed = await page.evaluate(SEEK_MAIN, target)
+        await page.wait_for_function(SCREEN_AT, arg=[landed, 0.1], timeout=WAIT_MS)
+        await expect(panel).to_have_attribute("data-sharing", "1")
+    # before the share began the screen stands at its first picture, dimmed, and says so
+    await page.evaluate(SEEK_MAIN, 1.0)
+    await page.wait_for_function(SCREEN_AT, arg=[3.0, 0.1], timeout=WAIT_MS)
+    await expect(panel).to_have_attribute("data-sharing", "0")
+    await expect(panel.locator("figcaption")).to_contain_text("shared it from 0:03")
+    # play and rate follow the main player; while both play they stay within the drift bound
+    await page.evaluate(SEEK_MAIN, 4.0)
+    await page.evaluate(
+        "() => { const v = document.querySelector('#recording'); v.muted = true;"
+        " v.playbackRate = 1.5; return v.play(); }"
+    )
+    await page.wait_for_function(
+        "() => { const v = document.querySelector('#recording'),"
+        " s = document.querySelector('#catchup-screen');"
+        " return v.currentTime > 4.5 && !s.paused && s.playbackRate === 1.5; }",
+        timeout=WAIT_MS,
+    )
+    await shot(page, "catchup-shared-screen")
+    pair = await page.evaluate(
+        "() => { const v = document.querySelector('#recording'); v.pause();"
+        " return [v.currentTime, document.querySelector('#catchup-screen').currentTime]; }"
+    )
+    assert abs(pair[0] - pair[1]) <= 0.5, pair
+    await page.wait_for_function(
+        "() => document.querySelector('#catchup-screen').paused", timeout=WAIT_MS
+    )
+
+
+async def test_a_lesson_without_a_screen_file_shows_no_screen_and_never_plays_one(
+    web: WebClass,
+) -> None:
+    """A screen file of another (later) recording, without its camera file, is listed last:
+    it is neither the main recording nor this camera's screen."""
+    folder = session_dir(web.server.app.state.services.settings.data_dir, web.session_id)
+    write_webm(folder / CAMERA, 0, 8, 40)
+    write_webm(folder / "lesson-20261201T100000Z.screen.webm", 2000, 3, 220)
+    page = await open_catchup(web, 10)
+    data_dir = web.server.app.state.services.settings.data_dir
+    names = [item.name for item in list_recordings(data_dir, web.session_id)]
+    assert names[-1] == "lesson-20261201T100000Z.screen.webm", names
+    main_duration = await page.evaluate("() => document.querySelector('#recording').duration")
+    assert abs(main_duration - 8) < 0.2, main_duration  # the camera file, not the screen file
+    await expect(page.locator("#catchup-screen")).to_have_count(0)
+    await expect(page.locator("figure.catchup-screen")).to_have_count(0)
