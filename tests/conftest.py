@@ -8,12 +8,23 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 
 from server.app import create_app
+from server.auth import passwords
 from server.settings import Settings
 from tests.databases import PostgresFactory, SqliteFactory
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+# Argon2id at its smallest cost for the suite: every API test's world hashes and checks about
+# twenty staff passwords, which at the production cost (pwdlib's recommended, 64 MiB and three
+# passes: about 0.23 s each here) took 5 of every such test's 7 seconds. Still Argon2id, so
+# hashing, verifying and refusing work as in production; a hash keeps its own parameters, so a
+# server process started by a test (cluster, proxy) verifies these hashes too.
+passwords._hasher = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+passwords._DUMMY_HASH = passwords._hasher.hash("not-a-real-password")
 
 
 @pytest.fixture(scope="session")
