@@ -72,6 +72,12 @@ def _integers(schema: dict[str, Any]) -> list[dict[str, Any]]:
     return found + _integers(schema["items"]) if "items" in schema else found
 
 
+def _bounded_text(schema: dict[str, Any]) -> bool:
+    if schema.get("type") == "array":
+        return "maxItems" in schema and _bounded_text(schema.get("items", {}))
+    return schema.get("type") == "string" and "maxLength" in schema
+
+
 def _bounded(schema: dict[str, Any]) -> bool:
     ints = _integers(schema)  # OpenAPI numbers come out as floats: compare as numbers
     return bool(ints) and all(
@@ -93,7 +99,10 @@ def test_every_integer_id_is_bounded_in_the_schema() -> None:
                 unbounded.append(f"{method} {path} {param['name']}")
         body = _body_schema(openapi, op) or {}
         for name in _id_fields(body):
-            if not _bounded(body["properties"][name]):
+            field = body["properties"][name]
+            # integer ids are ours (1..MAX_ID); text ids come from other systems (an LMS's
+            # client_id, deployment ids) and must be bounded in length (and count)
+            if not (_bounded(field) if _integers(field) else _bounded_text(field)):
                 unbounded.append(f"{method} {path} body.{name}")
     assert unbounded == []
 
