@@ -147,6 +147,9 @@ export class Connection {
     this.counter += 1;
     const id = `${this.prefix}-${this.counter}`;
     const frame = JSON.stringify({ type, id, data });
+    if (this.stopped) { // signed out, removed, not found: the connection will not come back
+      return Promise.reject(new CommandError("closed", "the connection to the lesson is closed"));
+    }
     return new Promise((resolve, reject) => {
       this.pending.set(id, { frame, resolve, reject });
       if (this.status === "live") this.ws.send(frame);

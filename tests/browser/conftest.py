@@ -3,6 +3,7 @@ demo consortium (SQLite). Pages sign in through the UI like people do."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -184,7 +185,10 @@ class WebClass:
         for context in self.contexts:
             for page in context.pages:
                 with contextlib.suppress(Exception):  # a page that already went away
-                    await page.evaluate("async () => { await window.__hyflex?.media?.close?.(); }")
+                    await asyncio.wait_for(  # bounded: a page must not hold the teardown
+                        page.evaluate("async () => { await window.__hyflex?.media?.close?.(); }"),
+                        10,
+                    )
         for context in self.contexts:
             await context.close()
         self.contexts.clear()

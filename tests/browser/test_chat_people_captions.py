@@ -112,6 +112,7 @@ async def test_recording_notice_and_indicator_everywhere(web: WebClass) -> None:
     await expect(notice).to_be_hidden()
     late = await web.student(1)  # joins a lesson being recorded: the notice too
     await expect(late.locator("#rec-notice")).to_be_visible()
+    teacher.on("dialog", lambda dialog: dialog.accept())  # "Stop recording?"
     await teacher.locator("#rec-toggle").click()
     for page in (teacher, fac_a, ada, late):
         await expect(page.locator("#rec")).to_be_hidden(timeout=WAIT_MS)
