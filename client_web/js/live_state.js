@@ -240,6 +240,7 @@ const APPLY = {
   ...CAPTION_APPLY,
   "moderation.removed": (s, d) => s.removed.add(d.user_id),
   "moderation.readmitted": (s, d) => s.removed.delete(d.user_id),
+  "moderation.mute_asked": () => {}, // a request to this person's page, not state (moderation_notice.js)
   "recording.started": (s, d, f) => (s.recording = { ...s.recording, on: true, since: f.at }),
   "recording.stopped": (s) => (s.recording = { ...s.recording, on: false, since: null }),
 };

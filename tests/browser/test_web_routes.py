@@ -50,7 +50,11 @@ async def test_every_command_and_event_named_in_the_client_exists_on_the_server(
         if name not in protocol.COMMANDS and name.split(".", 1)[0] not in schema["extra"]
     }
     assert unknown == set()
+    # the state's handlers: live_state.js's own, plus the tables it spreads in (chat, captions)
     state = (CLIENT / "js" / "live_state.js").read_text()
+    for table, module in re.findall(r'import \{ (\w+_APPLY)[^}]*\} from "\./(\w+\.js)"', state):
+        assert f"...{table}," in state, table
+        state += (CLIENT / "js" / module).read_text()
     applied = set(re.findall(r'^\s*"([a-z]+\.[a-z_]+)": ', state, re.MULTILINE))
     assert applied == set(EVENT_TYPES), applied ^ set(EVENT_TYPES)
 
