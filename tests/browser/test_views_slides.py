@@ -151,6 +151,7 @@ async def test_the_catch_up_player_turns_the_pages_with_the_recording(web: WebCl
     deck_id = await upload_ready(web)
     teacher = await web.teacher()
     page = await web.student(6)
+    await teacher.locator("#rec-toggle").click()  # nothing is recorded until the teacher asks
     await expect(teacher.locator("#rec")).to_be_visible(timeout=WAIT_MS)
     await teacher.get_by_role("button", name="Present", exact=True).click()
     await shows(page, 1, "full")
