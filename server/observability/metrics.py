@@ -65,6 +65,11 @@ def watch_engine(engine: RealtimeEngine) -> None:
     _engines.add(engine)
 
 
+async def unwatch_engine(engine: RealtimeEngine) -> None:
+    """The engine stopped (app shutdown): its sessions are no longer this process's."""
+    _engines.discard(engine)
+
+
 def connection_opened() -> None:
     CONNECTIONS_OPEN.inc()
     CONNECTIONS_TOTAL.inc()
