@@ -4,6 +4,8 @@ notices gone, nothing left to press, a way to catch up)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from playwright.async_api import expect
 
@@ -23,7 +25,12 @@ async def test_the_recording_chip_follows_the_recording_across_a_reload(web: Web
     await expect(teacher.locator("#conn")).to_have_attribute("data-status", "live")
     await expect(chip).to_be_visible(timeout=WAIT_MS)
     runtime = await web.server.app.state.realtime.runtime(web.session_id)
-    assert runtime.extensions["media"].recording is not None  # it really goes on
+    bridge = runtime.extensions["media"]
+    for _ in range(300):  # bounded: the file starts when the reloaded page publishes again
+        if bridge.recording is not None:
+            break
+        await asyncio.sleep(0.05)  # polling the server's state, with the bound above
+    assert bridge.recording is not None  # it really goes on
 
 
 async def test_a_students_page_after_the_lesson_has_ended(web: WebClass) -> None:
