@@ -226,3 +226,22 @@ async def shot(page: Page, name: str, *, full_page: bool = False) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     await page.screenshot(path=str(path), full_page=full_page, animations="disabled")
     return path
+
+
+async def frames_sent(teacher: Page) -> int:
+    """Frames of the teacher's own camera painted in the preview (the feed being recorded)."""
+    count: int = await teacher.evaluate(
+        "() => Number(document.querySelector('#self-view').dataset.frames ?? 0)"
+    )
+    return count
+
+
+async def wait_more_frames(teacher: Page, more: int, timeout_ms: float = 30_000) -> None:
+    """Let the recording run on: `more` further frames of the teacher's own camera."""
+    start = await frames_sent(teacher)
+    await teacher.wait_for_function(
+        "(n) => Number(document.querySelector('#self-view').dataset.frames ?? 0) >= n",
+        arg=start + more,
+        polling=200,
+        timeout=timeout_ms,
+    )

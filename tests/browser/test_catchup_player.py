@@ -13,30 +13,13 @@ import pytest
 from playwright.async_api import Page, expect
 
 from server.realtime.media.recording import list_recordings, session_dir
-from tests.browser.conftest import WebClass, shot
+from tests.browser.conftest import WebClass, shot, wait_more_frames
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 WAIT_MS = 30_000
 
 
-async def frames_sent(teacher: Page) -> int:
-    """Frames of the teacher's own camera painted in the preview (the feed being recorded)."""
-    count: int = await teacher.evaluate(
-        "() => Number(document.querySelector('#self-view').dataset.frames ?? 0)"
-    )
-    return count
-
-
-async def wait_more_frames(teacher: Page, more: int) -> None:
-    """Let the recording run on: `more` further frames of the teacher's own camera."""
-    start = await frames_sent(teacher)
-    await teacher.wait_for_function(
-        "(n) => Number(document.querySelector('#self-view').dataset.frames ?? 0) >= n",
-        arg=start + more,
-        polling=200,
-        timeout=WAIT_MS,
-    )
 
 
 async def test_catch_up_player_stops_at_the_question_and_stores_a_catch_up_answer(

@@ -11,7 +11,7 @@ from playwright.async_api import Page, expect
 from server.demo import DEMO_PASSWORD
 from server.services import slides
 from tests.api.slide_pdfs import deck_pdf, encrypted_pdf
-from tests.browser.conftest import WebClass, shot
+from tests.browser.conftest import WebClass, shot, wait_more_frames
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -130,21 +130,6 @@ async def upload_ready(web: WebClass) -> int:
     return deck_id
 
 
-async def frames_sent(teacher: Page) -> int:
-    count: int = await teacher.evaluate(
-        "() => Number(document.querySelector('#self-view').dataset.frames ?? 0)"
-    )
-    return count
-
-
-async def wait_more_frames(teacher: Page, more: int) -> None:
-    start = await frames_sent(teacher)
-    await teacher.wait_for_function(
-        "(n) => Number(document.querySelector('#self-view').dataset.frames ?? 0) >= n",
-        arg=start + more,
-        polling=200,
-        timeout=WAIT_MS,
-    )
 
 
 async def test_the_catch_up_player_turns_the_pages_with_the_recording(web: WebClass) -> None:
