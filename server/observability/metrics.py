@@ -3,14 +3,14 @@
 The code that does the work calls one small function or metric here (a connection opened, a
 command answered, a batch appended, a forward that failed, an alert raised); what is a state
 rather than an event (sessions owned, relay subscribers and packets) is read when ``/metrics``
-is scraped, from the realtime engines registered with ``watch_engine``.
+is scraped, from the engine of the app that serves the scrape (one app per process in
+production; a process that runs several apps, as the test suite does, reports each its own).
 """
 
 from __future__ import annotations
 
 import asyncio
-import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -57,19 +57,6 @@ ALERTS_SENT = Counter(
     registry=REGISTRY,
 )
 
-_engines: weakref.WeakSet[RealtimeEngine] = weakref.WeakSet()
-
-
-def watch_engine(engine: RealtimeEngine) -> None:
-    """Report this engine's sessions and relay on ``/metrics``."""
-    _engines.add(engine)
-
-
-async def unwatch_engine(engine: RealtimeEngine) -> None:
-    """The engine stopped (app shutdown): its sessions are no longer this process's."""
-    _engines.discard(engine)
-
-
 def connection_opened() -> None:
     CONNECTIONS_OPEN.inc()
     CONNECTIONS_TOTAL.inc()
@@ -107,9 +94,9 @@ class RealtimeCollector(Collector):
         self.packets_sent = 0
         self.packets_received = 0
 
-    async def refresh(self) -> None:
+    async def refresh(self, engines: Iterable[RealtimeEngine]) -> None:
         owned = replicas = subscribers = publishers = sent = received = 0
-        for engine in list(_engines):
+        for engine in engines:
             for runtime in engine.runtimes():
                 if runtime.is_replica:
                     replicas += 1

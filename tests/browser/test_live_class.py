@@ -150,16 +150,33 @@ async def test_server_drops_a_slow_student_who_resumes_from_the_last_seq(web: We
     finn_id = web.demo.students[4].id
     runtime = await web.server.app.state.realtime.runtime(web.session_id)
     (conn,) = [c for c in runtime.hub.connections() if c.actor.user_id == finn_id]
+    # Finn's page notes on which connection (1st welcome or 2nd) the poll's card first shows
+    await finn.evaluate(
+        """() => {
+          window.__cardOnWelcome = null;
+          const activity = document.querySelector('#activity');
+          const seen = new MutationObserver(() => {
+            if (window.__cardOnWelcome === null && activity.querySelector('article')) {
+              window.__cardOnWelcome = window.__hyflex.conn.welcomes;
+              seen.disconnect();
+            }
+          });
+          seen.observe(activity, {childList: true, subtree: true});
+        }"""
+    )
+    assert await finn.locator("#activity article").count() == 0
     # what the hub does to a client whose bounded queue overflows: no more frames for it...
     conn.overflowed = True
     await open_poll(teacher, "Opened while Finn fell behind", ["a", "b"])
     await expect(teacher.locator("#results article.is-open")).to_be_visible()
-    assert await finn.locator("#activity article").count() == 0
-    # ...then its writer closes it with 4408 "too slow: resume"
+    # ...then its writer closes it with 4408 "too slow: resume" (at its next wake: this one,
+    # or earlier if Finn's page sent a command meanwhile, whose reply wakes the writer too)
     conn.wake.set()
     card = finn.locator("#activity article.is-open")
     await expect(card).to_contain_text("Opened while Finn fell behind")
     assert await finn.evaluate("window.__hyflex.conn.welcomes") == 2
+    # the poll reached Finn only through the resume, never on the connection that fell behind
+    assert await finn.evaluate("window.__cardOnWelcome") == 2
     await expect(finn.locator("#conn")).to_have_attribute("data-status", "live")
     await card.get_by_role("button", name="b").click()
     await expect(site_block(teacher, "total")).to_have_attribute("data-answered", "1")

@@ -65,5 +65,6 @@ async def prometheus_metrics(request: Request) -> Response:
             error_body("not_permitted", "metrics are served to this machine only"),
             status_code=403,
         )
-    await metrics.REALTIME.refresh()
+    engine = getattr(request.app.state, "realtime", None)
+    await metrics.REALTIME.refresh([] if engine is None else [engine])
     return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)

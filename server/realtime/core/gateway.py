@@ -362,8 +362,6 @@ def install(app: Any, services: Services) -> RealtimeEngine:
             DISPATCH[family] = _extension
             EXTENSION_FAMILIES.add(family)
     app.state.realtime = engine
-    metrics.watch_engine(engine)
-    app.state.shutdown_hooks.append(lambda: metrics.unwatch_engine(engine))
     app.state.lifecycle = engine
     app.state.shutdown_hooks.append(engine.close)
     app.include_router(router)
