@@ -5,13 +5,14 @@ RFC 6455 directly (HTTP upgrade, unmasked server frames parsed in place, masked 
 frames), so a delivered frame costs the load generator a few microseconds and the two cores
 are left to the server. Two dialects:
 
-- ``ours``: HyFlex protocol v1 (``hello`` first, ``welcome`` back, ``hand.raise`` /
-  ``hand.lower``);
+- ``ours``: HyFlex protocol v1 (``hello`` first, ``welcome`` back, ``qna.ask``);
 - ``sio``: Socket.IO 5 over Engine.IO 4, websocket transport only (``40`` connect,
   ``42["hand", ...]`` events, answering the server's ``2`` pings with ``3``).
 
-Senders raise and lower their hand in turn (every command is one broadcast to the whole
-session: ``hand.raised`` / ``hand.lowered``, logged, no cooldown). A frame is a "mark" when
+Senders take turns (ours: each asks a Q&A question, one ``qna.asked`` to the whole session,
+logged, no cooldown, at most 50 per student and 1,000 per lesson, far more than a run asks;
+hand raises are no such broadcast, since a student's hand goes to staff only and the queue
+length is coalesced; socketio: a ``hand`` event emitted to the room). A frame is a "mark" when
 it is such a broadcast; its latency is
 ``time.time()`` at receipt minus the server time ``at`` it carries. Latencies go into a
 0.1 ms histogram.
@@ -35,7 +36,7 @@ from typing import Any, cast
 import msgspec
 from websockets.speedups import apply_mask
 
-MARK_OURS = b'"type":"hand.'
+MARK_OURS = b'"type":"qna.asked"'
 MARK_SIO = b'42["hand.'
 HANDSHAKE_LIMIT = 16_384
 _decode = msgspec.json.decode
@@ -236,12 +237,13 @@ class Client(asyncio.Protocol):
             self.transport.write(client_frame(payload, opcode))
 
     def send_hand(self) -> None:
-        """Raise the hand if down, lower it if up: one broadcast either way."""
+        """One broadcast to everyone: ours a new Q&A question, socketio a hand raise/lower."""
         self.counter += 1
         self.raised = not self.raised
         if self.kind == "ours":
-            verb = b"raise" if self.raised else b"lower"
-            msg = b'{"type":"hand.%s","id":"h%d","data":{}}' % (verb, self.counter)
+            msg = b'{"type":"qna.ask","id":"q%d","data":{"text":"Question %d"}}' % (
+                self.counter, self.counter,
+            )  # fmt: skip
         else:
             msg = b'42["hand",{"raise":%s}]' % (b"true" if self.raised else b"false")
         self.send(msg)
@@ -303,8 +305,8 @@ class Agent:
         }
 
     async def send(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        """``count`` hand raises/lowers from the first ``senders`` connections, round robin,
-        one every ``spacing`` seconds (0: all at once)."""
+        """``count`` questions (socketio: hand raises/lowers) from the first ``senders``
+        connections, round robin, one every ``spacing`` seconds (0: all at once)."""
         clients = self.clients[cmd["kind"]][: int(cmd["senders"])]
         count, spacing = int(cmd["count"]), float(cmd["spacing"])
         offset = int(cmd.get("offset", 0))

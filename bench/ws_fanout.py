@@ -12,12 +12,14 @@ For each level (100, 1000, 5000 connected students; ``--quick``: 100 and 1000), 
 added to both servers, then, once the server is idle again (our presence.joined storm at
 connect work is left out of every figure):
 1. memory: server RSS delta (/proc/PID/status VmRSS) over the added connections;
-2. latency: ``--rate`` broadcasts a second for ``--seconds``: students in turn raise or lower
-   their hand (``hand.raised`` / ``hand.lowered`` go to the whole session and are logged); every
+2. latency: ``--rate`` broadcasts a second for ``--seconds``: students in turn ask a Q&A
+   question (``qna.asked`` goes to the whole session and is logged; socketio: a ``hand`` event
+   emitted to the room; hand raises are not used for ours since a student's hand goes to
+   staff only and the queue length is coalesced); every
    client computes receipt time minus the frame's server time ``at`` -> p50/p99 (ours: ``at``
    is taken before the event is stored, so it includes the durable append; socketio: just
    before ``emit``);
-3. throughput, A B A B: a burst of hand raises/lowers; deliveries per second
+3. throughput, A B A B: a burst of questions; deliveries per second
    (first send to last receipt) and server CPU (utime+stime, /proc/PID/stat) per delivery,
    median of the two trials; the ratio is ours/socketio in deliveries per server CPU second.
 
@@ -158,7 +160,7 @@ class Bench:
         self.offset += max(per)
 
     async def trial(self, kind: str, count: int, spacing: float, senders: int) -> dict[str, Any]:
-        """Send ``count`` hand raises/lowers; figures of their delivery."""
+        """Send ``count`` broadcasts (questions; socketio: hand events); their delivery."""
         await self.each(lambda _: {"cmd": "reset", "kind": kind})
         pid = self.pid(kind)
         cpu0 = cpu_seconds(pid)
