@@ -41,6 +41,7 @@ from bench._media_content import prepare
 from bench._media_roles import (
     Child,
     cpu_seconds,
+    cpu_split,
     publisher_main,
     relay_main,
     request,
@@ -150,6 +151,7 @@ async def orchestrate(window: float) -> dict[str, Any]:
             await wait_idle(server.pid, limit_s=20)
             before = await count_frames(subs)
             cpu0 = {"relay": cpu_seconds(relay.proc.pid), "server": cpu_seconds(server.pid)}
+            split0 = cpu_split(relay.proc.pid)
             t0 = time.monotonic()
             ws = await clients.call(
                 {"cmd": "run", "seconds": window, "poll_every": 60, "telemetry_every": 5},
@@ -157,6 +159,7 @@ async def orchestrate(window: float) -> dict[str, Any]:
             )
             elapsed = time.monotonic() - t0
             cpu1 = {"relay": cpu_seconds(relay.proc.pid), "server": cpu_seconds(server.pid)}
+            split1 = cpu_split(relay.proc.pid)
             after = await count_frames(subs)
             reader, writer = await asyncio.open_connection("127.0.0.1", relay_port)
             health = await request(reader, writer, {"op": "health"})
@@ -183,6 +186,9 @@ async def orchestrate(window: float) -> dict[str, Any]:
         "window_s": round(elapsed, 1),
         "relay_cpu_pct_per_lesson": round(cpu["relay"], 2),
         "server_cpu_pct_per_lesson": round(cpu["server"], 2),
+        "relay_user_system_pct": [
+            round((b - a) / elapsed * 100, 2) for a, b in zip(split0, split1, strict=True)
+        ],
         "cpu_pct_per_lesson": round(per_lesson, 2),
         "lessons_per_core": round(100 / per_lesson, 1),
         "video_fps_min": round(min(rates["video"]), 1),
@@ -216,7 +222,9 @@ def main() -> None:
     parser.add_argument("--labels", default="camera")
     args = parser.parse_args()
     if args.role == "relay":
-        asyncio.run(relay_main("ours"))
+        import uvloop
+
+        uvloop.run(relay_main("ours"))
     elif args.role == "publisher":
         videos = args.video.split(",")
         asyncio.run(publisher_main(args.port, args.pid, args.content, videos, True))
