@@ -111,10 +111,12 @@ class BaselineRelay:
 
 
 async def relay_main(mode: str) -> None:
+    from server.app import tune_gc
     from streaming.loopback import use_loopback_only
     from streaming.room import MediaRoom
 
     use_loopback_only()
+    tune_gc()  # the relay runs inside the server, whose start-up tunes the garbage collector
     room = MediaRoom("bench", [])
     baseline = BaselineRelay()
     ours = mode != "mediarelay"  # "base": the same room, streaming/ from an older commit

@@ -35,6 +35,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import uvloop
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._media_content import prepare
@@ -222,9 +224,7 @@ def main() -> None:
     parser.add_argument("--labels", default="camera")
     args = parser.parse_args()
     if args.role == "relay":
-        import uvloop
-
-        uvloop.run(relay_main("ours"))
+        uvloop.run(relay_main("ours"))  # the server's loop (uvicorn[standard])
     elif args.role == "publisher":
         videos = args.video.split(",")
         asyncio.run(publisher_main(args.port, args.pid, args.content, videos, True))

@@ -35,6 +35,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import uvloop
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._media_content import prepare
@@ -250,7 +252,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2)
     args = parser.parse_args()
     if args.role == "relay":
-        asyncio.run(lossy_relay(args.loss, args.bursts, int(args.burst_ms) / 1000))
+        uvloop.run(lossy_relay(args.loss, args.bursts, int(args.burst_ms) / 1000))
     elif args.role == "publisher":
         asyncio.run(publisher_main(args.port, "teacher", args.content, ["480p"], True))
     elif args.role == "subscriber":

@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import uvloop
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._media_content import prepare
@@ -307,7 +309,7 @@ def main() -> None:
     if args.role == "relay":
         if args.streaming_from:
             sys.path.insert(0, args.streaming_from)
-        asyncio.run(relay_main(args.mode))
+        uvloop.run(relay_main(args.mode))  # the server's loop (uvicorn[standard])
     elif args.role == "publisher":
         asyncio.run(publisher_main(args.port, "teacher", args.content, [args.video], True))
     elif args.role == "subscriber":
