@@ -236,7 +236,7 @@ class Client(asyncio.Protocol):
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(client_frame(payload, opcode))
 
-    def send_hand(self) -> None:
+    def send_broadcast(self) -> None:
         """One broadcast to everyone: ours a new Q&A question, socketio a hand raise/lower."""
         self.counter += 1
         self.raised = not self.raised
@@ -316,7 +316,7 @@ class Agent:
         loop = asyncio.get_running_loop()
         t0 = loop.time()
         for k in range(count):
-            clients[(offset + k) % len(clients)].send_hand()
+            clients[(offset + k) % len(clients)].send_broadcast()
             if spacing > 0:
                 delay = t0 + (k + 1) * spacing - loop.time()
                 if delay > 0:

@@ -10,7 +10,7 @@ production; a process that runs several apps, as the test suite does, reports ea
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -57,6 +57,7 @@ ALERTS_SENT = Counter(
     registry=REGISTRY,
 )
 
+
 def connection_opened() -> None:
     CONNECTIONS_OPEN.inc()
     CONNECTIONS_TOTAL.inc()
@@ -94,25 +95,24 @@ class RealtimeCollector(Collector):
         self.packets_sent = 0
         self.packets_received = 0
 
-    async def refresh(self, engines: Iterable[RealtimeEngine]) -> None:
+    async def refresh(self, engine: RealtimeEngine | None) -> None:
         owned = replicas = subscribers = publishers = sent = received = 0
-        for engine in engines:
-            for runtime in engine.runtimes():
-                if runtime.is_replica:
-                    replicas += 1
-                    continue
-                owned += 1
-                room = _room_of(runtime)
-                if room is None:
-                    continue
-                try:
-                    stats = await asyncio.wait_for(room.stats(), 2.0)
-                except Exception:  # a closing room: counted next time
-                    continue
-                subscribers += len({s.subscriber_id for s in stats.subscribers})
-                publishers += len({p.publisher_id for p in stats.publishers})
-                sent += sum(s.packets_sent for s in stats.subscribers)
-                received += sum(p.packets_received for p in stats.publishers)
+        for runtime in engine.runtimes() if engine is not None else ():
+            if runtime.is_replica:
+                replicas += 1
+                continue
+            owned += 1
+            room = _room_of(runtime)
+            if room is None:
+                continue
+            try:
+                stats = await asyncio.wait_for(room.stats(), 2.0)
+            except Exception:  # a closing room: counted next time
+                continue
+            subscribers += len({s.subscriber_id for s in stats.subscribers})
+            publishers += len({p.publisher_id for p in stats.publishers})
+            sent += sum(s.packets_sent for s in stats.subscribers)
+            received += sum(p.packets_received for p in stats.publishers)
         self.owned, self.replicas = owned, replicas
         self.subscribers, self.publishers = subscribers, publishers
         # counters never go down: rooms that closed keep their packets counted

@@ -65,6 +65,5 @@ async def prometheus_metrics(request: Request) -> Response:
             error_body("not_permitted", "metrics are served to this machine only"),
             status_code=403,
         )
-    engine = getattr(request.app.state, "realtime", None)
-    await metrics.REALTIME.refresh([] if engine is None else [engine])
+    await metrics.REALTIME.refresh(getattr(request.app.state, "realtime", None))
     return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
