@@ -35,6 +35,7 @@ from __future__ import annotations
 import inspect
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from importlib import metadata
 from typing import Any
@@ -47,6 +48,8 @@ from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_remb_fci
+
+from streaming.remb_throttle import RembThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -197,19 +200,28 @@ def hook_loss(receiver: RTCRtpReceiver, on_loss: Callable[[], None]) -> None:
     receiver._send_rtcp_pli = pli_on_loss  # type: ignore[method-assign]
 
 
-def hook_remb_cap(receiver: RTCRtpReceiver, cap_bps: Callable[[], int | None]) -> None:
-    """Clamp every REMB the receiver sends to ``cap_bps()`` (None = no cap)."""
+def hook_remb_cap(
+    receiver: RTCRtpReceiver, cap_bps: Callable[[], int | None], throttle: RembThrottle
+) -> None:
+    """Clamp every REMB the receiver sends to ``cap_bps()`` (None = no cap) and throttle them.
+
+    aiortc's estimator hands out a REMB on every packet while it sees over-use; ``throttle``
+    decides which of them go out (see ``streaming.remb_throttle``).
+    """
     original: Callable[[Any], Awaitable[None]] = receiver._send_rtcp
 
     async def send_capped(packet: Any) -> None:
-        cap = cap_bps()
-        if cap is not None and isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
             try:
                 bitrate, ssrcs = unpack_remb_fci(packet.fci)
-                if bitrate > cap:
-                    packet.fci = pack_remb_fci(cap, ssrcs)
             except ValueError:
-                pass
+                return  # not a REMB we can read: nothing of ours to send
+            cap = cap_bps()
+            if cap is not None and bitrate > cap:
+                bitrate = cap
+                packet.fci = pack_remb_fci(cap, ssrcs)
+            if not throttle.allow(bitrate, time.monotonic()):
+                return
         await original(packet)
 
     receiver._send_rtcp = send_capped  # type: ignore[method-assign]

@@ -15,6 +15,7 @@ from streaming.hub import RelayHub
 from streaming.media_packets import MediaUnit, TrackLabel, is_keyframe, vp8_dimensions
 from streaming.negotiation import PlannedTrack, VideoCodec, codec_preferences
 from streaming.relay_source import RelaySource, SourceKey
+from streaming.remb_throttle import RembThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class PublisherLeg:
         self.sources: dict[TrackLabel, RelaySource] = {}
         self.receivers: dict[TrackLabel, RTCRtpReceiver] = {}
         self._labels_by_mid: dict[str, TrackLabel] = {}
+        self.remb: dict[TrackLabel, RembThrottle] = {}  # per video receiver
         self.created_at = time.monotonic()
         self.closed = False
 
@@ -106,7 +108,8 @@ class PublisherLeg:
         aiortc_private.install_tap(receiver, aiortc_private.PacketTap(on_frame, on_end))
         if label.kind == "video":
             aiortc_private.hook_loss(receiver, source.mark_gap)
-            aiortc_private.hook_remb_cap(receiver, lambda: self.max_bitrate_bps)
+            self.remb[label] = throttle = RembThrottle()
+            aiortc_private.hook_remb_cap(receiver, lambda: self.max_bitrate_bps, throttle)
         self.sources[label] = source
         self.receivers[label] = receiver
         self.hub.add_source(source)
