@@ -1,6 +1,6 @@
 """Every use of aiortc's private names lives here (aiortc is pinned to 1.16.0 exactly).
 
-One piece, just over 300 lines, on purpose: an aiortc upgrade is checked against this one file.
+One piece, under 400 lines, on purpose: an aiortc upgrade is checked against this one file.
 
 aiortc has no public API to receive *encoded* frames, to ask a publisher for a keyframe, to
 learn that a subscriber asked us for one, or to cap a publisher's bitrate. The relay needs all
@@ -24,7 +24,11 @@ four, so it reaches into these private names:
   transport directly (what ``_send_rtp`` -> ``Connection.sendto`` -> ``send_data`` do, minus
   four coroutine frames per packet); otherwise (TURN) the relay awaits ``_send_rtp``. Uses
   ``RTCIceTransport._connection``, aioice ``Connection._nominated`` and ``CandidatePair``'s
-  ``protocol`` / ``remote_addr`` (aioice as installed with aiortc 1.16.0: 0.13.0).
+  ``protocol`` / ``remote_addr`` (aioice as installed with aiortc 1.16.0: 0.13.0), and
+  ``RTCDtlsTransport._state`` (one identity check a packet instead of the ``state``
+  property's enum-to-text conversion).
+- ``srtp_protector``: pylibsrtp's ``Session.protect`` with its buffer, length cell and C
+  function bound once (``Session._srtp``, ``_cdata``, ``_buffer``; pylibsrtp pinned 1.0.0).
 
 ``check_private_api()`` verifies them; tests/streaming/test_private_api.py fails loudly if an
 aiortc upgrade renames any of them.
@@ -32,6 +36,7 @@ aiortc upgrade renames any of them.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import logging
 import threading
@@ -43,17 +48,23 @@ from typing import Any
 from aioice.ice import Connection, StunProtocol
 from aiortc import RTCPeerConnection
 from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_remb_fci
+from pylibsrtp import ERRORS as SRTP_ERRORS
+from pylibsrtp import SRTP_MAX_TRAILER_LEN
+from pylibsrtp import Error as SrtpError
+from pylibsrtp import Session as SrtpSession
 
 from streaming.remb_throttle import RembThrottle
 
 logger = logging.getLogger(__name__)
 
 PINNED_AIORTC = "1.16.0"
+PINNED_PYLIBSRTP = "1.0.0"
 DECODER_QUEUE_ATTR = "_RTCRtpReceiver__decoder_queue"
 
 # (owner, attribute, text that must appear in the owner's source for our use to hold)
@@ -80,6 +91,13 @@ _UDP_FACTS: tuple[tuple[Callable[..., Any], str], ...] = (
     (StunProtocol.send_data, "self.transport.sendto(data, addr)"),
     (RTCDtlsTransport._send_rtp, "await self.transport._send(data)"),
     (RTCIceTransport.__init__, "self._connection = gatherer._connection"),
+)
+_SRTP_FACTS: tuple[tuple[Callable[..., Any], str], ...] = (
+    (SrtpSession.__init__, 'self._cdata = ffi.new("char[]", 1500)'),
+    (SrtpSession.__init__, "self._buffer = ffi.buffer(self._cdata)"),
+    (SrtpSession.__init__, "self._srtp = ffi.gc(srtp,"),
+    (SrtpSession.protect, "lib.srtp_protect, SRTP_MAX_TRAILER_LEN"),
+    (RTCDtlsTransport._set_state, "self._state = state"),
 )
 _SENDER_COUNTERS = (
     "_RTCRtpSender__ntp_timestamp",
@@ -125,7 +143,10 @@ def check_private_api() -> list[str]:
     ):
         if text not in init_src:
             problems.append(f"RTCRtpReceiver.__init__ no longer contains {text!r}")
-    for func, text in _SOURCE_FACTS + _UDP_FACTS:
+    srtp_version = metadata.version("pylibsrtp")
+    if srtp_version != PINNED_PYLIBSRTP:
+        problems.append(f"pylibsrtp {srtp_version} installed, verified with {PINNED_PYLIBSRTP}")
+    for func, text in _SOURCE_FACTS + _UDP_FACTS + _SRTP_FACTS:
         try:
             src = inspect.getsource(func)
         except (OSError, TypeError):
@@ -281,6 +302,35 @@ async def send_rtp(transport: RTCDtlsTransport, data: bytes) -> None:
     await transport._send_rtp(data)
 
 
+def srtp_protector(session: SrtpSession) -> Callable[[bytes], bytes]:
+    """``session.protect`` without pylibsrtp's per-call allocation: the same bytes out.
+
+    pylibsrtp's ``protect`` allocates a length cell and looks up its buffer and function on
+    every packet; the relay protects every packet for every subscriber, so this closure binds
+    them once (``Session._srtp``, ``_cdata``, ``_buffer``; pylibsrtp pinned in pyproject).
+    Not re-entrant across sessions sharing nothing: each session has its own buffer.
+    """
+    binding: Any = importlib.import_module("pylibsrtp._binding")
+    srtp, cdata, buffer = session._srtp[0], session._cdata, session._buffer
+    length = binding.ffi.new("int *")
+    limit = len(cdata) - SRTP_MAX_TRAILER_LEN
+    protect, ok = binding.lib.srtp_protect, binding.lib.srtp_err_status_ok
+
+    def fast_protect(data: bytes) -> bytes:
+        size = len(data)
+        if size > limit:
+            raise ValueError("packet is too long")
+        length[0] = size
+        buffer[0:size] = data
+        status = protect(srtp, cdata, length)
+        if status != ok:
+            raise SrtpError(SRTP_ERRORS[status])
+        packet: bytes = buffer[0 : length[0]]
+        return packet
+
+    return fast_protect
+
+
 def udp_sender(transport: RTCDtlsTransport) -> Callable[[bytes], bool] | None:
     """A synchronous SRTP-protect-and-send over ``transport``'s selected plain-UDP ICE pair.
 
@@ -301,13 +351,14 @@ def udp_sender(transport: RTCDtlsTransport) -> Callable[[bytes], bool] | None:
         or type(protocol) is not StunProtocol
         or udp is None
         or not callable(getattr(udp, "sendto", None))
-        or transport.state != "connected"
+        or transport._state is not DtlsState.CONNECTED
     ):
         return None
-    protect, sendto, address = srtp.protect, udp.sendto, pair.remote_addr
+    protect, sendto, address = srtp_protector(srtp), udp.sendto, pair.remote_addr
+    connected = DtlsState.CONNECTED
 
     def send(data: bytes) -> bool:
-        if nominated.get(1) is not pair or transport.state != "connected":
+        if transport._state is not connected or nominated.get(1) is not pair:
             return False
         sendto(protect(data), address)
         return True

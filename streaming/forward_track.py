@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from enum import StrEnum
 from typing import Any
 
@@ -23,7 +23,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from streaming.media_packets import MediaUnit
 from streaming.relay_source import RelaySource
-from streaming.rtp_fanout import RtpWriter, SendBatch, SendPass, packetizer_for
+from streaming.rtp_fanout import Packetizer, RtpWriter, SendBatch, SendPass, packetizer_for
 
 DEFAULT_QUEUE_UNITS = 60  # about 2 s of 30 fps video or 1.2 s of 20 ms audio
 
@@ -63,6 +63,8 @@ class ForwardTrack(MediaStreamTrack):
         self._writer: RtpWriter | None = None
         self._batch: SendBatch | None = None
         self._scheduled = False
+        self._packetizer: Packetizer | None = None
+        self._packetizer_source: RelaySource | None = None
         # counters for stats and tests
         self.sent = 0
         self.dropped = 0
@@ -133,19 +135,42 @@ class ForwardTrack(MediaStreamTrack):
     def send_direct(self, writer: RtpWriter, batch: SendBatch) -> None:
         """From now on the batch drains this track through ``writer`` (not via ``recv``)."""
         self._writer, self._batch = writer, batch
+        self._packetizer = None  # the writer's codec picks it
         if self._queue and not self._scheduled:
             self._scheduled = True
             batch.ready(self._flush)
 
-    async def _flush(self, send_pass: SendPass) -> None:
+    def _flush(self, send_pass: SendPass) -> Coroutine[Any, Any, None] | None:
+        """Send the queued units now; a coroutine for what could not go at once (TURN)."""
         self._scheduled = False
         writer, source = self._writer, self._source
         if writer is None or source is None:
-            return
-        packetizer = packetizer_for(source, writer.codec)
+            return None
+        packetizer = self._packetizer
+        if packetizer is None or self._packetizer_source is not source:
+            packetizer = self._packetizer = packetizer_for(source, writer.codec)
+            self._packetizer_source = source
+        queue = self._queue
+        while queue and self.readyState == "live":
+            unit, pts = self._take()
+            rest = writer.send_unit(packetizer.payloads(unit), pts, send_pass)
+            if rest is not None:
+                return self._flush_slowly(rest, writer, packetizer, send_pass)
+        return None
+
+    async def _flush_slowly(
+        self,
+        rest: Coroutine[Any, Any, None],
+        writer: RtpWriter,
+        packetizer: Packetizer,
+        send_pass: SendPass,
+    ) -> None:
+        await rest
         while self._queue and self.readyState == "live":
             unit, pts = self._take()
-            await writer.send_unit(packetizer.payloads(unit), pts, send_pass)
+            more = writer.send_unit(packetizer.payloads(unit), pts, send_pass)
+            if more is not None:
+                await more
 
     def _wait_for_keyframe(self) -> None:
         self.dropped += len(self._queue)

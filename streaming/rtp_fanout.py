@@ -25,7 +25,7 @@ import contextlib
 import logging
 import struct
 import weakref
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Coroutine, Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -124,31 +124,47 @@ class RtpWriter:
             send_pass.extensions[self._layout] = block
         return block
 
-    async def send_unit(self, payloads: list[bytes], pts: int, send_pass: SendPass) -> None:
-        """Send one unit's shared payloads behind this subscriber's RTP headers."""
+    def send_unit(
+        self, payloads: list[bytes], pts: int, send_pass: SendPass
+    ) -> Coroutine[Any, Any, None] | None:
+        """Send one unit's shared payloads behind this subscriber's RTP headers.
+
+        Over a plain UDP pair every packet leaves here, synchronously (None is returned);
+        otherwise (TURN, or the pair changed) the packets not sent are returned as a
+        coroutine for the caller to await.
+        """
         extension = self._extension_block(send_pass)
         first = self._first_byte | (0x10 if extension else 0)
         timestamp = (self._timestamp_origin + pts) & 0xFFFFFFFF
         last = len(payloads) - 1
         pt, ssrc, history, pack = self._payload_type, self._ssrc, self._history, _HEADER.pack
+        header_length = 12 + len(extension)
         fast = self._fast
         if fast is None:
             fast = self._fast = aiortc_private.udp_sender(self._transport)
+        left: list[bytes] = []
+        sequence = self._sequence
         for index, payload in enumerate(payloads):
-            sequence = self._sequence
-            self._sequence = (sequence + 1) & 0xFFFF
-            header = pack(first, (0x80 if index == last else 0) | pt, sequence, timestamp, ssrc)
-            header += extension
-            data = header + payload
-            history[sequence % RTP_HISTORY_SIZE] = (sequence, data, len(header))
+            data = pack(first, 0x80 | pt if index == last else pt, sequence, timestamp, ssrc)
+            data += extension + payload
+            history[sequence % RTP_HISTORY_SIZE] = (sequence, data, header_length)
             self.octets += len(payload)
-            self.packets += 1
-            if fast is None or not fast(data):
+            sequence = (sequence + 1) & 0xFFFF
+            if fast is not None:
+                if fast(data):
+                    continue
                 fast = self._fast = None
-                await aiortc_private.send_rtp(self._transport, data)
+            left.append(data)
+        self._sequence = sequence
+        self.packets += len(payloads)
         aiortc_private.set_sender_counters(
             self._sender, send_pass.ntp_time, timestamp, self.packets, self.octets
         )
+        return self._send_slowly(left) if left else None
+
+    async def _send_slowly(self, packets: list[bytes]) -> None:
+        for data in packets:
+            await aiortc_private.send_rtp(self._transport, data)
 
     async def retransmit(self, sequence: int) -> None:
         """A NACKed packet: sent again as RTX (or as itself when no RTX was negotiated)."""
@@ -182,11 +198,14 @@ class SendBatch:
     """Drains every ready forwarding track in one task per event-loop turn."""
 
     def __init__(self) -> None:
-        self._ready: list[Callable[[SendPass], Any]] = []
+        self._ready: list[Callable[[SendPass], Coroutine[Any, Any, None] | None]] = []
         self._task: asyncio.Task[None] | None = None
 
-    def ready(self, flush: Callable[[SendPass], Any]) -> None:
-        """``flush(send_pass)`` is awaited once in the next pass (callers dedupe themselves)."""
+    def ready(self, flush: Callable[[SendPass], Coroutine[Any, Any, None] | None]) -> None:
+        """``flush(send_pass)`` runs once in the next pass (callers dedupe themselves).
+
+        It sends what it can at once and returns a coroutine, awaited here, for the rest.
+        """
         self._ready.append(flush)
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
@@ -198,7 +217,9 @@ class SendBatch:
                 send_pass = SendPass(clock.current_ntp_time())
                 for flush in ready:
                     try:
-                        await flush(send_pass)
+                        rest = flush(send_pass)
+                        if rest is not None:
+                            await rest
                     except ConnectionError:
                         pass  # the subscriber's transport closed: its leg is being dropped
                     except Exception:

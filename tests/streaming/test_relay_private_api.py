@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from aiortc import RTCPeerConnection
+from pylibsrtp import Error as SrtpError
+from pylibsrtp import Policy, Session
 
 from streaming import aiortc_private
 
@@ -50,3 +53,32 @@ async def test_a_real_receiver_and_sender_expose_the_hooked_attributes() -> None
         assert getattr(receiver, aiortc_private.DECODER_QUEUE_ATTR) is tap
     finally:
         await pc.close()
+
+
+def _srtp_pair() -> tuple[Session, Session, Session]:
+    key = bytes(range(30))  # master key (16) + salt (14) of AES_CM_128_HMAC_SHA1_80
+    sessions = []
+    for direction in (Policy.SSRC_ANY_OUTBOUND, Policy.SSRC_ANY_OUTBOUND, Policy.SSRC_ANY_INBOUND):
+        policy = Policy(
+            key=key, ssrc_type=direction, srtp_profile=Policy.SRTP_PROFILE_AES128_CM_SHA1_80
+        )
+        sessions.append(Session(policy))
+    return sessions[0], sessions[1], sessions[2]
+
+
+def test_the_bound_srtp_protect_gives_pylibsrtp_bytes_and_errors() -> None:
+    reference, bound, receiver = _srtp_pair()
+    protect = aiortc_private.srtp_protector(bound)
+    for sequence in range(40):
+        payload = bytes([sequence]) * (20 + sequence * 30)
+        packet = bytes([0x80, 96]) + sequence.to_bytes(2, "big") + bytes(4) + b"\x01\x02\x03\x04"
+        packet += payload
+        expected = reference.protect(packet)
+        assert protect(packet) == expected
+        assert receiver.unprotect(expected) == packet
+    with pytest.raises(ValueError, match="too long"):
+        protect(bytes(1500))
+    replay = bytes([0x80, 96, 0, 5]) + bytes(8) + b"again"
+    protect(replay)
+    with pytest.raises(SrtpError):  # the same sequence number twice is refused, as pylibsrtp does
+        protect(replay)
