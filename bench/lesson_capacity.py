@@ -193,6 +193,9 @@ async def orchestrate(window: float) -> dict[str, Any]:
         ],
         "cpu_pct_per_lesson": round(per_lesson, 2),
         "lessons_per_core": round(100 / per_lesson, 1),
+        # the server's work is the same in every run: this ratio moves less with the
+        # machine's speed than either CPU figure (see docs/benchmarks.md)
+        "relay_to_server_cpu": round(cpu["relay"] / cpu["server"], 2) if cpu["server"] else None,
         "video_fps_min": round(min(rates["video"]), 1),
         "audio_pps_min": round(min(rates["audio"]), 1),
         "lowest_rates": sorted(lowest)[:6],
