@@ -2,7 +2,7 @@
 
 aiortc's receive-side bandwidth estimator hands out an estimate every 500 ms, and on *every*
 packet while it sees the link over-used. Each one becomes an RTCP packet (SRTCP-protected and
-sent), which cost the relay about a sixth of its receive-side CPU on a bursty publisher. As in
+sent): in one profile of a bursty publisher, a sixth of the relay's receive-side CPU. As in
 libwebrtc's REMB sender, an estimate goes out at once when it is at least 3 % below the last
 one sent (the publisher must slow down now); otherwise at most one per ``interval``. A cap the
 relay itself lowers (a weak-link mode) is a fall, so it is sent at once too.

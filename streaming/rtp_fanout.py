@@ -143,20 +143,19 @@ class RtpWriter:
         if fast is None:
             fast = self._fast = aiortc_private.udp_sender(self._transport)
         left: list[bytes] = []
-        sequence = self._sequence
         for index, payload in enumerate(payloads):
-            data = pack(first, 0x80 | pt if index == last else pt, sequence, timestamp, ssrc)
-            data += extension + payload
+            sequence = self._sequence
+            self._sequence = (sequence + 1) & 0xFFFF
+            marker_pt = 0x80 | pt if index == last else pt
+            data = pack(first, marker_pt, sequence, timestamp, ssrc) + extension + payload
             history[sequence % RTP_HISTORY_SIZE] = (sequence, data, header_length)
             self.octets += len(payload)
-            sequence = (sequence + 1) & 0xFFFF
+            self.packets += 1
             if fast is not None:
                 if fast(data):
                     continue
                 fast = self._fast = None
             left.append(data)
-        self._sequence = sequence
-        self.packets += len(payloads)
         aiortc_private.set_sender_counters(
             self._sender, send_pass.ntp_time, timestamp, self.packets, self.octets
         )
