@@ -42,16 +42,19 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from importlib import metadata
 from typing import Any
 
 from aioice.ice import Connection, StunProtocol
 from aiortc import RTCPeerConnection
+from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcicetransport import RTCIceTransport
-from aiortc.rtcrtpparameters import RTCRtpSendParameters
-from aiortc.rtcrtpreceiver import RTCRtpReceiver
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
+from aiortc.rtcrtpreceiver import NackGenerator, RTCRtpReceiver, StreamStatistics
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_remb_fci
 from pylibsrtp import ERRORS as SRTP_ERRORS
@@ -97,7 +100,26 @@ _SRTP_FACTS: tuple[tuple[Callable[..., Any], str], ...] = (
     (SrtpSession.__init__, "self._buffer = ffi.buffer(self._cdata)"),
     (SrtpSession.__init__, "self._srtp = ffi.gc(srtp,"),
     (SrtpSession.protect, "lib.srtp_protect, SRTP_MAX_TRAILER_LEN"),
+    (SrtpSession.unprotect, "lib.srtp_unprotect)"),
+    (RTCDtlsTransport._recv_next, "data = self._rx_srtp.unprotect(data)"),
     (RTCDtlsTransport._set_state, "self._state = state"),
+)
+_RECEIVE_FACTS: tuple[tuple[Callable[..., Any], str], ...] = (
+    (
+        RTCDtlsTransport._recv_next,
+        "await self._handle_rtp_data(data, arrival_time_ms=arrival_time_ms)",
+    ),
+    (RTCDtlsTransport._handle_rtp_data, "receiver = self._rtp_router.route_rtp(packet)"),
+    (RTCRtpReceiver.__init__, "self.__active_ssrc: dict[int, datetime.datetime] = {}"),
+    (RTCRtpReceiver.__init__, "self.__codecs: dict[int, RTCRtpCodecParameters] = {}"),
+    (RTCRtpReceiver.__init__, "self.__nack_generator = NackGenerator()"),
+    (RTCRtpReceiver.__init__, "self.__remote_bitrate_estimator = RemoteBitrateEstimator()"),
+    (RTCRtpReceiver.__init__, "self.__remote_streams: dict[int, StreamStatistics] = {}"),
+    (RTCRtpReceiver.__init__, "self.__rtx_ssrc: dict[int, int] = {}"),
+    (RTCRtpReceiver._handle_rtp_packet, "self.__remote_streams[packet.ssrc].add(packet)"),
+    (RTCRtpReceiver._send_rtcp_nack, "packet.lost = lost"),
+    (StreamStatistics.add, "packet.sequence_number"),
+    (NackGenerator.add, "packet.sequence_number"),
 )
 _SENDER_COUNTERS = (
     "_RTCRtpSender__ntp_timestamp",
@@ -146,7 +168,7 @@ def check_private_api() -> list[str]:
     srtp_version = metadata.version("pylibsrtp")
     if srtp_version != PINNED_PYLIBSRTP:
         problems.append(f"pylibsrtp {srtp_version} installed, verified with {PINNED_PYLIBSRTP}")
-    for func, text in _SOURCE_FACTS + _UDP_FACTS + _SRTP_FACTS:
+    for func, text in _SOURCE_FACTS + _UDP_FACTS + _SRTP_FACTS + _RECEIVE_FACTS:
         try:
             src = inspect.getsource(func)
         except (OSError, TypeError):
@@ -310,25 +332,55 @@ def srtp_protector(session: SrtpSession) -> Callable[[bytes], bytes]:
     them once (``Session._srtp``, ``_cdata``, ``_buffer``; pylibsrtp pinned in pyproject).
     Not re-entrant across sessions sharing nothing: each session has its own buffer.
     """
+    return _bound_srtp(session, "srtp_protect", SRTP_MAX_TRAILER_LEN)
+
+
+def srtp_unprotector(session: SrtpSession) -> Callable[[bytes], bytes]:
+    """``session.unprotect`` bound once, as ``srtp_protector`` (the same bytes out, or the
+    same ``pylibsrtp.Error`` for a packet that fails authentication or replay checks)."""
+    return _bound_srtp(session, "srtp_unprotect", 0)
+
+
+def _bound_srtp(session: SrtpSession, name: str, trailer: int) -> Callable[[bytes], bytes]:
     binding: Any = importlib.import_module("pylibsrtp._binding")
     srtp, cdata, buffer = session._srtp[0], session._cdata, session._buffer
     length = binding.ffi.new("int *")
-    limit = len(cdata) - SRTP_MAX_TRAILER_LEN
-    protect, ok = binding.lib.srtp_protect, binding.lib.srtp_err_status_ok
+    limit = len(cdata) - trailer
+    call, ok = getattr(binding.lib, name), binding.lib.srtp_err_status_ok
 
-    def fast_protect(data: bytes) -> bytes:
+    def process(data: bytes) -> bytes:
         size = len(data)
         if size > limit:
             raise ValueError("packet is too long")
         length[0] = size
         buffer[0:size] = data
-        status = protect(srtp, cdata, length)
+        status = call(srtp, cdata, length)
         if status != ok:
             raise SrtpError(SRTP_ERRORS[status])
         packet: bytes = buffer[0 : length[0]]
         return packet
 
-    return fast_protect
+    return process
+
+
+class _FastRxSrtp:
+    """Stands in for a transport's receive-side SRTP session: ``unprotect`` bound once."""
+
+    def __init__(self, session: SrtpSession) -> None:
+        self.session = session
+        self.unprotect = srtp_unprotector(session)
+        self.unprotect_rtcp = session.unprotect_rtcp
+
+
+def use_fast_unprotect(transport: RTCDtlsTransport) -> None:
+    """Make the transport's receive-side SRTP use ``srtp_unprotector`` (idempotent).
+
+    The session exists once DTLS is up (``RTCDtlsTransport._rx_srtp``); call again after a
+    new handshake: a session that is not ours yet is wrapped, ours is left alone.
+    """
+    current = getattr(transport, "_rx_srtp", None)
+    if isinstance(current, SrtpSession):
+        transport._rx_srtp = _FastRxSrtp(current)  # type: ignore[assignment]
 
 
 def udp_sender(transport: RTCDtlsTransport) -> Callable[[bytes], bool] | None:
@@ -364,3 +416,82 @@ def udp_sender(transport: RTCDtlsTransport) -> Callable[[bytes], bool] | None:
         return True
 
     return send
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiverParts:
+    """The pieces of an ``RTCRtpReceiver`` that the relay's own receive path keeps feeding.
+
+    Its statistics (for RTCP receiver reports and ``getStats``), its NACK generator, its
+    remote bitrate estimator (REMB), its codecs and RTX map, and the active-source table that
+    ``getSynchronizationSources`` reads; see ``streaming.rtp_receive``.
+    """
+
+    codecs: dict[int, RTCRtpCodecParameters]
+    rtx_ssrc: dict[int, int]
+    streams: dict[int, StreamStatistics]
+    active_ssrc: dict[int, datetime]
+    nack: NackGenerator | None
+    estimator: RemoteBitrateEstimator | None
+
+
+def receiver_parts(receiver: RTCRtpReceiver) -> ReceiverParts:
+    prefix = "_RTCRtpReceiver__"
+    return ReceiverParts(
+        codecs=getattr(receiver, prefix + "codecs"),
+        rtx_ssrc=getattr(receiver, prefix + "rtx_ssrc"),
+        streams=getattr(receiver, prefix + "remote_streams"),
+        active_ssrc=getattr(receiver, prefix + "active_ssrc"),
+        nack=getattr(receiver, prefix + "nack_generator"),
+        estimator=getattr(receiver, prefix + "remote_bitrate_estimator"),
+    )
+
+
+def receiver_enabled(receiver: RTCRtpReceiver) -> bool:
+    return bool(receiver._enabled)
+
+
+def rtcp_ssrc(receiver: RTCRtpReceiver) -> int | None:
+    value: int | None = getattr(receiver, "_RTCRtpReceiver__rtcp_ssrc", None)
+    return value
+
+
+async def send_rtcp(receiver: RTCRtpReceiver, packet: Any) -> None:
+    """Send an RTCP packet on the receiver's leg (through the relay's REMB hook, if any)."""
+    await receiver._send_rtcp(packet)
+
+
+async def send_loss_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
+    """The receiver's own PLI on lost picture data (through ``hook_loss``, if installed)."""
+    await receiver._send_rtcp_pli(media_ssrc)
+
+
+async def send_nack(receiver: RTCRtpReceiver, media_ssrc: int, lost: list[int]) -> None:
+    await receiver._send_rtcp_nack(media_ssrc, lost)
+
+
+def abs_send_time_id(transport: RTCDtlsTransport) -> int | None:
+    """The negotiated id of the abs-send-time header extension on ``transport``, if any."""
+    ids = getattr(transport._rtp_header_extensions_map, "_HeaderExtensionsMap__ids", None)
+    value: int | None = getattr(ids, "abs_send_time", None)
+    return value
+
+
+def routed_receiver(transport: RTCDtlsTransport, ssrc: int) -> Any:
+    """The receiver aiortc's router has bound ``ssrc`` to (None while it has not)."""
+    return transport._rtp_router.ssrc_table.get(ssrc)
+
+
+RtpDataHandler = Callable[[bytes, int], Awaitable[None]]
+
+
+def hook_rtp_data(
+    transport: RTCDtlsTransport, make: Callable[[RtpDataHandler], RtpDataHandler]
+) -> None:
+    """Put ``make(aiortc's own handler)`` where the transport hands every clear RTP packet.
+
+    The transport calls it with the unprotected packet and its arrival time in ms; the
+    returned handler may pass any packet it does not take on to aiortc's own.
+    """
+    original: RtpDataHandler = transport._handle_rtp_data
+    transport._handle_rtp_data = make(original)  # type: ignore[method-assign, assignment]

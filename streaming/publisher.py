@@ -16,6 +16,7 @@ from streaming.media_packets import MediaUnit, TrackLabel, is_keyframe, vp8_dime
 from streaming.negotiation import PlannedTrack, VideoCodec, codec_preferences
 from streaming.relay_source import RelaySource, SourceKey
 from streaming.remb_throttle import RembThrottle
+from streaming.rtp_receive import LeanReceive
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class PublisherLeg:
         self.receivers: dict[TrackLabel, RTCRtpReceiver] = {}
         self._labels_by_mid: dict[str, TrackLabel] = {}
         self.remb: dict[TrackLabel, RembThrottle] = {}  # per video receiver
+        self.lean = LeanReceive()  # the relay's own RTP receive path (streaming.rtp_receive)
         self.created_at = time.monotonic()
         self.closed = False
 
@@ -105,7 +107,9 @@ class PublisherLeg:
         def on_end() -> None:
             self.hub.remove_source(source)
 
-        aiortc_private.install_tap(receiver, aiortc_private.PacketTap(on_frame, on_end))
+        tap = aiortc_private.PacketTap(on_frame, on_end)
+        aiortc_private.install_tap(receiver, tap)
+        self.lean.attach(receiver, label.kind, tap)
         if label.kind == "video":
             aiortc_private.hook_loss(receiver, source.mark_gap)
             self.remb[label] = throttle = RembThrottle()

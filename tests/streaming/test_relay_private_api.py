@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from aiortc import RTCPeerConnection
 from pylibsrtp import Error as SrtpError
@@ -48,6 +50,13 @@ async def test_a_real_receiver_and_sender_expose_the_hooked_attributes() -> None
         report = await sender.getStats()
         outbound = next(s for s in report.values() if s.type == "outbound-rtp")
         assert (outbound.packetsSent, outbound.bytesSent) == (3, 4), "getStats counters moved"
+        # the relay's own receive path (streaming/rtp_receive.py) feeds these
+        parts = aiortc_private.receiver_parts(receiver)
+        assert parts.codecs == {} and parts.rtx_ssrc == {} and parts.streams == {}
+        assert parts.active_ssrc == {}
+        assert parts.nack is not None and parts.estimator is not None, "video feedback moved"
+        assert aiortc_private.receiver_enabled(receiver)
+        assert aiortc_private.routed_receiver(receiver.transport, 1234) is None
         tap = aiortc_private.PacketTap(lambda codec, frame: None, lambda: None)
         aiortc_private.install_tap(receiver, tap)
         assert getattr(receiver, aiortc_private.DECODER_QUEUE_ATTR) is tap
@@ -82,3 +91,31 @@ def test_the_bound_srtp_protect_gives_pylibsrtp_bytes_and_errors() -> None:
     protect(replay)
     with pytest.raises(SrtpError):  # the same sequence number twice is refused, as pylibsrtp does
         protect(replay)
+
+
+def test_the_bound_srtp_unprotect_gives_pylibsrtp_bytes_and_errors() -> None:
+    sender, _, reference = _srtp_pair()
+    _, _, bound = _srtp_pair()
+    unprotect = aiortc_private.srtp_unprotector(bound)
+    protected = []
+    for sequence in range(40):
+        packet = bytes([0x80, 96]) + sequence.to_bytes(2, "big") + bytes(4) + b"\x01\x02\x03\x04"
+        packet += bytes([sequence]) * (20 + sequence * 30)
+        protected.append(sender.protect(packet))
+        assert unprotect(protected[-1]) == reference.unprotect(protected[-1]) == packet
+    with pytest.raises(SrtpError):  # a replayed packet is refused, as pylibsrtp does
+        unprotect(protected[3])
+    tampered = bytearray(sender.protect(bytes([0x80, 96, 0, 99]) + bytes(8) + b"payload"))
+    tampered[14] ^= 0xFF
+    with pytest.raises(SrtpError):  # and so is one that fails authentication
+        unprotect(bytes(tampered))
+
+
+def test_fast_unprotect_wraps_the_transport_session_once() -> None:
+    _, _, session = _srtp_pair()
+    transport = SimpleNamespace(_rx_srtp=session)
+    aiortc_private.use_fast_unprotect(transport)  # type: ignore[arg-type]
+    wrapped = transport._rx_srtp
+    assert wrapped is not session and wrapped.unprotect_rtcp == session.unprotect_rtcp
+    aiortc_private.use_fast_unprotect(transport)  # type: ignore[arg-type]
+    assert transport._rx_srtp is wrapped
