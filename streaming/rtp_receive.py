@@ -94,12 +94,15 @@ class LeanReceiver:
         # last arrival, bytes so far, SSRC
         self._estimate: tuple[int, int, int, int, int] | None = None
         self.packets = 0
+        self.failures = 0  # packets the path could not take (logged once)
 
     def handle(self, data: bytes, arrival_ms: int) -> list[Coroutine[Any, Any, None]] | None:
         """Take one clear RTP packet; return the RTCP sends it calls for, if any."""
         size = len(data)
+        if size < 12:
+            return None
         first = data[0]
-        if size < 12 or first >> 6 != 2 or not aiortc_private.receiver_enabled(self.receiver):
+        if first >> 6 != 2 or not aiortc_private.receiver_enabled(self.receiver):
             return None
         second = data[1]
         seq = (data[2] << 8) | data[3]
@@ -251,7 +254,9 @@ class LeanReceive:
             try:
                 sends = lean.handle(data, arrival_time_ms)
             except Exception:  # a relay bug must never kill the transport's receive loop
-                logger.exception("relay receive path failed on a packet")
+                lean.failures += 1
+                if lean.failures == 1:  # once a track: a hostile sender must not flood the log
+                    logger.exception("relay receive path failed on a packet")
                 return
             if sends:
                 for send in sends:
