@@ -301,7 +301,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, DomainError) as exc:
         print(f"hyflex: bad settings: {exc}", file=sys.stderr)
         return 2
-    code: int = args.func(settings, args)
+    try:
+        code: int = args.func(settings, args)
+        sys.stdout.flush()  # here, not at exit, so a closed pipe is caught below
+    except BrokenPipeError:
+        # the reader went away ('hyflex demo --all-links | head'): stop quietly, as shell
+        # tools do, with nothing left to flush into the closed pipe at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return code
 
 

@@ -36,7 +36,10 @@ export function forPeople(err) {
   return err?.code === "not_permitted" && err.message ? err.message : RECONNECTING;
 }
 
-const QUALITY_TEXT = { good: "Video: good", fair: "Video: fair", poor: "Video: weak link", none: "Video: off" };
+const QUALITY_TEXT = {
+  good: "Video: good", fair: "Video: fair", poor: "Video: weak link", none: "Video: off",
+  starting: "Video: starting",
+};
 
 export class MediaSession {
   /**
@@ -296,6 +299,8 @@ export class MediaSession {
       this.subscriptions += 1;
       this.tries.receive = 0;
       this.problem("receive", null);
+      // until the link monitor's first measurement (two samples, about 4 s), not "off"
+      if (this.qualityEl?.dataset.quality === "none") this.setQuality("starting");
     } catch (err) {
       this.problem("receive", forPeople(err));
       if (ROUTE_CODES.has(err?.code)) this.ice.forget();

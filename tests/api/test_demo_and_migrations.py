@@ -149,6 +149,23 @@ def test_demo_command_prints_links_and_runs_twice(tmp_path: Path) -> None:
     assert (tmp_path / "data" / "secret_key").stat().st_mode & 0o077 == 0
 
 
+def test_demo_links_piped_into_a_reader_that_stops_early_end_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    env = {"HYFLEX_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin"}
+    _cli(env, "demo")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "demo", "--all-links"], env=env, cwd=PROJECT_DIR,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()  # like 'head -1': one line, then the pipe is closed
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+
+
 def test_relative_data_folder_is_the_projects_whatever_the_current_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -167,13 +167,15 @@ class WebClass:
             links.raise_for_status()
         return {row["student_id"]: row["token"] for row in links.json()}
 
-    async def student(self, index: int, viewport: ViewportSize | None = None) -> Page:
+    async def student(
+        self, index: int, viewport: ViewportSize | None = None, init_script: str | None = None
+    ) -> Page:
         """Student ``index`` of the demo (0-7 site A, 8-15 site B, ..., 32-39 at home) opens
         their join link."""
         student_id = self.demo.students[index].id
         assert student_id is not None
         token = (await self.join_tokens())[student_id]
-        page = await self.page(viewport)
+        page = await self.page(viewport, init_script)
         await page.goto(f"{self.base}/join#{token}")
         await page.wait_for_url(f"**/student/{self.session_id}")
         await expect(page.locator("#conn")).to_have_attribute("data-status", "live")

@@ -19,6 +19,14 @@ WAIT_MS = 20_000
 FAKE_SCREEN = """
 navigator.mediaDevices.getDisplayMedia = (c) => navigator.mediaDevices.getUserMedia({video: true});
 """
+QUALITY_LOG = """
+window.__qualityShown = [];
+new MutationObserver(() => {
+  const text = document.querySelector("#net-quality")?.textContent;
+  const shown = window.__qualityShown;
+  if (text && shown[shown.length - 1] !== text) shown.push(text);
+}).observe(document, { subtree: true, childList: true, characterData: true });
+"""
 NO_DEVICES = """
 (() => {
   const fail = (name, msg) => Promise.reject(new DOMException(msg, name));
@@ -57,7 +65,7 @@ async def test_teacher_video_reaches_students_and_site_feed_reaches_the_grid(web
     teacher = await web.teacher(init_script=FAKE_SCREEN)
     facilitator = await web.facilitator("north-a")
     ada = await web.student(0)
-    ben = await web.student(32, PHONE)
+    ben = await web.student(32, PHONE, init_script=QUALITY_LOG)
     north_a = web.demo.sites[0].id
 
     # the teacher's camera decodes on both students' pages and the facilitator's
@@ -73,6 +81,14 @@ async def test_teacher_video_reaches_students_and_site_feed_reaches_the_grid(web
     # the other sites' tiles wait, labelled
     other = teacher.locator(f'#video-grid .video-tile[data-site="{web.demo.sites[1].id}"]')
     await expect(other).to_have_attribute("data-decoding", "0")
+    # while the link monitor takes its first measurement (about 4 s) the indicator says
+    # "starting", not "off" over a playing video, then what getStats shows
+    await expect(ben.locator("#net-quality")).to_have_attribute(
+        "data-quality", "good", timeout=WAIT_MS
+    )
+    shown = await ben.evaluate("() => window.__qualityShown")
+    assert shown[0] == "Video: off", shown  # the page before any media
+    assert shown[1:3] == ["Video: starting", "Video: good"], shown
     # the connection indicator is fed by getStats
     await expect(ada.locator("#net-quality")).to_have_attribute(
         "data-quality", "good", timeout=WAIT_MS
