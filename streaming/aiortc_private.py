@@ -1,6 +1,6 @@
 """Every use of aiortc's private names lives here (aiortc is pinned to 1.16.0 exactly).
 
-One piece, under 400 lines, on purpose: an aiortc upgrade is checked against this one file.
+One piece, on purpose: an aiortc upgrade is checked against this one file.
 
 aiortc has no public API to receive *encoded* frames, to ask a publisher for a keyframe, to
 learn that a subscriber asked us for one, or to cap a publisher's bitrate. The relay needs all
@@ -27,8 +27,16 @@ four, so it reaches into these private names:
   ``protocol`` / ``remote_addr`` (aioice as installed with aiortc 1.16.0: 0.13.0), and
   ``RTCDtlsTransport._state`` (one identity check a packet instead of the ``state``
   property's enum-to-text conversion).
-- ``srtp_protector``: pylibsrtp's ``Session.protect`` with its buffer, length cell and C
-  function bound once (``Session._srtp``, ``_cdata``, ``_buffer``; pylibsrtp pinned 1.0.0).
+- ``srtp_protector`` / ``srtp_unprotector``: pylibsrtp's ``Session.protect`` / ``unprotect``
+  with its buffer, length cell and C function bound once (``Session._srtp``, ``_cdata``,
+  ``_buffer``; pylibsrtp pinned 1.0.0); ``use_fast_unprotect`` puts the latter in a publish
+  leg's ``RTCDtlsTransport._rx_srtp``.
+- The publish legs' own receive path (rtp_receive.py) replaces ``RTCDtlsTransport.
+  _handle_rtp_data`` (every clear RTP packet, with its arrival time) for the SSRCs it has bound
+  through aiortc's ``_rtp_router.ssrc_table`` and the receiver's RTX map, reads the
+  abs-send-time id from ``_rtp_header_extensions_map``, and feeds the receiver's
+  ``__remote_streams`` (statistics), ``__nack_generator``, ``__remote_bitrate_estimator`` and
+  ``__active_ssrc`` (``receiver_parts``); it sends NACKs with ``_send_rtcp_nack``.
 
 ``check_private_api()`` verifies them; tests/streaming/test_private_api.py fails loudly if an
 aiortc upgrade renames any of them.
@@ -449,16 +457,6 @@ def receiver_parts(receiver: RTCRtpReceiver) -> ReceiverParts:
 
 def receiver_enabled(receiver: RTCRtpReceiver) -> bool:
     return bool(receiver._enabled)
-
-
-def rtcp_ssrc(receiver: RTCRtpReceiver) -> int | None:
-    value: int | None = getattr(receiver, "_RTCRtpReceiver__rtcp_ssrc", None)
-    return value
-
-
-async def send_rtcp(receiver: RTCRtpReceiver, packet: Any) -> None:
-    """Send an RTCP packet on the receiver's leg (through the relay's REMB hook, if any)."""
-    await receiver._send_rtcp(packet)
 
 
 async def send_loss_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> None:

@@ -23,7 +23,7 @@ from aiortc.codecs import depayload
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcrtpreceiver import RTCRtpReceiver, StreamStatistics, TimestampMapper
-from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_header_extensions
+from aiortc.rtp import unpack_header_extensions
 
 from streaming import aiortc_private
 from streaming.frame_assembler import FrameAssembler, seq_after
@@ -201,17 +201,12 @@ class LeanReceiver:
     def _estimate_frame(
         self, estimator: Any, sample: tuple[int, int, int, int, int]
     ) -> list[Coroutine[Any, Any, None]] | None:
+        """Feed one frame's sample; the REMB it calls for, if any (a newer one supersedes)."""
         _, send_time, arrival_ms, size, ssrc = sample
         remb = estimator.add(
             abs_send_time=send_time, arrival_time_ms=arrival_ms, payload_size=size, ssrc=ssrc
         )
-        rtcp = aiortc_private.rtcp_ssrc(self.receiver)
-        if remb is None or rtcp is None:
-            return None
-        packet = RtcpPsfbPacket(
-            fmt=RTCP_PSFB_APP, ssrc=rtcp, media_ssrc=0, fci=pack_remb_fci(*remb)
-        )
-        return [aiortc_private.send_rtcp(self.receiver, packet)]
+        return None if remb is None else [aiortc_private.send_remb(self.receiver, *remb)]
 
     def _hand_on(self, codec: Any, timestamp: int, data: bytes) -> None:
         self.tap.put((codec, JitterFrame(data=data, timestamp=self.mapper.map(timestamp))))
