@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, exists, false, or_, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, true
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -84,8 +84,9 @@ def require_course_owner(who: Principal, course: Course, action: str) -> None:
 
 
 def user_filter(who: Principal) -> ColumnElement[bool]:
-    """Admins see everyone; a teacher their courses' students and themselves; a facilitator
-    the people of their site; a student only themselves."""
+    """Admins see everyone; a teacher their courses' students, the facilitators of the sites
+    their courses are offered at (named in the live lesson's views) and themselves; a
+    facilitator the people of their site; a student only themselves."""
     me = col(User.id) == who.user_id
     if who.role == Role.ADMIN:
         return true()
@@ -95,7 +96,15 @@ def user_filter(who: Principal) -> ColumnElement[bool]:
             col(Enrolment.course_id) == col(Course.id),
             col(Course.teacher_id) == who.user_id,
         )
-        return or_(me, taught)
+        colleague = and_(
+            col(User.role) == Role.FACILITATOR,
+            exists().where(
+                col(CourseSite.site_id) == col(User.home_site_id),
+                col(CourseSite.course_id) == col(Course.id),
+                col(Course.teacher_id) == who.user_id,
+            ),
+        )
+        return or_(me, taught, colleague)
     if who.role == Role.FACILITATOR and who.home_site_id is not None:
         at_site = exists().where(
             col(Enrolment.student_id) == col(User.id), col(Enrolment.site_id) == who.home_site_id

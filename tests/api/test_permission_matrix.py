@@ -713,6 +713,15 @@ async def test_lists_are_scoped(app_and_client: Any, actor: str) -> None:
     other = (await world.call("teacher2", "GET", "/api/sessions")).json()
     assert other == []
     assert (await world.call("student2", "GET", "/api/courses")).json() == []
+    if actor == "teacher":
+        # their students, and the facilitators of the sites the course is offered at (named in
+        # the lesson's views), not those of a site without the course
+        users = (await world.call(actor, "GET", "/api/users")).json()
+        facilitators = {u["id"] for u in users if u["role"] == "facilitator"}
+        assert facilitators == {f.id for f in world.demo.facilitators}
+        assert world.ids["fac2"] not in {u["id"] for u in users}
+        other_users = (await world.call("teacher2", "GET", "/api/users")).json()
+        assert [u["id"] for u in other_users] == [world.ids["teacher2"]]
     if actor == "fac":
         sites = (await world.call(actor, "GET", "/api/sites")).json()
         assert [s["id"] for s in sites] == [world.ids["site"]]
