@@ -375,7 +375,6 @@ class _FastRxSrtp:
     """Stands in for a transport's receive-side SRTP session: ``unprotect`` bound once."""
 
     def __init__(self, session: SrtpSession) -> None:
-        self.session = session
         self.unprotect = srtp_unprotector(session)
         self.unprotect_rtcp = session.unprotect_rtcp
 

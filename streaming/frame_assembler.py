@@ -30,8 +30,6 @@ def seq_after(seq: int, other: int) -> bool:
 class Frame:
     timestamp: int
     data: bytes
-    first_seq: int
-    last_seq: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +144,7 @@ class FrameAssembler:
             del self._packets[seq]
             seq = (seq + 1) & 0xFFFF
         self.frames += 1
-        return Frame(timestamp, b"".join(parts), first, (end - 1) & 0xFFFF)
+        return Frame(timestamp, b"".join(parts))
 
     def _give_up(self) -> tuple[Frame, ...]:
         """Drop the frame at the hole and resynchronise on the packets held after it."""
