@@ -47,6 +47,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+import os
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -390,7 +391,7 @@ def use_fast_unprotect(transport: RTCDtlsTransport) -> None:
         transport._rx_srtp = _FastRxSrtp(current)  # type: ignore[assignment]
 
 
-def udp_sender(transport: RTCDtlsTransport) -> Callable[[bytes], bool] | None:
+def udp_sender(transport: RTCDtlsTransport) -> UdpSend | None:
     """A synchronous SRTP-protect-and-send over ``transport``'s selected plain-UDP ICE pair.
 
     None when there is no such pair (not connected yet, or relayed through TURN). The sender
@@ -413,16 +414,98 @@ def udp_sender(transport: RTCDtlsTransport) -> Callable[[bytes], bool] | None:
         or transport._state is not DtlsState.CONNECTED
     ):
         return None
-    protect, sendto, address = srtp_protector(srtp), udp.sendto, pair.remote_addr
-    connected = DtlsState.CONNECTED
+    return UdpSend(transport, srtp, nominated, pair, udp)
 
-    def send(data: bytes) -> bool:
-        if transport._state is not connected or nominated.get(1) is not pair:
+
+def _c_send_step() -> Any:
+    """``streaming._rtp_send`` (built from ``_rtp_send.c`` at install), or None.
+
+    ``HYFLEX_RELAY_SEND=python`` keeps the Python send step (to compare the two).
+    """
+    if os.environ.get("HYFLEX_RELAY_SEND", "c").lower() == "python":
+        return None
+    try:
+        return importlib.import_module("streaming._rtp_send")
+    except ImportError:
+        logger.warning("relay: the C send step is not built; sending in Python (slower)")
+        return None
+
+
+_C_SEND = _c_send_step()
+
+
+def c_send_step_active() -> bool:
+    return _C_SEND is not None
+
+
+class UdpSend:
+    """Protect-and-send over one plain-UDP ICE pair: a packet at a time, or a unit in C.
+
+    Calling it sends one clear RTP packet (Python: ``srtp_protector`` then the datagram
+    transport's ``sendto``). ``write_unit`` (None without the C module, or for an address it
+    cannot pack) writes a whole unit's packets in ``streaming/_rtp_send.c``: headers, NACK
+    history, libsrtp's ``srtp_protect`` (pylibsrtp's own copy, by address, with the session's
+    ``srtp_t``) and ``sendmmsg`` on the pair's socket. Both check first that the pair and the
+    DTLS state are still the ones this sender was made for.
+    """
+
+    def __init__(
+        self,
+        transport: RTCDtlsTransport,
+        srtp: SrtpSession,
+        nominated: dict[int, Any],
+        pair: Any,
+        udp: Any,
+    ) -> None:
+        self._transport, self._nominated, self._pair, self._udp = transport, nominated, pair, udp
+        self._session = srtp  # keeps the srtp_t the C step uses alive
+        self._protect = srtp_protector(srtp)
+        self._sendto = udp.sendto
+        self._address = pair.remote_addr
+        self.errors = 0  # datagrams the socket refused outright (C step), as asyncio drops them
+        self.write_unit: Callable[[list[bytes], bytes, bytes, int, list[Any]], int | None] | None
+        self.write_unit = None
+        sock = udp.get_extra_info("socket")
+        packed = _C_SEND.socket_address(*self._address[:2]) if _C_SEND is not None else None
+        if packed is not None and sock is not None:
+            binding: Any = importlib.import_module("pylibsrtp._binding")
+            ffi = binding.ffi
+            self._c_args = (
+                int(ffi.cast("uintptr_t", srtp._srtp[0])),
+                int(ffi.cast("uintptr_t", ffi.addressof(binding.lib, "srtp_protect"))),
+                sock.fileno(),
+                packed,
+            )
+            self.write_unit = self._write_unit
+
+    def current(self) -> bool:
+        return (
+            self._transport._state is DtlsState.CONNECTED and self._nominated.get(1) is self._pair
+        )
+
+    def __call__(self, data: bytes) -> bool:
+        if not self.current():
             return False
-        sendto(protect(data), address)
+        self._sendto(self._protect(data), self._address)
         return True
 
-    return send
+    def _write_unit(
+        self, payloads: list[bytes], header: bytes, extension: bytes, sequence: int,
+        history: list[Any],
+    ) -> int | None:  # fmt: skip
+        """The unit's payload octets, or None (nothing sent) when the pair has changed."""
+        udp = self._udp
+        if not self.current() or udp.is_closing() or udp.get_write_buffer_size():
+            return None  # changed, or asyncio holds queued datagrams that must go first
+        srtp, protect, fd, address = self._c_args
+        octets, errors, unsent = _C_SEND.write_unit(
+            payloads, header, extension, sequence, history, srtp, protect, fd, address
+        )
+        self.errors += errors
+        if unsent:
+            for data in unsent:  # the socket is full: asyncio queues them in order
+                self._sendto(data, self._address)
+        return int(octets)
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,6 +112,11 @@ class RtpWriter:
         self.retransmissions = 0
         aiortc_private.hook_retransmit(sender, self.retransmit)
 
+    @property
+    def sends_in_c(self) -> bool:
+        """Whether units leave through the C send step (``_rtp_send.c``) right now."""
+        return getattr(self._fast, "write_unit", None) is not None
+
     def _extension_block(self, send_pass: SendPass) -> bytes:
         """mid and abs-send-time, the same bytes for every slot with this layout in a pass."""
         block = send_pass.extensions.get(self._layout)
@@ -136,12 +141,25 @@ class RtpWriter:
         extension = self._extension_block(send_pass)
         first = self._first_byte | (0x10 if extension else 0)
         timestamp = (self._timestamp_origin + pts) & 0xFFFFFFFF
-        last = len(payloads) - 1
-        pt, ssrc, history, pack = self._payload_type, self._ssrc, self._history, _HEADER.pack
-        header_length = 12 + len(extension)
+        pt, ssrc, history = self._payload_type, self._ssrc, self._history
         fast = self._fast
         if fast is None:
             fast = self._fast = aiortc_private.udp_sender(self._transport)
+        write_unit = getattr(fast, "write_unit", None)  # the C step (see _rtp_send.c)
+        if write_unit is not None and payloads:
+            header = _HEADER.pack(first, pt, 0, timestamp, ssrc)
+            octets = write_unit(payloads, header, extension, self._sequence, history)
+            if octets is not None:
+                self._sequence = (self._sequence + len(payloads)) & 0xFFFF
+                self.octets += octets
+                self.packets += len(payloads)
+                aiortc_private.set_sender_counters(
+                    self._sender, send_pass.ntp_time, timestamp, self.packets, self.octets
+                )
+                return None
+        last = len(payloads) - 1
+        pack = _HEADER.pack
+        header_length = 12 + len(extension)
         left: list[bytes] = []
         for index, payload in enumerate(payloads):
             sequence = self._sequence
