@@ -57,7 +57,7 @@ from importlib import metadata
 from typing import Any
 
 from aioice.ice import Connection, StunProtocol
-from aiortc import RTCPeerConnection
+from aiortc import RTCPeerConnection, clock
 from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcdtlstransport import State as DtlsState
@@ -112,6 +112,9 @@ _SRTP_FACTS: tuple[tuple[Callable[..., Any], str], ...] = (
     (SrtpSession.unprotect, "lib.srtp_unprotect)"),
     (RTCDtlsTransport._recv_next, "data = self._rx_srtp.unprotect(data)"),
     (RTCDtlsTransport._set_state, "self._state = state"),
+    (StunProtocol.datagram_received, "self.receiver.data_received(data, self.local_candidate"),
+    (RTCDtlsTransport._recv_next, "self.__rx_bytes += len(data)"),
+    (RTCDtlsTransport._recv_next, "self.__rx_packets += 1"),
 )
 _RECEIVE_FACTS: tuple[tuple[Callable[..., Any], str], ...] = (
     (
@@ -575,3 +578,54 @@ def hook_rtp_data(
     """
     original: RtpDataHandler = transport._handle_rtp_data
     transport._handle_rtp_data = make(original)  # type: ignore[method-assign, assignment]
+
+
+ClearRtpHandler = Callable[[bytes, int], None]
+
+
+def hook_srtp_datagrams(
+    transport: RTCDtlsTransport, route: Callable[[int], ClearRtpHandler | None]
+) -> bool:
+    """Take SRTP datagrams of known SSRCs straight from the ICE pair's protocol.
+
+    aioice hands every datagram to ``StunProtocol.datagram_received``, which parses it as STUN
+    (an exception for every RTP packet), queues it for the connection's ``recvfrom`` task, and
+    the DTLS transport's ``_recv_next`` task unprotects it. For an RTP (not RTCP) datagram
+    whose SSRC ``route`` knows, this hook unprotects it at once with the transport's
+    receive-side session and calls the handler with the clear packet and its arrival time in
+    ms, as ``_recv_next`` would; everything else (STUN, DTLS, RTCP, unknown SSRCs) goes the
+    usual way. False (nothing hooked) when the selected pair is not plain UDP or the
+    transport is not connected. Uses ``StunProtocol.datagram_received`` on the nominated
+    pair's protocol, ``RTCDtlsTransport._rx_srtp`` and its receive counters.
+    """
+    connection = getattr(transport.transport, "_connection", None)
+    nominated: dict[int, Any] | None = getattr(connection, "_nominated", None)
+    pair = nominated.get(1) if nominated else None
+    protocol = getattr(pair, "protocol", None)
+    if (
+        type(protocol) is not StunProtocol
+        or transport._state is not DtlsState.CONNECTED
+        or getattr(protocol, "_hyflex_srtp_hook", False)
+    ):
+        return False
+    original: Callable[[bytes, Any], None] = protocol.datagram_received
+    connected, now_ms = DtlsState.CONNECTED, clock.current_ms
+
+    def datagram_received(data: bytes, addr: Any) -> None:
+        if len(data) >= 12 and 127 < data[0] < 192 and not 191 < data[1] < 224:
+            handler = route(int.from_bytes(data[8:12], "big"))
+            srtp = transport._rx_srtp
+            if handler is not None and transport._state is connected and srtp is not None:
+                transport._RTCDtlsTransport__rx_bytes += len(data)  # type: ignore[attr-defined]
+                transport._RTCDtlsTransport__rx_packets += 1  # type: ignore[attr-defined]
+                try:
+                    clear = srtp.unprotect(data)
+                except SrtpError:
+                    return  # as _recv_next: a packet that fails authentication is dropped
+                handler(clear, now_ms())
+                return
+        original(data, addr)
+
+    protocol.datagram_received = datagram_received  # type: ignore[method-assign, assignment]
+    protocol._hyflex_srtp_hook = True  # type: ignore[attr-defined]
+    return True

@@ -14,6 +14,7 @@ which learns them; every private name is in ``aiortc_private``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Coroutine
 from datetime import UTC, datetime
@@ -213,12 +214,21 @@ class LeanReceiver:
 
 
 class LeanReceive:
-    """Installs the lean path on a publish leg's DTLS transport and routes by SSRC."""
+    """Installs the lean path on a publish leg's DTLS transport and routes by SSRC.
+
+    SSRCs are bound per transport: a publisher can only ever feed its own tracks, whatever
+    SSRCs it writes into its packets. Once a transport's first SSRC is bound, its SRTP
+    datagrams of bound SSRCs are taken straight from the ICE pair
+    (``aiortc_private.hook_srtp_datagrams``) instead of through aioice's queue and the DTLS
+    transport's receive task.
+    """
 
     def __init__(self) -> None:
         self._by_receiver: dict[RTCRtpReceiver, LeanReceiver] = {}
-        self._by_ssrc: dict[int, LeanReceiver] = {}
-        self._hooked: set[RTCDtlsTransport] = set()
+        self._by_ssrc: dict[RTCDtlsTransport, dict[int, LeanReceiver]] = {}
+        self._direct: dict[RTCDtlsTransport, dict[int, aiortc_private.ClearRtpHandler]] = {}
+        self._sending: set[asyncio.Task[None]] = set()
+        self.direct_transports = 0  # transports whose datagrams are taken straight
 
     @property
     def receivers(self) -> list[LeanReceiver]:
@@ -228,8 +238,9 @@ class LeanReceive:
         lean = LeanReceiver(receiver, kind, tap)
         self._by_receiver[receiver] = lean
         transport = receiver.transport
-        if transport not in self._hooked:
-            self._hooked.add(transport)
+        if transport not in self._by_ssrc:
+            self._by_ssrc[transport] = {}
+            self._direct[transport] = {}
             aiortc_private.hook_rtp_data(
                 transport, lambda original: self._make(transport, original)
             )
@@ -237,7 +248,7 @@ class LeanReceive:
     def _make(
         self, transport: RTCDtlsTransport, original: aiortc_private.RtpDataHandler
     ) -> aiortc_private.RtpDataHandler:
-        by_ssrc = self._by_ssrc
+        by_ssrc = self._by_ssrc[transport]
 
         async def on_rtp(data: bytes, arrival_time_ms: int) -> None:
             lean = by_ssrc.get(int.from_bytes(data[8:12], "big")) if len(data) >= 12 else None
@@ -246,18 +257,40 @@ class LeanReceive:
                 if lean is None:
                     await original(data, arrival_time_ms)
                     return
-            try:
-                sends = lean.handle(data, arrival_time_ms)
-            except Exception:  # a relay bug must never kill the transport's receive loop
-                lean.failures += 1
-                if lean.failures == 1:  # once a track: a hostile sender must not flood the log
-                    logger.exception("relay receive path failed on a packet")
-                return
+            sends = self._handle(lean, data, arrival_time_ms)
             if sends:
                 for send in sends:
                     await send
 
         return on_rtp
+
+    @staticmethod
+    def _handle(
+        lean: LeanReceiver, data: bytes, arrival_ms: int
+    ) -> list[Coroutine[Any, Any, None]] | None:
+        try:
+            return lean.handle(data, arrival_ms)
+        except Exception:  # a relay bug must never kill the transport's receive loop
+            lean.failures += 1
+            if lean.failures == 1:  # once a track: a hostile sender must not flood the log
+                logger.exception("relay receive path failed on a packet")
+            return None
+
+    def _direct_handler(self, lean: LeanReceiver) -> aiortc_private.ClearRtpHandler:
+        def take(data: bytes, arrival_ms: int) -> None:
+            sends = self._handle(lean, data, arrival_ms)
+            if sends:  # RTCP feedback (NACK, PLI, REMB): a few a second at most
+                for send in sends:
+                    task = asyncio.ensure_future(send)
+                    self._sending.add(task)
+                    task.add_done_callback(self._sent)
+
+        return take
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        if not task.cancelled() and isinstance(task.exception(), Exception):
+            logger.debug("relay feedback send failed: %s", task.exception())
 
     def _learn(self, transport: RTCDtlsTransport, data: bytes) -> LeanReceiver | None:
         """Bind an SSRC to its track once aiortc's router or the RTX map knows it."""
@@ -266,10 +299,21 @@ class LeanReceive:
         ssrc = int.from_bytes(data[8:12], "big")
         lean = self._by_receiver.get(aiortc_private.routed_receiver(transport, ssrc))
         if lean is None:
-            lean = next((r for r in self._by_receiver.values() if ssrc in r.parts.rtx_ssrc), None)
+            lean = next(
+                (
+                    r
+                    for r in self._by_receiver.values()
+                    if r.receiver.transport is transport and ssrc in r.parts.rtx_ssrc
+                ),
+                None,
+            )
         if lean is None or not lean.parts.codecs:
             return None  # not started yet, or not known: aiortc's own path learns it
         lean.abs_id = aiortc_private.abs_send_time_id(transport)
         aiortc_private.use_fast_unprotect(transport)
-        self._by_ssrc[ssrc] = lean
+        self._by_ssrc[transport][ssrc] = lean
+        direct = self._direct[transport]
+        direct[ssrc] = self._direct_handler(lean)
+        if aiortc_private.hook_srtp_datagrams(transport, direct.get):
+            self.direct_transports += 1
         return lean
