@@ -58,6 +58,8 @@ from typing import Any
 
 from aioice.ice import Connection, StunProtocol
 from aiortc import RTCPeerConnection, clock
+from aiortc.codecs.opus import OpusEncoder
+from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcdtlstransport import State as DtlsState
@@ -115,6 +117,11 @@ _SRTP_FACTS: tuple[tuple[Callable[..., Any], str], ...] = (
     (StunProtocol.datagram_received, "self.receiver.data_received(data, self.local_candidate"),
     (RTCDtlsTransport._recv_next, "self.__rx_bytes += len(data)"),
     (RTCDtlsTransport._recv_next, "self.__rx_packets += 1"),
+)
+_PACK_FACTS: tuple[tuple[Callable[..., Any], str], ...] = (
+    (Vp8Encoder.pack, "payloads = self._packetize(bytes(packet), self.picture_id)"),
+    (Vp8Encoder.pack, "self.picture_id = (self.picture_id + 1) % (1 << 15)"),
+    (OpusEncoder.pack, "return [bytes(packet)], timestamp"),
 )
 _RECEIVE_FACTS: tuple[tuple[Callable[..., Any], str], ...] = (
     (
@@ -180,7 +187,7 @@ def check_private_api() -> list[str]:
     srtp_version = metadata.version("pylibsrtp")
     if srtp_version != PINNED_PYLIBSRTP:
         problems.append(f"pylibsrtp {srtp_version} installed, verified with {PINNED_PYLIBSRTP}")
-    for func, text in _SOURCE_FACTS + _UDP_FACTS + _SRTP_FACTS + _RECEIVE_FACTS:
+    for func, text in _SOURCE_FACTS + _UDP_FACTS + _SRTP_FACTS + _RECEIVE_FACTS + _PACK_FACTS:
         try:
             src = inspect.getsource(func)
         except (OSError, TypeError):
@@ -334,6 +341,23 @@ def sender_ssrcs(sender: RTCRtpSender) -> tuple[int, int]:
 async def send_rtp(transport: RTCDtlsTransport, data: bytes) -> None:
     """SRTP-protect and send one clear RTP packet, as aiortc's sender does."""
     await transport._send_rtp(data)
+
+
+def packetize(encoder: Any, data: bytes) -> list[bytes] | None:
+    """RTP payloads of one encoded frame as ``encoder.pack`` makes them, without an av.Packet.
+
+    ``pack`` takes an ``av.Packet`` only to read its bytes and timestamp (which the relay
+    does not use): for Opus the payload is the packet itself, for VP8 ``Vp8Encoder.
+    _packetize(data, picture_id)`` and the picture id moves on as ``pack`` moves it. None for
+    other encoders (H264: the caller uses ``pack``).
+    """
+    if type(encoder) is OpusEncoder:
+        return [data]
+    if type(encoder) is Vp8Encoder:
+        payloads: list[bytes] = encoder._packetize(data, encoder.picture_id)
+        encoder.picture_id = (encoder.picture_id + 1) % (1 << 15)
+        return payloads
+    return None
 
 
 def srtp_protector(session: SrtpSession) -> Callable[[bytes], bytes]:
@@ -498,7 +522,12 @@ class UdpSend:
     ) -> int | None:  # fmt: skip
         """The unit's payload octets, or None (nothing sent) when the pair has changed."""
         udp = self._udp
-        if not self.current() or udp.is_closing() or udp.get_write_buffer_size():
+        if (
+            self._transport._state is not DtlsState.CONNECTED
+            or self._nominated.get(1) is not self._pair
+            or udp.is_closing()
+            or udp.get_write_buffer_size()
+        ):
             return None  # changed, or asyncio holds queued datagrams that must go first
         srtp, protect, fd, address = self._c_args
         octets, errors, unsent = _C_SEND.write_unit(

@@ -52,6 +52,7 @@ class ForwardTrack(MediaStreamTrack):
         self._on_stop = on_stop
         self._on_start = on_start
         self._queue: deque[MediaUnit] = deque()
+        self._live = True  # readyState == "live", without the property on every unit
         self._ready = asyncio.Event()
         self._policy = ForwardPolicy.ALL
         self._waiting_key = True
@@ -100,7 +101,7 @@ class ForwardTrack(MediaStreamTrack):
         self._wait_for_keyframe()
 
     def on_unit(self, source: RelaySource, unit: MediaUnit) -> None:
-        if self.readyState != "live":
+        if not self._live:
             return
         if source is not self._source:
             self.on_gap(source)
@@ -151,7 +152,7 @@ class ForwardTrack(MediaStreamTrack):
             packetizer = self._packetizer = packetizer_for(source, writer.codec)
             self._packetizer_source = source
         queue = self._queue
-        while queue and self.readyState == "live":
+        while queue and self._live:
             unit, pts = self._take()
             rest = writer.send_unit(packetizer.payloads(unit), pts, send_pass)
             if rest is not None:
@@ -222,6 +223,7 @@ class ForwardTrack(MediaStreamTrack):
 
     def stop(self) -> None:
         if self.readyState == "live":
+            self._live = False
             super().stop()
             self._queue.clear()
             self._ready.set()

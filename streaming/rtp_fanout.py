@@ -59,11 +59,17 @@ class Packetizer:
         self.packed = 0  # units packetised (once each, however many subscribers)
 
     def payloads(self, unit: MediaUnit) -> list[bytes]:
-        if unit.payloads is None:
-            unit.payloads = self._encoder.pack(unit.to_packet(unit.pts))[0]
+        payloads = unit.payloads
+        if payloads is None:
+            payloads = aiortc_private.packetize(self._encoder, unit.data)
+            if payloads is None:  # H264: through aiortc's pack(), which wants an av.Packet
+                payloads = self._encoder.pack(unit.to_packet(unit.pts))[0]
+            unit.payloads = payloads
             self.packed += 1
-        return unit.payloads
+        return payloads
 
+
+_layouts: dict[Hashable, int] = {}  # header extension layouts (mid, ids) seen, numbered
 
 _packetizers: weakref.WeakKeyDictionary[RelaySource, Packetizer] = weakref.WeakKeyDictionary()
 
@@ -101,7 +107,8 @@ class RtpWriter:
         self._extensions = HeaderExtensionsMap()
         self._extensions.configure(parameters)
         self._mid = parameters.muxId
-        self._layout = (self._mid, tuple((e.uri, e.id) for e in parameters.headerExtensions))
+        layout = (self._mid, tuple((e.uri, e.id) for e in parameters.headerExtensions))
+        self._layout = _layouts.setdefault(layout, len(_layouts))  # a small int: cheap to hash
         self._sequence = random16() % 32768  # lower half: no early wrap (as aiortc does)
         self._rtx_sequence = random16() % 32768
         self._timestamp_origin = random32()
@@ -208,7 +215,7 @@ class SendPass:
     """One pass of the send batch: its time and the header extension blocks made so far."""
 
     ntp_time: int
-    extensions: dict[Hashable, bytes] = field(default_factory=dict)
+    extensions: dict[int, bytes] = field(default_factory=dict)  # by layout number
 
 
 class SendBatch:

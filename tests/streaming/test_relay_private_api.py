@@ -119,3 +119,28 @@ def test_fast_unprotect_wraps_the_transport_session_once() -> None:
     assert wrapped is not session and wrapped.unprotect_rtcp == session.unprotect_rtcp
     aiortc_private.use_fast_unprotect(transport)  # type: ignore[arg-type]
     assert transport._rx_srtp is wrapped
+
+
+@pytest.mark.parametrize("mime", ["video/VP8", "audio/opus"])
+def test_packetize_without_an_av_packet_gives_what_pack_gives(mime: str) -> None:
+    """The relay's packetizer skips the av.Packet that ``pack`` only reads bytes from."""
+    import fractions
+    import random
+
+    import av
+    from aiortc.codecs import get_encoder
+    from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+
+    clock = 90_000 if mime.startswith("video") else 48_000
+    codec = RTCRtpCodecParameters(mime, clock, 2 if clock == 48_000 else None, payloadType=96)
+    ours, aiortcs = get_encoder(codec), get_encoder(codec)
+    if hasattr(ours, "picture_id"):  # VP8 starts at a random picture id: the same one here
+        ours.picture_id = aiortcs.picture_id = (1 << 15) - 5  # and wraps during the test
+    rng = random.Random(7)
+    for index in range(40):  # small and multi-packet frames; picture ids must keep in step
+        size = rng.choice((3, 200, 1200, 1300, 5000, 40_000))
+        data = bytes(rng.randrange(256) for _ in range(size))
+        packet = av.Packet(data)
+        packet.pts = index * 3000
+        packet.time_base = fractions.Fraction(1, clock)
+        assert aiortc_private.packetize(ours, data) == aiortcs.pack(packet)[0]
