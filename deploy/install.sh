@@ -16,4 +16,10 @@ extra=""
 echo "install: pip install -e .${extra} (pinned versions from pyproject.toml)"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extra}"
+if .venv/bin/python -c 'import streaming._rtp_send' 2>/dev/null; then
+  echo "install: media relay send step built (C)"
+else
+  echo "install: no C compiler found: the media relay sends in Python (works, more CPU per"
+  echo "         receiver); install gcc and the Python headers, then run this again"
+fi
 echo "install: done"

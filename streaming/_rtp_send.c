@@ -101,6 +101,7 @@ static PyObject *write_unit(PyObject *self, PyObject *const *args, Py_ssize_t na
     Py_ssize_t header_size = PyBytes_GET_SIZE(header), extension_size = PyBytes_GET_SIZE(extension);
     Py_ssize_t history_size = PyList_GET_SIZE(history), address_size = PyBytes_GET_SIZE(address);
     if (header_size != 12 || sequence < 0 || sequence > 0xFFFF || history_size == 0 || fd < 0 ||
+        fd > 0x7FFFFFFF ||
         srtp == 0 || protect_address == 0 ||
         (address_size != sizeof(struct sockaddr_in) && address_size != sizeof(struct sockaddr_in6))) {
         PyErr_SetString(PyExc_ValueError, "write_unit: bad header, sequence, history, socket or address");

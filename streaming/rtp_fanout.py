@@ -13,9 +13,11 @@ aiortc's ``RTCRtpSender`` packetises every frame again for each subscriber, buil
 - :class:`SendBatch`: one per room; forwarding tracks that have frames ready are drained by a
   single task, so a frame reaches N subscribers in one pass instead of N task wake-ups.
 
-Each packet is SRTP-protected per subscriber (each has its own keys) and sent straight to the
-selected UDP pair's datagram transport (``aiortc_private.udp_sender``), or, when the pair is
-relayed through TURN, by the DTLS transport's ``_send_rtp``, the call aiortc's sender makes.
+Each packet is SRTP-protected per subscriber (each has its own keys). Over a plain UDP pair a
+unit's packets for one subscriber are written, protected and sent in C (``_rtp_send.c``
+through ``aiortc_private.UdpSend.write_unit``: one ``sendmmsg`` a unit), or, where that module
+is not built, packet by packet to the pair's datagram transport; when the pair is relayed
+through TURN, by the DTLS transport's ``_send_rtp``, the call aiortc's sender makes.
 """
 
 from __future__ import annotations
