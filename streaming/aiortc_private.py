@@ -38,6 +38,15 @@ four, so it reaches into these private names:
   ``__remote_streams`` (statistics), ``__nack_generator``, ``__remote_bitrate_estimator`` and
   ``__active_ssrc`` (``receiver_parts``); it sends NACKs with ``_send_rtcp_nack``.
 
+- The C send step (``UdpSend.write_unit``, ``_rtp_send.c``): the pair's socket
+  (``get_extra_info("socket")``), the session's ``srtp_t`` (``Session._srtp``) and the address
+  of ``srtp_protect`` in ``pylibsrtp._binding``, handed to C as integers.
+- ``hook_srtp_datagrams``: replaces ``StunProtocol.datagram_received`` on a publish leg's
+  nominated pair, unprotects with ``RTCDtlsTransport._rx_srtp`` and keeps its private
+  ``__rx_bytes`` / ``__rx_packets`` counters.
+- ``packetize``: ``Vp8Encoder._packetize`` and ``picture_id``, and Opus ``pack``'s layout (the
+  packet itself), so no ``av.Packet`` is built per unit.
+
 ``check_private_api()`` verifies them; tests/streaming/test_private_api.py fails loudly if an
 aiortc upgrade renames any of them.
 """
