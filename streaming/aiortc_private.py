@@ -531,12 +531,7 @@ class UdpSend:
     ) -> int | None:  # fmt: skip
         """The unit's payload octets, or None (nothing sent) when the pair has changed."""
         udp = self._udp
-        if (
-            self._transport._state is not DtlsState.CONNECTED
-            or self._nominated.get(1) is not self._pair
-            or udp.is_closing()
-            or udp.get_write_buffer_size()
-        ):
+        if not self.current() or udp.is_closing() or udp.get_write_buffer_size():
             return None  # changed, or asyncio holds queued datagrams that must go first
         srtp, protect, fd, address = self._c_args
         octets, errors, unsent = _C_SEND.write_unit(
