@@ -9,8 +9,12 @@
  * the writer's NACK history as (sequence, bytes, header length), the packet is protected by
  * libsrtp's srtp_protect (the copy pylibsrtp carries; its address and the session's srtp_t
  * are handed in by streaming/aiortc_private.py) and queued; the unit leaves in sendmmsg
- * calls on the ICE pair's socket. What the socket cannot take now (EAGAIN, ENOBUFS) is
- * returned, protected, for the caller to hand to the asyncio transport, which queues it.
+ * calls on the ICE pair's socket. What the socket cannot take now (EAGAIN) is returned,
+ * protected, for the caller to hand to the asyncio transport, which queues it; a datagram the
+ * socket refuses for any other reason (ENOBUFS included) is dropped and counted, as asyncio's
+ * transport drops it. Every payload is checked (type, size) before anything is protected, so
+ * bad input changes nothing; the caller reserves the unit's sequence numbers before the call,
+ * so a failure part way (libsrtp, memory) never lets a sequence number be protected twice.
  *
  * Only called with the GIL held; the buffers are static (one send at a time).
  */
@@ -26,7 +30,7 @@
 
 #define BATCH 64
 #define SLOT 1664          /* 1500 bytes of packet + libsrtp's largest trailer (144) + slack */
-#define MAX_CLEAR 1500     /* a clear RTP packet longer than this is refused */
+#define MAX_CLEAR 1356     /* as pylibsrtp: its 1500-byte buffer less the largest trailer */
 #define SRTP_OK 0
 
 typedef int (*srtp_protect_fn)(void *ctx, void *rtp_hdr, int *len_ptr);
@@ -47,7 +51,7 @@ static int flush_batch(int fd, int count, int *hard_errors) {
         if (n < 0 && errno == EINTR) {
             continue;
         }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             break;
         }
         /* Any other error concerns this datagram only (as asyncio's transport treats it):
@@ -116,21 +120,24 @@ static PyObject *write_unit(PyObject *self, PyObject *const *args, Py_ssize_t na
     int queued = 0, hard_errors = 0;
     PyObject *unsent = NULL, *header_length_obj = NULL;
 
+    for (Py_ssize_t i = 0; i < count; i++) { /* all checked first: bad input changes nothing */
+        PyObject *payload = PyList_GET_ITEM(payloads, i);
+        if (!PyBytes_CheckExact(payload)) {
+            PyErr_SetString(PyExc_TypeError, "write_unit: payloads must be bytes");
+            return NULL;
+        }
+        if (header_length + PyBytes_GET_SIZE(payload) > MAX_CLEAR) {
+            PyErr_SetString(PyExc_ValueError, "packet is too long");
+            return NULL;
+        }
+    }
     if ((header_length_obj = PyLong_FromSsize_t(header_length)) == NULL) {
         return NULL;
     }
     for (Py_ssize_t i = 0; i < count; i++) {
         PyObject *payload = PyList_GET_ITEM(payloads, i);
-        if (!PyBytes_CheckExact(payload)) {
-            PyErr_SetString(PyExc_TypeError, "write_unit: payloads must be bytes");
-            goto fail;
-        }
         Py_ssize_t payload_size = PyBytes_GET_SIZE(payload);
         Py_ssize_t size = header_length + payload_size;
-        if (size > MAX_CLEAR) {
-            PyErr_SetString(PyExc_ValueError, "packet is too long");
-            goto fail;
-        }
         unsigned char *out = slots[queued];
         memcpy(out, head, 12);
         if (i == count - 1) {
@@ -149,7 +156,9 @@ static PyObject *write_unit(PyObject *self, PyObject *const *args, Py_ssize_t na
         if (entry == NULL) {
             goto fail;
         }
-        PyList_SetItem(history, (Py_ssize_t)(sequence % history_size), entry); /* steals */
+        if (PyList_SetItem(history, (Py_ssize_t)(sequence % history_size), entry) < 0) {
+            goto fail; /* (steals entry either way) the history list changed size meanwhile */
+        }
 
         int length = (int)size;
         int status = protect((void *)(uintptr_t)srtp, out, &length);
@@ -191,8 +200,8 @@ static PyObject *write_unit(PyObject *self, PyObject *const *args, Py_ssize_t na
     return Py_BuildValue("(LiN)", octets, hard_errors, unsent);
 
 fail:
-    /* What was protected before the failure still leaves, so the subscriber's SRTP index and
-       the history agree with what it receives. */
+    /* libsrtp or memory failed part way: what was protected before still leaves (held-back
+       datagrams are given up: the subscriber's NACK brings them back from the history). */
     if (queued > 0 && unsent == NULL) {
         PyObject *type, *value, *traceback;
         PyErr_Fetch(&type, &value, &traceback);

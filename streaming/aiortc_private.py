@@ -653,8 +653,8 @@ def hook_srtp_datagrams(
                 transport._RTCDtlsTransport__rx_packets += 1  # type: ignore[attr-defined]
                 try:
                     clear = srtp.unprotect(data)
-                except SrtpError:
-                    return  # as _recv_next: a packet that fails authentication is dropped
+                except (SrtpError, ValueError):  # fails authentication, or over 1500 bytes
+                    return  # dropped, as _recv_next drops it
                 handler(clear, now_ms())
                 return
         original(data, addr)

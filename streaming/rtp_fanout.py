@@ -157,9 +157,12 @@ class RtpWriter:
         write_unit = getattr(fast, "write_unit", None)  # the C step (see _rtp_send.c)
         if write_unit is not None and payloads:
             header = _HEADER.pack(first, pt, 0, timestamp, ssrc)
-            octets = write_unit(payloads, header, extension, self._sequence, history)
-            if octets is not None:
-                self._sequence = (self._sequence + len(payloads)) & 0xFFFF
+            start = self._sequence  # reserved first: never protected twice, even on failure
+            self._sequence = (start + len(payloads)) & 0xFFFF
+            octets = write_unit(payloads, header, extension, start, history)
+            if octets is None:  # nothing sent (the route changed): the loop below sends
+                self._sequence = start
+            else:
                 self.octets += octets
                 self.packets += len(payloads)
                 aiortc_private.set_sender_counters(

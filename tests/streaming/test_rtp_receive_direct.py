@@ -10,8 +10,11 @@ packets feeds nothing of the other's.
 
 from __future__ import annotations
 
+import logging
+import socket
 import struct
 
+import pytest
 from relay_test_peers import HEIGHT, WIDTH, start_publisher, start_subscriber
 
 from streaming import aiortc_private
@@ -102,3 +105,32 @@ async def test_the_hook_is_refused_where_it_cannot_hold() -> None:
         )
     finally:
         await pc.close()
+
+
+async def test_an_oversized_datagram_for_a_bound_ssrc_is_dropped_quietly(
+    room: MediaRoom, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Over 1,500 bytes pylibsrtp refuses to unprotect: dropped, as aiortc drops it, with no
+    error reaching the event loop (one per datagram would let a sender flood the log)."""
+    publisher = await start_publisher(room, "teacher", labels=("microphone",))
+    viewer = await start_subscriber(room, "viewer", ["teacher"], labels=["microphone"])
+    try:
+        microphone = viewer.slots["teacher/microphone"]
+        await microphone.wait_frames(10, within=20)
+        leg = room.publishers["teacher"]
+        assert leg.lean.direct_transports == 1
+        dtls = next(iter(leg.receivers.values())).transport
+        pair = dtls.transport._connection._nominated[1]
+        target = (pair.local_candidate.host, pair.local_candidate.port)
+        ssrc = next(s.sender._ssrc for s in publisher.pc.getTransceivers() if s.sender.track)
+        oversized = struct.pack("!BBHLL", 0x80, 111, 1, 960, ssrc) + bytes(1600)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            for _ in range(20):
+                sock.sendto(oversized, target)
+        # the teacher's own audio goes on, and nothing was logged as an error
+        await microphone.wait_frames(microphone.frames + 25, within=10)
+        errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert not errors, [r.getMessage() for r in errors]
+    finally:
+        await viewer.close()
+        await publisher.close()

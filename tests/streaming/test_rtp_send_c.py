@@ -32,6 +32,7 @@ KEY = bytes(range(30))
 HEADER = struct.Struct("!BBHLL")
 SSRC = 0x1234ABCD
 EXTENSION = struct.pack("!HH", 0xBEDE, 1) + bytes([0x10, ord("a"), 0, 0])
+MAX_CLEAR = 1356  # pylibsrtp's 1,500-byte buffer less libsrtp's largest trailer (144)
 
 
 def test_the_c_send_step_is_built_and_in_use() -> None:
@@ -167,17 +168,28 @@ def test_hostile_arguments_are_refused_with_clear_errors(loopback: Loopback) -> 
         call((8, b"\x02\x00"))
     with pytest.raises(ValueError, match="bad header"):
         call((5, 0))
-    # a bad payload, or one too long for a datagram: the packets before it still leave
+    # a bad payload, or one too long for pylibsrtp's buffer: refused before anything is
+    # protected or sent, and the history is left as it was
     with pytest.raises(TypeError, match="payloads must be bytes"):
         call((0, [b"x" * 10, "not bytes"]), (3, 10))
     with pytest.raises(ValueError, match="too long"):
-        call((0, [b"a" * 100, b"b" * 1600]), (3, 20))
-    first, second = loopback.receive(2)
-    assert struct.unpack_from("!H", first, 2)[0] == 10 and len(first) == 12 + 10 + 10
-    assert struct.unpack_from("!H", second, 2)[0] == 20 and len(second) == 12 + 100 + 10
-    # and the writer goes on afterwards
-    assert call((3, 30))[:2] == (1, 0)
-    assert struct.unpack_from("!H", loopback.receive(1)[0], 2)[0] == 30
+        call((0, [b"a" * 100, b"b" * (MAX_CLEAR - 11)]), (3, 20))
+    assert history[10] is None and history[20] is None
+    # the largest packet Python's step takes is taken here too, and nothing before it leaked
+    assert call((0, [b"c" * (MAX_CLEAR - 12)]), (3, 30))[:2] == (MAX_CLEAR - 12, 0)
+    (largest,) = loopback.receive(1)
+    assert struct.unpack_from("!H", largest, 2)[0] == 30 and len(largest) == MAX_CLEAR + 10
+    assert call((3, 31))[:2] == (1, 0)  # and the writer goes on afterwards
+    assert struct.unpack_from("!H", loopback.receive(1)[0], 2)[0] == 31
+
+
+def test_the_size_limit_is_the_python_steps() -> None:
+    """pylibsrtp's protect refuses a clear packet over 1,356 bytes: so does the C step."""
+    keys = session()
+    protect = aiortc_private.srtp_protector(keys)
+    assert len(protect(bytes(12) + b"p" * (MAX_CLEAR - 12))) == MAX_CLEAR + 10
+    with pytest.raises(ValueError, match="too long"):
+        protect(bytes(12) + b"p" * (MAX_CLEAR - 11))
 
 
 def test_addresses_the_c_step_cannot_pack_keep_the_python_path() -> None:
