@@ -38,7 +38,28 @@ class LiveServer:
 
     async def stop(self) -> None:
         self.server.should_exit = True
-        await asyncio.wait_for(self.task, 30)
+        done, _ = await asyncio.wait({self.task}, timeout=30)
+        if not done:  # say where it is stuck before failing: the stacks of every live task
+            here = asyncio.current_task()
+            stacks = "\n".join(_await_chain(t) for t in asyncio.all_tasks() if t is not here)
+            self.task.cancel()
+            raise TimeoutError(f"server did not stop within 30 s; live tasks:\n{stacks}")
+        self.task.result()
+
+
+def _await_chain(task: asyncio.Task[Any]) -> str:
+    """Where a task waits: every coroutine in its await chain, outermost first."""
+    lines = [repr(task)]
+    awaited: Any = task.get_coro()
+    for _ in range(40):  # bounded: an await chain is never this deep
+        frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "ag_frame", None)
+        if frame is None:
+            if awaited is not None:
+                lines.append(f"  awaiting {awaited!r}")
+            break
+        lines.append(f"  {frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}")
+        awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "ag_await", None)
+    return "\n".join(lines)
 
 
 async def start_server(settings: Settings, port: int = 0) -> LiveServer:

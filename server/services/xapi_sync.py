@@ -28,6 +28,7 @@ from server.domain.events import Event
 from server.domain.live import SessionStatus
 from server.domain.xapi import Identity, Statement, lesson_statements
 from server.settings import Settings
+from server.task_stop import stop_tasks
 
 log = logging.getLogger(__name__)
 XAPI_VERSION = "1.0.3"
@@ -194,9 +195,7 @@ class XapiSync:
         self.kick(None)  # what a stop or an outage left unsent
 
     async def close(self) -> None:
-        for task in list(self.tasks):
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await stop_tasks(list(self.tasks))
         await self.client.close()
 
 

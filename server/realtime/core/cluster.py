@@ -42,6 +42,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from server.observability import metrics, ownership_log
+from server.task_stop import stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -194,12 +195,7 @@ class Cluster:
     async def close(self) -> None:
         """Bounded: every Redis operation here gives up after ``OP_TIMEOUT``."""
         self._closing = True
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(self._tasks)
         for session_id in list(self._owned):
             await self.release(session_id)
         for _, waiter in self._waiting.values():

@@ -31,6 +31,7 @@ from server.realtime.core.runtime import SessionRuntime
 from server.services.lifecycle import LifecycleCommand, project_status
 from server.services.principal import Principal
 from server.services.registry import Services
+from server.task_stop import stop_task
 
 log = logging.getLogger(__name__)
 CLOSE_MOVED = 1012  # "service restart": the client reconnects and resumes from its seq
@@ -148,9 +149,7 @@ class RealtimeEngine:
             pointer go, then tell the replicas, so one of them takes over at once."""
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(outbox.join(), 1.0)
-            pumping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pumping
+            await stop_task(pumping)
             await self._let_go(runtime.session_id, lease, cluster)
             await cluster.handover(runtime.session_id, runtime.last_seq)
             log.info("cluster: node %s releases session %s", cluster.node_id, runtime.session_id)

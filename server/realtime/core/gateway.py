@@ -42,6 +42,7 @@ from server.services.ids import PathId
 from server.services.principal import load_principal
 from server.services.registry import Services
 from server.settings import Settings
+from server.task_stop import stop_task
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -150,9 +151,7 @@ async def session_socket(ws: WebSocket, session_id: PathId) -> None:
         if conn.finishing is not None:  # let the client read why it is being closed
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(writer), FINISH_SECONDS)
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
-            await writer
+        await stop_task(writer)
         runtime.detach(conn)
         if runtime.hub.user_connections(actor.user_id) == 0:
             runtime.leave_when_gone(actor, svc.settings.presence_grace_seconds)

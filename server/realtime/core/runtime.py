@@ -43,6 +43,7 @@ from server.realtime.core.event_log import EventLog, LoggedEvent, PendingEvent, 
 from server.realtime.core.extension import Extensions, SessionExtension
 from server.realtime.core.hub import Connection, SessionHub
 from server.realtime.core.ticker import SessionTicker
+from server.task_stop import stop_tasks
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
@@ -274,11 +275,7 @@ class SessionRuntime:
                 await self._lock.acquire()
                 locked = True
         try:
-            for task in self._tasks:
-                task.cancel()
-            for task in self._tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await stop_tasks(self._tasks)
         finally:
             if locked:
                 self._lock.release()

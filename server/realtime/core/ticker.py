@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from server.domain.schedule import due_now, earliest, next_wake
+from server.task_stop import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +54,7 @@ class SessionTicker:
 
     async def close(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_task(task)
 
     async def run_due(self) -> None:
         """Run every part due now, once (the loop's body; tests call it directly)."""

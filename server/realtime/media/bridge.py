@@ -61,6 +61,7 @@ from server.realtime.media.renegotiation import (
 )
 from server.services.ice import SERVER_PEER, ice_servers_for, turn_configured
 from server.settings import Settings
+from server.task_stop import stop_tasks
 from streaming import MediaRoom, RoomStats
 
 if TYPE_CHECKING:
@@ -147,9 +148,8 @@ class MediaBridge:
                 await asyncio.gather(*pending, return_exceptions=True)
             return
         self._closed = True
-        for task in [*self._loops, *self._tasks]:
-            if task.get_name().endswith(("-tracks", "-housekeeping")):
-                task.cancel()
+        ending = ("-tracks", "-housekeeping")
+        await stop_tasks(t for t in [*self._loops, *self._tasks] if t.get_name().endswith(ending))
         # a loop that died of an exception must not skip the recording and the room
         await asyncio.gather(*self._loops, return_exceptions=True)
         self.recorder.stop(self.room)

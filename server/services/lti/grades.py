@@ -40,6 +40,7 @@ from server.services.lti.service_token import (
 )
 from server.services.reports import build_report, course_people, course_sites
 from server.settings import Settings
+from server.task_stop import stop_tasks
 
 log = logging.getLogger(__name__)
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
@@ -269,6 +270,4 @@ class GradeSync:
         self.kick(None)  # what an outage or a stop left pending
 
     async def close(self) -> None:
-        for task in list(self.tasks):
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await stop_tasks(list(self.tasks))
