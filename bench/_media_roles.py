@@ -53,6 +53,24 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
+ICE_ADDRESS_ENV = "HYFLEX_BENCH_ICE_ADDRESS"  # set by bench/lesson_vs_janus.py in its namespace
+
+
+def bench_ice_address() -> None:
+    """ICE on 127.0.0.1 alone; or, where ``HYFLEX_BENCH_ICE_ADDRESS`` is set (inside a network
+    namespace of the benchmark's own, for Janus, which leaves loopback out), on that address
+    alone."""
+    import aioice.ice
+
+    from streaming.loopback import use_loopback_only
+
+    address = os.environ.get(ICE_ADDRESS_ENV)
+    if address:
+        aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: [address]
+    else:
+        use_loopback_only()
+
+
 def peer_config() -> Any:
     from aiortc import RTCBundlePolicy, RTCConfiguration
 
@@ -112,10 +130,9 @@ class BaselineRelay:
 
 async def relay_main(mode: str) -> None:
     from server.app import tune_gc
-    from streaming.loopback import use_loopback_only
     from streaming.room import MediaRoom
 
-    use_loopback_only()
+    bench_ice_address()
     tune_gc()  # the relay runs inside the server, whose start-up tunes the garbage collector
     room = MediaRoom("bench", [])
     baseline = BaselineRelay()
@@ -210,9 +227,8 @@ async def publisher_main(port: int, pid: str, content: str, video: list[str], au
     from aiortc import RTCPeerConnection, RTCSessionDescription
 
     from bench._media_content import EncodedLoopTrack, load
-    from streaming.loopback import use_loopback_only
 
-    use_loopback_only()
+    bench_ice_address()
     units = load(content)
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     pc = RTCPeerConnection(peer_config())
@@ -305,9 +321,7 @@ class CountingPeer:
 async def subscriber_main(
     port: int, prefix: str, count: int, publishers: list[str], labels: list[str], late: int
 ) -> None:
-    from streaming.loopback import use_loopback_only
-
-    use_loopback_only()
+    bench_ice_address()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     peers = [CountingPeer(f"{prefix}{i}") for i in range(count)]
     for peer in peers:

@@ -39,6 +39,7 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._janus import relay_main as janus_relay_main
 from bench._media_content import prepare
 from bench._media_roles import (
     Child,
@@ -88,11 +89,16 @@ async def seed_lesson(tmp: Path) -> tuple[dict[str, str], int, list[str], str]:
     return env, seeded.session_id, seeded.tokens, str(teacher)
 
 
-async def start_media(content: str, children: list[Child]) -> tuple[Child, int, list[Child]]:
-    """Relay, 5 publishers, then 24 + 1 subscribers; returns the relay and the subscribers."""
-    relay = await Child.start(__file__, "--role", "relay")
+async def start_media(
+    content: str, children: list[Child], relay_role: str = "relay"
+) -> tuple[int, int, list[Child]]:
+    """Relay, 5 publishers, then 24 + 1 subscribers; returns the PID whose CPU is the relay's,
+    its port and the subscribers. ``relay_role`` "janus": Janus's VideoRoom relays instead
+    (bench/_janus.py; the PID is Janus's)."""
+    relay = await Child.start(__file__, "--role", relay_role)
     children.append(relay)
-    port = str((await relay.read())["port"])
+    ready = await relay.read()
+    port, relay_pid = str(ready["port"]), int(ready.get("pid", relay.proc.pid))
     publishers = [
         await Child.start(__file__, "--role", "publisher", "--port", port, "--content", content,
                           "--pid", "teacher", "--video", "480p,greybar")
@@ -125,7 +131,7 @@ async def start_media(content: str, children: list[Child]) -> tuple[Child, int, 
     children.extend(subs)
     for sub in subs:
         await sub.read(180)
-    return relay, int(port), subs
+    return relay_pid, int(port), subs
 
 
 async def count_frames(subs: list[Child]) -> list[dict[str, int]]:
@@ -149,19 +155,19 @@ async def orchestrate(window: float) -> dict[str, Any]:
             await clients.call(
                 {"cmd": "connect", "url": url, "teacher": teacher, "students": tokens}, 120
             )
-            relay, relay_port, subs = await start_media(content, children)
+            relay_pid, relay_port, subs = await start_media(content, children)
             await wait_idle(server.pid, limit_s=20)
             before = await count_frames(subs)
-            cpu0 = {"relay": cpu_seconds(relay.proc.pid), "server": cpu_seconds(server.pid)}
-            split0 = cpu_split(relay.proc.pid)
+            cpu0 = {"relay": cpu_seconds(relay_pid), "server": cpu_seconds(server.pid)}
+            split0 = cpu_split(relay_pid)
             t0 = time.monotonic()
             ws = await clients.call(
                 {"cmd": "run", "seconds": window, "poll_every": 60, "telemetry_every": 5},
                 window + 60,
             )
             elapsed = time.monotonic() - t0
-            cpu1 = {"relay": cpu_seconds(relay.proc.pid), "server": cpu_seconds(server.pid)}
-            split1 = cpu_split(relay.proc.pid)
+            cpu1 = {"relay": cpu_seconds(relay_pid), "server": cpu_seconds(server.pid)}
+            split1 = cpu_split(relay_pid)
             after = await count_frames(subs)
             reader, writer = await asyncio.open_connection("127.0.0.1", relay_port)
             health = await request(reader, writer, {"op": "health"})
@@ -228,6 +234,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.role == "relay":
         uvloop.run(relay_main("ours"))  # the server's loop (uvicorn[standard])
+    elif args.role == "janus":
+        janus_relay_main()
     elif args.role == "publisher":
         videos = args.video.split(",")
         asyncio.run(publisher_main(args.port, args.pid, args.content, videos, True))
