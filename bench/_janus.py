@@ -12,7 +12,6 @@ this translator's.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import secrets
 import shutil
@@ -27,7 +26,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._media_roles import send
+from bench._media_roles import serve_ops
 
 ROOM = 1234
 POLL_SECONDS = 3600.0  # Janus's events are read for at most this long (a run takes minutes)
@@ -220,56 +219,44 @@ async def _serve(janus: Janus, janus_pid: int) -> None:
     feeds: dict[str, tuple[int, list[str]]] = {}  # publisher -> (feed id, labels in mid order)
     handles: dict[str, int] = {}
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while line := await reader.readline():
-            msg = json.loads(line)
-            op, pid = msg["op"], msg.get("pid", "")
-            try:
-                if op == "publish":
-                    labels = sorted(msg.get("labels", []), key=LABEL_ORDER.index)
-                    handles[pid] = await janus.attach()
-                    event = await janus.message(
-                        handles[pid],
-                        {"request": "joinandconfigure", "room": ROOM, "ptype": "publisher",
-                         "display": pid, "audio": True, "video": True},
-                        {"type": "offer", "sdp": msg["sdp"]},
-                    )  # fmt: skip
-                    await janus.candidates_done(handles[pid])
-                    feeds[pid] = (event["plugindata"]["data"]["id"], labels)
-                    await send(writer, {"sdp": event["jsep"]["sdp"]})
-                elif op == "subscribe":
-                    wanted = msg.get("labels", ["camera"])
-                    streams = [
-                        {"feed": feeds[publisher][0], "mid": str(mid)}
-                        for publisher in msg["publishers"]
-                        for mid, label in enumerate(feeds[publisher][1])
-                        if label in wanted
-                    ]
-                    handles[pid] = await janus.attach()
-                    event = await janus.message(
-                        handles[pid],
-                        {"request": "join", "room": ROOM, "ptype": "subscriber",
-                         "streams": streams},
-                    )  # fmt: skip
-                    await send(writer, {"sdp": event["jsep"]["sdp"]})
-                elif op == "answer":
-                    await janus.message(
-                        handles[pid], {"request": "start"}, {"type": "answer", "sdp": msg["sdp"]}
-                    )
-                    await janus.candidates_done(handles[pid])
-                    await send(writer, {"ok": True})
-                elif op == "leave":
-                    await janus.message(handles.pop(pid), {"request": "leave"})
-                    await send(writer, {"ok": True})
-                elif op == "health":
-                    await send(writer, {})
-                else:
-                    await send(writer, {"error": f"not carried out with janus: {op}"})
-            except Exception as exc:
-                await send(writer, {"error": repr(exc)})
+    async def carry_out(op: str, pid: str, msg: dict[str, Any]) -> dict[str, Any]:
+        if op == "publish":
+            labels = sorted(msg.get("labels", []), key=LABEL_ORDER.index)
+            handles[pid] = await janus.attach()
+            event = await janus.message(
+                handles[pid],
+                {"request": "joinandconfigure", "room": ROOM, "ptype": "publisher",
+                 "display": pid, "audio": True, "video": True},
+                {"type": "offer", "sdp": msg["sdp"]},
+            )  # fmt: skip
+            await janus.candidates_done(handles[pid])
+            feeds[pid] = (event["plugindata"]["data"]["id"], labels)
+            return {"sdp": event["jsep"]["sdp"]}
+        if op == "subscribe":
+            wanted = msg.get("labels", ["camera"])
+            streams = [
+                {"feed": feeds[publisher][0], "mid": str(mid)}
+                for publisher in msg["publishers"]
+                for mid, label in enumerate(feeds[publisher][1])
+                if label in wanted
+            ]
+            handles[pid] = await janus.attach()
+            event = await janus.message(
+                handles[pid],
+                {"request": "join", "room": ROOM, "ptype": "subscriber", "streams": streams},
+            )
+            return {"sdp": event["jsep"]["sdp"]}
+        if op == "answer":
+            await janus.message(
+                handles[pid], {"request": "start"}, {"type": "answer", "sdp": msg["sdp"]}
+            )
+            await janus.candidates_done(handles[pid])
+            return {"ok": True}
+        if op == "leave":
+            await janus.message(handles.pop(pid), {"request": "leave"})
+            return {"ok": True}
+        if op == "health":
+            return {}
+        raise ValueError(f"not carried out with janus: {op!r}")
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    print(json.dumps({"port": port, "pid": janus_pid}), flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    server.close()
+    await serve_ops(carry_out, {"pid": janus_pid})

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -138,66 +139,71 @@ async def relay_main(mode: str) -> None:
     baseline = BaselineRelay()
     ours = mode != "mediarelay"  # "base": the same room, streaming/ from an older commit
 
+    async def carry_out(op: str, pid: str, msg: dict[str, Any]) -> dict[str, Any]:
+        if op == "publish":
+            labels = msg.get("labels", ["camera", "microphone"])
+            if ours:
+                return {"sdp": await room.publish(pid, msg["sdp"], labels)}
+            return {"sdp": await baseline.publish(pid, msg["sdp"])}
+        if op == "subscribe":
+            labels = msg.get("labels", ["camera"])
+            if ours:
+                sdp = await room.subscribe(pid, msg["publishers"], labels=labels, stage=False)
+                return {"sdp": sdp}
+            return {"sdp": await baseline.subscribe(pid, msg["publishers"][0], labels)}
+        if op == "answer":
+            if ours:
+                await room.accept_answer(pid, msg["sdp"])
+            else:
+                await baseline.answer(pid, msg["sdp"])
+            return {"ok": True}
+        if op == "leave":
+            if ours:
+                await room.close_participant(pid)
+            else:
+                await baseline.leave(pid)
+            return {"ok": True}
+        if op == "bytes":
+            received = {f"{s.key.publisher_id}/{s.key.label}": s.bytes for s in room.hub.sources}
+            return {"bytes": received, "at": time.monotonic()}
+        if op == "health":
+            return relay_health(room)
+        if op == "latency":
+            delays = relay_delays(room)
+            return {
+                "p50": percentile(delays, 50) if delays else None,
+                "p95": percentile(delays, 95) if delays else None,
+            }
+        raise ValueError(f"unknown op {op!r}")
+
+    await serve_ops(carry_out, {})
+    await room.close()
+    await baseline.close()
+
+
+Op = Callable[[str, str, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+async def serve_ops(carry_out: Op, ready: dict[str, Any]) -> None:
+    """The relay's side of the line protocol: each line an op (with "op" and "pid"), carried
+    out and answered with one line (a failure as {"error": ...}). Prints {"port": ..., **ready}
+    and serves until the parent closes this process's stdin."""
+
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while line := await reader.readline():
             msg = json.loads(line)
-            op, pid = msg["op"], msg.get("pid", "")
             try:
-                if op == "publish":
-                    labels = msg.get("labels", ["camera", "microphone"])
-                    if ours:
-                        sdp = await room.publish(pid, msg["sdp"], labels)
-                    else:
-                        sdp = await baseline.publish(pid, msg["sdp"])
-                    await send(writer, {"sdp": sdp})
-                elif op == "subscribe":
-                    labels = msg.get("labels", ["camera"])
-                    if ours:
-                        sdp = await room.subscribe(
-                            pid, msg["publishers"], labels=labels, stage=False
-                        )
-                    else:
-                        sdp = await baseline.subscribe(pid, msg["publishers"][0], labels)
-                    await send(writer, {"sdp": sdp})
-                elif op == "answer":
-                    if ours:
-                        await room.accept_answer(pid, msg["sdp"])
-                    else:
-                        await baseline.answer(pid, msg["sdp"])
-                    await send(writer, {"ok": True})
-                elif op == "leave":
-                    if ours:
-                        await room.close_participant(pid)
-                    else:
-                        await baseline.leave(pid)
-                    await send(writer, {"ok": True})
-                elif op == "bytes":
-                    received = {
-                        f"{s.key.publisher_id}/{s.key.label}": s.bytes for s in room.hub.sources
-                    }
-                    await send(writer, {"bytes": received, "at": time.monotonic()})
-                elif op == "health":
-                    await send(writer, relay_health(room))
-                elif op == "latency":
-                    delays = relay_delays(room)
-                    await send(
-                        writer,
-                        {
-                            "p50": percentile(delays, 50) if delays else None,
-                            "p95": percentile(delays, 95) if delays else None,
-                        },
-                    )
+                reply = await carry_out(msg["op"], msg.get("pid", ""), msg)
             except Exception as exc:
-                await send(writer, {"error": repr(exc)})
+                reply = {"error": repr(exc)}
+            await send(writer, reply)
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    print(json.dumps({"port": port}), flush=True)
+    print(json.dumps({"port": port, **ready}), flush=True)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin
     server.close()
-    await room.close()
-    await baseline.close()
 
 
 def relay_health(room: Any) -> dict[str, int]:
