@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
 import re
 import socket
@@ -152,15 +153,21 @@ def test_demo_command_prints_links_and_runs_twice(tmp_path: Path) -> None:
 def test_demo_links_piped_into_a_reader_that_stops_early_end_without_a_traceback(
     tmp_path: Path,
 ) -> None:
+    """Like ``| head``, a reader that goes away before the output is all written. Here it is
+    gone before the first line (a reader that takes one line raced the command: its output fits
+    in the pipe, and under load it was all written before the reader closed)."""
     env = {"HYFLEX_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin"}
     _cli(env, "demo")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "demo", "--all-links"], env=env, cwd=PROJECT_DIR,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    assert proc.stdout is not None and proc.stderr is not None
-    proc.stdout.readline()  # like 'head -1': one line, then the pipe is closed
-    proc.stdout.close()
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will read: the command's first write meets a broken pipe
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "demo", "--all-links"], env=env,
+            cwd=PROJECT_DIR, stdout=write_end, stderr=subprocess.PIPE,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert proc.stderr is not None
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 1
     assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
