@@ -57,6 +57,7 @@ SITES = 4
 REMOTE = 20
 WS_STUDENTS = 120
 PEERS_PER_PROCESS = 8
+LESSON = __file__  # this script: its roles (relay, janus, publisher, subscriber)
 GOALS = {"lessons_per_core": 10.0, "fps_min": 29.0, "ws_p99_ms": 150.0}
 
 

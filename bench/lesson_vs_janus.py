@@ -12,6 +12,11 @@ subscribers count frames from RTP marker bits); only the relay's CPU is counted
 
     .venv/bin/python bench/lesson_vs_janus.py           # 2 pairs, 40 s windows, ~6 minutes
     .venv/bin/python bench/lesson_vs_janus.py --quick   # 1 pair, 20 s windows
+    .venv/bin/python bench/lesson_vs_janus.py --audio   # per audio subscriber instead
+
+``--audio``: one publisher (microphone, Opus at 50 packets a second, with the slides-like
+screen), 8 then 32 subscribers of its microphone alone; the relay's CPU per audio subscriber
+is the slope between the two, as in `bench/media_relay.py`, for both relays, A B A B.
 
 The last line printed is one JSON object with the figures.
 """
@@ -28,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +42,48 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._janus import janus_available
 from bench._media_content import prepare
 from bench._media_roles import ICE_ADDRESS_ENV, Child, cpu_split
-from bench.lesson_capacity import count_frames, start_media
+from bench.lesson_capacity import LESSON, PEERS_PER_PROCESS, count_frames, start_media
 
 NAMESPACE = "hyflex-bench"  # a network namespace of the benchmark's own
 ADDRESS = "10.77.0.1"  # on a veth pair inside it: Janus gathers no loopback candidates
 SETTLE_SECONDS = 5.0  # after the last subscriber's first frame: joins and keyframes settle
+AUDIO_FEW, AUDIO_MANY = 8, 32  # audio subscribers: the per-subscriber figure is the slope
+
+
+@dataclass
+class Window:
+    """What one measured window saw: relay CPU seconds (user, system), frame rates by kind."""
+
+    seconds: float
+    user: float
+    system: float
+    rates: dict[str, list[float]]
+
+    def pct(self, cpu_seconds: float) -> float:
+        return round(cpu_seconds / self.seconds * 100, 2)
+
+
+async def measure(relay_pid: int, subs: list[Child], window: float) -> Window:
+    await asyncio.sleep(SETTLE_SECONDS)  # part of the scenario: measure the steady state
+    before = await count_frames(subs)
+    user0, system0 = cpu_split(relay_pid)
+    t0 = time.monotonic()
+    await asyncio.sleep(window)  # the measured window
+    elapsed = time.monotonic() - t0
+    user1, system1 = cpu_split(relay_pid)
+    after = await count_frames(subs)
+    rates: dict[str, list[float]] = {}
+    for a, b in zip(after, before, strict=True):
+        for name, frames in a.items():
+            rates.setdefault(name[:5], []).append((frames - b[name]) / elapsed)
+    return Window(elapsed, user1 - user0, system1 - system0, rates)
+
+
+async def stop_all(children: list[Child], subs: list[Child]) -> None:
+    for child in reversed(children):
+        if child in subs:
+            await child.command("quit")
+        await child.stop()
 
 
 async def run_case(relay_role: str, content: str, window: float) -> dict[str, Any]:
@@ -48,33 +91,77 @@ async def run_case(relay_role: str, content: str, window: float) -> dict[str, An
     subs: list[Child] = []
     try:
         relay_pid, _, subs = await start_media(content, children, relay_role)
-        await asyncio.sleep(SETTLE_SECONDS)  # part of the scenario: measure the steady state
-        before = await count_frames(subs)
-        user0, system0 = cpu_split(relay_pid)
-        t0 = time.monotonic()
-        await asyncio.sleep(window)  # the measured window
-        elapsed = time.monotonic() - t0
-        user1, system1 = cpu_split(relay_pid)
-        after = await count_frames(subs)
+        seen = await measure(relay_pid, subs, window)
     finally:
-        for child in reversed(children):
-            if child in subs:
-                await child.command("quit")
-            await child.stop()
-    rates: dict[str, list[float]] = {}
-    for a, b in zip(after, before, strict=True):
-        for name, frames in a.items():
-            rates.setdefault(name[:5], []).append((frames - b[name]) / elapsed)
+        await stop_all(children, subs)
+    rates = seen.rates
     return {
         "relay": relay_role,
-        "cpu_pct": round((user1 + system1 - user0 - system0) / elapsed * 100, 2),
-        "user_system_pct": [
-            round((user1 - user0) / elapsed * 100, 2),
-            round((system1 - system0) / elapsed * 100, 2),
-        ],
+        "cpu_pct": seen.pct(seen.user + seen.system),
+        "user_system_pct": [seen.pct(seen.user), seen.pct(seen.system)],
         "video_fps_min": round(min(rates["video"]), 1),
         "audio_pps_min": round(min(rates["audio"]), 1),
-        "tracks": sum(len(a) for a in after),
+        "tracks": sum(len(kind) for kind in rates.values()),
+    }
+
+
+async def audio_case(relay_role: str, content: str, count: int, window: float) -> dict[str, Any]:
+    """One publisher's microphone to ``count`` subscribers; relay CPU and the slowest rate."""
+    children: list[Child] = []
+    subs: list[Child] = []
+    try:
+        relay = await Child.start(LESSON, "--role", relay_role)
+        children.append(relay)
+        ready = await relay.read()
+        port, relay_pid = str(ready["port"]), int(ready.get("pid", relay.proc.pid))
+        publisher = await Child.start(LESSON, "--role", "publisher", "--port", port,
+                                      "--content", content, "--pid", "teacher",
+                                      "--video", "greybar")  # fmt: skip
+        children.append(publisher)
+        await publisher.read()
+        for index in range(0, count, PEERS_PER_PROCESS):
+            peers = str(min(PEERS_PER_PROCESS, count - index))
+            subs.append(
+                await Child.start(LESSON, "--role", "subscriber", "--port", port, "--prefix",
+                                  f"a{index}-", "--count", peers, "--publishers", "teacher",
+                                  "--labels", "microphone")
+            )  # fmt: skip
+        children.extend(subs)
+        for sub in subs:
+            await sub.read(180)
+        seen = await measure(relay_pid, subs, window)
+    finally:
+        await stop_all(children, subs)
+    return {
+        "relay": relay_role,
+        "subscribers": count,
+        "cpu_pct": seen.pct(seen.user + seen.system),
+        "audio_pps_min": round(min(seen.rates["audio"]), 1),
+    }
+
+
+async def orchestrate_audio(pairs: int, window: float) -> dict[str, Any]:
+    slopes: dict[str, list[float]] = {"relay": [], "janus": []}
+    runs: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="audio-janus-") as tmp:
+        content = str(prepare(["greybar"], Path(tmp)))
+        for _ in range(pairs):
+            for role in ("relay", "janus"):
+                low = await audio_case(role, content, AUDIO_FEW, window)
+                high = await audio_case(role, content, AUDIO_MANY, window)
+                for run in (low, high):
+                    print(json.dumps(run), flush=True)
+                runs.extend((low, high))
+                slope = (high["cpu_pct"] - low["cpu_pct"]) / (AUDIO_MANY - AUDIO_FEW)
+                slopes[role].append(round(slope, 4))
+    return {
+        "bench": "lesson_vs_janus_audio",
+        "window_s": window,
+        "runs": runs,
+        "ours_cpu_pct_per_audio_subscriber": slopes["relay"],
+        "janus_cpu_pct_per_audio_subscriber": slopes["janus"],
+        "goal_cpu_pct_per_audio_subscriber": 0.05,
+        "cores": os.cpu_count(),
     }
 
 
@@ -125,6 +212,7 @@ def enter_namespace() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--audio", action="store_true")
     args = parser.parse_args()
     if not janus_available():
         sys.exit("janus is not installed: apt-get install janus")
@@ -133,7 +221,10 @@ def main() -> None:
             sys.exit("this benchmark makes a network namespace: run it as root, with iproute2")
         enter_namespace()
     pairs, window = (1, 20.0) if args.quick else (2, 40.0)
-    print(json.dumps(asyncio.run(orchestrate(pairs, window))), flush=True)
+    if args.audio:
+        print(json.dumps(asyncio.run(orchestrate_audio(pairs, window))), flush=True)
+    else:
+        print(json.dumps(asyncio.run(orchestrate(pairs, window))), flush=True)
 
 
 if __name__ == "__main__":
