@@ -190,8 +190,9 @@ async def orchestrate(pairs: int, window: float) -> dict[str, Any]:
 
 
 def enter_namespace() -> None:
-    """Run this script again inside the benchmark's own network namespace (made once): a
-    veth pair with ``ADDRESS`` on one end, which Janus and every peer use, ours included."""
+    """Run this script again inside the benchmark's own network namespace (made once, kept
+    for the next run; ``ip netns del hyflex-bench`` removes it): a veth pair with ``ADDRESS``
+    on one end, which Janus and every peer use, ours included."""
     steps = [
         ["ip", "netns", "add", NAMESPACE],
         ["ip", "-n", NAMESPACE, "link", "set", "lo", "up"],
