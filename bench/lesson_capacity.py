@@ -90,16 +90,30 @@ async def seed_lesson(tmp: Path) -> tuple[dict[str, str], int, list[str], str]:
     return env, seeded.session_id, seeded.tokens, str(teacher)
 
 
+async def start_relay(children: list[Child], relay_role: str = "relay") -> tuple[str, int]:
+    """The relay process (``relay_role`` "janus": the Janus translator, bench/_janus.py); its
+    port and the PID whose CPU is the relay's (Janus's own for "janus")."""
+    relay = await Child.start(__file__, "--role", relay_role)
+    children.append(relay)
+    ready = await relay.read()
+    return str(ready["port"]), int(ready.get("pid", relay.proc.pid))
+
+
+async def stop_all(children: list[Child], subs: list[Child]) -> None:
+    """Stop the media children, newest first; subscribers are told to quit first."""
+    for child in reversed(children):
+        if child in subs:
+            await child.command("quit")
+        await child.stop()
+
+
 async def start_media(
     content: str, children: list[Child], relay_role: str = "relay"
 ) -> tuple[int, int, list[Child]]:
     """Relay, 5 publishers, then 24 + 1 subscribers; returns the PID whose CPU is the relay's,
     its port and the subscribers. ``relay_role`` "janus": Janus's VideoRoom relays instead
     (bench/_janus.py; the PID is Janus's)."""
-    relay = await Child.start(__file__, "--role", relay_role)
-    children.append(relay)
-    ready = await relay.read()
-    port, relay_pid = str(ready["port"]), int(ready.get("pid", relay.proc.pid))
+    port, relay_pid = await start_relay(children, relay_role)
     publishers = [
         await Child.start(__file__, "--role", "publisher", "--port", port, "--content", content,
                           "--pid", "teacher", "--video", "480p,greybar")
@@ -174,10 +188,7 @@ async def orchestrate(window: float) -> dict[str, Any]:
             health = await request(reader, writer, {"op": "health"})
             writer.close()
         finally:
-            for child in reversed(children):
-                if child in subs:
-                    await child.command("quit")
-                await child.stop()
+            await stop_all(children, subs)
             await clients.stop()
             await server.stop()
     rates: dict[str, list[float]] = {}

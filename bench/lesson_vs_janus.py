@@ -42,7 +42,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._janus import janus_available
 from bench._media_content import prepare
 from bench._media_roles import ICE_ADDRESS_ENV, Child, cpu_split
-from bench.lesson_capacity import LESSON, PEERS_PER_PROCESS, count_frames, start_media
+from bench.lesson_capacity import (
+    LESSON,
+    PEERS_PER_PROCESS,
+    count_frames,
+    start_media,
+    start_relay,
+    stop_all,
+)
 
 NAMESPACE = "hyflex-bench"  # a network namespace of the benchmark's own
 ADDRESS = "10.77.0.1"  # on a veth pair inside it: Janus gathers no loopback candidates
@@ -79,13 +86,6 @@ async def measure(relay_pid: int, subs: list[Child], window: float) -> Window:
     return Window(elapsed, user1 - user0, system1 - system0, rates)
 
 
-async def stop_all(children: list[Child], subs: list[Child]) -> None:
-    for child in reversed(children):
-        if child in subs:
-            await child.command("quit")
-        await child.stop()
-
-
 async def run_case(relay_role: str, content: str, window: float) -> dict[str, Any]:
     children: list[Child] = []
     subs: list[Child] = []
@@ -110,10 +110,7 @@ async def audio_case(relay_role: str, content: str, count: int, window: float) -
     children: list[Child] = []
     subs: list[Child] = []
     try:
-        relay = await Child.start(LESSON, "--role", relay_role)
-        children.append(relay)
-        ready = await relay.read()
-        port, relay_pid = str(ready["port"]), int(ready.get("pid", relay.proc.pid))
+        port, relay_pid = await start_relay(children, relay_role)
         publisher = await Child.start(LESSON, "--role", "publisher", "--port", port,
                                       "--content", content, "--pid", "teacher",
                                       "--video", "greybar")  # fmt: skip
